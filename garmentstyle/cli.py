@@ -1,0 +1,54 @@
+"""The ``garmentstyle`` command: a thin shell over the Python API.
+
+Errors a user can cause (:class:`~garmentstyle.errors.GarmentStyleError`) become one line on stderr and exit code 2;
+anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from .errors import GarmentStyleError
+
+#: Sub-command modules under ``garmentstyle.commands``, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = ("render", "segment", "weights", "ui")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="garmentstyle",
+        description="Render fabric swatches into the regions of a garment sketch.",
+    )
+    parser.add_argument("--version", action="version", version=f"garmentstyle {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"garmentstyle.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command whose module is not written yet
+            if exc.name != f"garmentstyle.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GarmentStyleError as exc:
+        print(f"garmentstyle: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("garmentstyle: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

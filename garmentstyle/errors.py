@@ -1,0 +1,43 @@
+"""The exceptions a user can cause.
+
+Every error the library raises on purpose derives from :class:`GarmentStyleError` *and* from the matching builtin,
+so callers may catch either. Messages say what was expected, what came, and the fix; the CLI prints them as one line
+(exit code 2) and the UI shows them as a ``gr.Error``.
+"""
+from __future__ import annotations
+
+
+class GarmentStyleError(Exception):
+    """Base of every error garmentstyle raises for something the user can fix."""
+
+
+class InputError(GarmentStyleError, ValueError):
+    """A file, image, mask, swatch or option is not what was expected."""
+
+
+class ImageReadError(InputError):
+    """An image file is missing, unreadable, truncated, empty or too large."""
+
+
+class MaskError(InputError):
+    """A region mask is empty, full, of the wrong size or otherwise unusable."""
+
+
+class OptionsError(InputError):
+    """An option is out of range or not one of the known choices."""
+
+
+class WeightsNotFoundError(GarmentStyleError, FileNotFoundError):
+    """A pretrained checkpoint was asked for but is not on disk."""
+
+
+class WeightsDownloadError(GarmentStyleError, OSError):
+    """A download failed, was interrupted, or the file's hash did not match."""
+
+
+class SegmentationError(GarmentStyleError, RuntimeError):
+    """Segmentation found nothing usable (blank page, no closed region, …)."""
+
+
+class Cancelled(GarmentStyleError):
+    """Raised by a progress callback to stop long work early; the current result is kept."""

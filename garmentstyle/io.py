@@ -1,0 +1,285 @@
+"""Reading and writing images safely; the only place (with the CLI and UI) where PIL/numpy meet torch.
+
+Every reader returns RGB float tensors ``(1, 3, H, W)`` in [0, 1] (or masks ``(H, W)`` float in [0, 1]) whatever the
+file held: EXIF orientation is applied, palette / greyscale / CMYK / 16-bit images are converted, and transparency is
+flattened onto white paper. Anything unusable raises :class:`~garmentstyle.errors.ImageReadError` with a message that
+names the file and the problem. Writers are atomic: a failed save never leaves a partial file behind.
+"""
+from __future__ import annotations
+
+import io as _io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageReadError, MaskError
+
+ImageSource = Union[str, os.PathLike, bytes, Image.Image, np.ndarray, torch.Tensor]
+
+#: Largest image accepted, in pixels (a decompression-bomb guard; ~ 8000 × 6250).
+MAX_PIXELS: int = 50_000_000
+#: Smallest side accepted for any image.
+MIN_SIDE: int = 1
+#: Resolution written into exported PNGs (print quality).
+EXPORT_DPI: int = 300
+
+
+def _name(src: object) -> str:
+    if isinstance(src, (str, os.PathLike)):
+        return str(src)
+    return f"<{type(src).__name__}>"
+
+
+def open_pil(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open ``src`` as a fully decoded, upright PIL image (mode unchanged apart from EXIF rotation).
+
+    Raises:
+        ImageReadError: missing, empty, not an image, truncated, or larger than ``max_pixels``.
+    """
+    if isinstance(src, Image.Image):
+        img = src
+    else:
+        name = _name(src)
+        if isinstance(src, (str, os.PathLike)):
+            path = Path(src)
+            if not path.exists():
+                raise ImageReadError(f"{name}: no such file")
+            if path.is_dir():
+                raise ImageReadError(f"{name}: is a folder, expected an image file")
+            if path.stat().st_size == 0:
+                raise ImageReadError(f"{name}: the file is empty (0 bytes)")
+            fp: object = path
+        elif isinstance(src, bytes):
+            if not src:
+                raise ImageReadError("the uploaded image is empty (0 bytes)")
+            fp = _io.BytesIO(src)
+        else:
+            raise ImageReadError(f"expected an image file path, bytes or PIL image, got {type(src).__name__}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(fp)  # type: ignore[arg-type]
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ImageReadError(
+                        f"{name}: {w}×{h} px is too large ({w * h / 1e6:.0f} MP, limit {max_pixels / 1e6:.0f} MP); "
+                        "scale it down before uploading"
+                    )
+                img.load()
+        except ImageReadError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageReadError(f"{name}: refused as a possible decompression bomb ({exc})") from None
+        except UnidentifiedImageError:
+            raise ImageReadError(f"{name}: not an image file PIL can read (PNG, JPEG, WebP, TIFF, BMP…)") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageReadError(f"{name}: the image is damaged or truncated ({exc})") from None
+    w, h = img.size
+    if w < MIN_SIDE or h < MIN_SIDE:
+        raise ImageReadError(f"{_name(src)}: the image has zero size ({w}×{h})")
+    if w * h > max_pixels:
+        raise ImageReadError(f"{_name(src)}: {w}×{h} px is too large (limit {max_pixels / 1e6:.0f} MP)")
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block must not make the image unreadable
+        pass
+    return img
+
+
+def _to_float_array(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """PIL image of any mode → (RGB ``(H, W, 3)`` float32 [0, 1], alpha ``(H, W)`` float32 [0, 1] or None)."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img).astype(np.float32)
+        top = 65535.0 if (mode.startswith("I;16") or arr.max(initial=0) > 255) else 255.0
+        if mode == "F" and arr.max(initial=0) <= 1.0:
+            top = 1.0
+        grey = np.clip(arr / top, 0.0, 1.0)
+        return np.repeat(grey[..., None], 3, axis=2), None
+    if mode == "P":
+        img = img.convert("RGBA")
+    elif mode == "PA":
+        img = img.convert("RGBA")
+    elif mode == "LA":
+        img = img.convert("RGBA")
+    elif mode in ("RGBa", "La"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        arr = np.asarray(img).astype(np.float32) / 255.0
+        return arr[..., :3], arr[..., 3]
+    if img.mode != "RGB":
+        img = img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+    return np.asarray(img).astype(np.float32) / 255.0, None
+
+
+def read_rgb(src: ImageSource, *, background: float = 1.0, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read any image as RGB ``(H, W, 3)`` float32 in [0, 1]; transparency is flattened onto ``background``."""
+    if isinstance(src, np.ndarray):
+        return _array_to_rgb(src)
+    if isinstance(src, torch.Tensor):
+        return tensor_to_array(src)
+    rgb, alpha = _to_float_array(open_pil(src, max_pixels=max_pixels))
+    if alpha is not None:
+        rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
+    return np.ascontiguousarray(rgb, dtype=np.float32)
+
+
+def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
+    a = np.asarray(arr)
+    if a.dtype == np.uint8:
+        a = a.astype(np.float32) / 255.0
+    elif a.dtype == np.uint16:
+        a = a.astype(np.float32) / 65535.0
+    elif a.dtype == bool:
+        a = a.astype(np.float32)
+    else:
+        a = a.astype(np.float32)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+        raise ImageReadError(f"expected an image array (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    if a.shape[2] == 4:
+        alpha = a[..., 3:4]
+        a = a[..., :3] * alpha + (1.0 - alpha)
+    if a.shape[0] < MIN_SIDE or a.shape[1] < MIN_SIDE:
+        raise ImageReadError(f"the image has zero size ({a.shape[1]}×{a.shape[0]})")
+    return np.ascontiguousarray(np.clip(a, 0.0, 1.0), dtype=np.float32)
+
+
+def load_image(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
+    """Read any image as ``(1, 3, H, W)`` float32 RGB in [0, 1] (alpha flattened onto white)."""
+    if isinstance(src, torch.Tensor):
+        t = src.detach().float()
+        if t.ndim == 3:
+            t = t.unsqueeze(0)
+        if t.ndim != 4 or t.shape[1] != 3:
+            raise ImageReadError(f"expected an image tensor (1, 3, H, W), got shape {tuple(src.shape)}")
+        return t.clamp(0, 1)
+    return array_to_tensor(read_rgb(src, max_pixels=max_pixels))
+
+
+def load_mask(
+    src: ImageSource, *, size: tuple[int, int] | None = None, name: str | None = None, max_pixels: int = MAX_PIXELS
+) -> torch.Tensor:
+    """Read a mask as ``(H, W)`` float32 in [0, 1] (white/opaque = inside).
+
+    A mask with real transparency uses its alpha channel; otherwise its luminance. ``size`` is the expected
+    ``(H, W)``; a mismatch raises :class:`MaskError` (masks are never silently resized: they must line up with the
+    sketch pixel for pixel).
+    """
+    label = name or _name(src)
+    if isinstance(src, torch.Tensor):
+        m = src.detach().float()
+        while m.ndim > 2 and m.shape[0] == 1:
+            m = m[0]
+        if m.ndim != 2:
+            raise MaskError(f"{label}: expected a mask of shape (H, W), got {tuple(src.shape)}")
+        if m.max() > 1.0:
+            m = m / 255.0
+    elif isinstance(src, np.ndarray):
+        a = np.asarray(src)
+        if a.ndim == 3:
+            a = a[..., 3] if a.shape[2] == 4 and a[..., 3].min() < a[..., 3].max() else a[..., :3].mean(axis=2)
+        if a.ndim != 2:
+            raise MaskError(f"{label}: expected a mask of shape (H, W), got {a.shape}")
+        a = a.astype(np.float32)
+        if src.dtype == np.uint8 or a.max(initial=0) > 1.0:
+            a = a / 255.0
+        m = torch.from_numpy(np.ascontiguousarray(a))
+    else:
+        img = open_pil(src, max_pixels=max_pixels)
+        rgb, alpha = _to_float_array(img)
+        if alpha is not None and float(alpha.min()) < float(alpha.max()):
+            a = alpha
+        else:
+            a = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        m = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    m = m.clamp(0, 1)
+    if size is not None and tuple(m.shape) != tuple(size):
+        raise MaskError(
+            f"{label}: the mask is {m.shape[1]}×{m.shape[0]} px but the sketch is {size[1]}×{size[0]} px; "
+            "masks must be the sketch's size, pixel-aligned with it"
+        )
+    return m
+
+
+def array_to_tensor(arr: np.ndarray) -> torch.Tensor:
+    """``(H, W, 3)`` float [0, 1] → ``(1, 3, H, W)`` float32."""
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def tensor_to_array(t: torch.Tensor) -> np.ndarray:
+    """``(1, 3, H, W)`` or ``(3, H, W)`` float [0, 1] → ``(H, W, 3)`` float32."""
+    x = t.detach().float().cpu()
+    if x.ndim == 4:
+        x = x[0]
+    if x.ndim != 3 or x.shape[0] not in (1, 3):
+        raise ImageReadError(f"expected an image tensor (1, 3, H, W), got shape {tuple(t.shape)}")
+    if x.shape[0] == 1:
+        x = x.expand(3, -1, -1)
+    return np.ascontiguousarray(x.clamp(0, 1).permute(1, 2, 0).numpy())
+
+
+def to_uint8(arr: np.ndarray) -> np.ndarray:
+    return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_pil(image: torch.Tensor | np.ndarray, *, alpha: torch.Tensor | np.ndarray | None = None) -> Image.Image:
+    """Image tensor ``(1, 3, H, W)`` / array ``(H, W, 3)`` in [0, 1] (+ optional alpha ``(H, W)``) → PIL RGB(A)."""
+    arr = tensor_to_array(image) if isinstance(image, torch.Tensor) else _array_to_rgb(image)
+    if alpha is None:
+        return Image.fromarray(to_uint8(arr), "RGB")
+    a = alpha.detach().float().cpu().numpy() if isinstance(alpha, torch.Tensor) else np.asarray(alpha, np.float32)
+    rgba = np.concatenate([to_uint8(arr), to_uint8(a)[..., None]], axis=2)
+    return Image.fromarray(rgba, "RGBA")
+
+
+def mask_to_pil(mask: torch.Tensor | np.ndarray) -> Image.Image:
+    """Mask ``(H, W)`` float [0, 1] or bool → 8-bit greyscale (255 = inside)."""
+    m = mask.detach().float().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask, np.float32)
+    return Image.fromarray(to_uint8(m), "L")
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder, so no partial file is ever left."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def save_png(img: Image.Image, path: str | os.PathLike, *, dpi: int = EXPORT_DPI) -> Path:
+    """Save a PIL image as PNG atomically (never WebP/JPEG: renders are for print)."""
+    buf = _io.BytesIO()
+    img.save(buf, format="PNG", dpi=(dpi, dpi), optimize=False)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def save_image(image: torch.Tensor | np.ndarray, path: str | os.PathLike, *, alpha=None, dpi: int = EXPORT_DPI) -> Path:
+    """Save an image tensor ``(1, 3, H, W)`` in [0, 1] as PNG atomically; ``alpha`` ``(H, W)`` makes it RGBA."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".png", ""):
+        raise ImageReadError(f"{path}: renders are saved as PNG (lossless, print quality); use a .png file name")
+    return save_png(to_pil(image, alpha=alpha), path, dpi=dpi)
+
+
+def save_mask(mask: torch.Tensor | np.ndarray, path: str | os.PathLike) -> Path:
+    return save_png(mask_to_pil(mask), path)
