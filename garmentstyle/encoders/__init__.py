@@ -1,0 +1,46 @@
+"""Feature extractors behind one interface (:class:`Encoder`), chosen by name.
+
+``auto`` picks ``vgg19`` when its ImageNet weights are on disk, else the offline ``texture`` encoder; the choice is
+always reported (``Encoder.name`` / ``Encoder.pretrained``) so a render never claims a model it did not use.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..errors import OptionsError
+from .base import Encoder, LayerGeometry
+
+ENCODERS: tuple[str, ...] = ("auto", "vgg19", "texture")
+
+__all__ = ["Encoder", "LayerGeometry", "ENCODERS", "get", "resolve_name"]
+
+
+def resolve_name(name: str) -> str:
+    """The encoder ``name`` stands for: ``auto`` → ``vgg19`` if its weights are found, else ``texture``."""
+    if name not in ENCODERS:
+        raise OptionsError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
+    if name != "auto":
+        return name
+    from .. import weights
+
+    return "vgg19" if weights.find("vgg19") is not None else "texture"
+
+
+@lru_cache(maxsize=4)
+def _build(name: str, pooling: str, device: str) -> Encoder:
+    if name == "vgg19":
+        from .. import weights
+        from .vgg19 import VGG19Encoder
+
+        enc: Encoder = VGG19Encoder(weights.require("vgg19"), pooling=pooling)
+    else:
+        from .texture import TextureEncoder
+
+        enc = TextureEncoder()
+    return enc.to(device).eval()
+
+
+def get(name: str = "auto", *, pooling: str = "avg", device: str = "cpu") -> Encoder:
+    """A ready encoder (built once per process and cached). ``vgg19`` without its weights raises
+    :class:`~garmentstyle.errors.WeightsNotFoundError` with the command that fetches them."""
+    return _build(resolve_name(name), pooling, str(device))

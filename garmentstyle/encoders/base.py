@@ -1,0 +1,79 @@
+"""The one interface every feature extractor ("encoder") implements.
+
+An encoder maps an image batch ``(B, 3, H, W)`` float RGB in [0, 1] to named feature maps ``{layer: (B, C, h, w)}``
+and describes, per layer, the geometry that guidance propagation needs: the receptive field in input pixels and the
+stride (input pixels per feature cell). With those, a region's guide can be eroded *exactly* so only neurons whose
+receptive field lies inside the region count (Gatys et al. 2017, "inside" guides).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """Where a layer's cell ``(i, j)`` looks in the input.
+
+    Cell ``i`` is centred on input pixel ``i * stride + offset`` and sees ``field`` pixels around it (a square of side
+    ``field``, centred). ``channels`` is the layer's width C.
+    """
+
+    field: int
+    stride: int
+    channels: int
+    offset: float = 0.0
+
+
+class Encoder(nn.Module):
+    """Base class: subclasses set the attributes below and implement :meth:`forward`.
+
+    Attributes:
+        name: registry name ("vgg19", "texture", …).
+        pretrained: True when real trained weights are loaded (reported to the user).
+        style_layers: layers whose guided Gram matrices are matched, shallow to deep.
+        content_layer: the layer used for the content loss, or None.
+        geometry: :class:`LayerGeometry` for every tapped layer.
+        layer_weights: relative style weight per layer (before the 1/C² normalisation).
+    """
+
+    name: str = "base"
+    pretrained: bool = False
+    style_layers: tuple[str, ...] = ()
+    content_layer: str | None = None
+    geometry: dict[str, LayerGeometry] = {}
+    layer_weights: dict[str, float] = {}
+    description: str = ""
+
+    def forward(self, image: torch.Tensor, layers: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
+        """Args: image ``(B, 3, H, W)`` float RGB in [0, 1]. Returns ``{layer: (B, C, h, w)}`` for ``layers``."""
+        raise NotImplementedError
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        tapped = list(self.style_layers)
+        if self.content_layer and self.content_layer not in tapped:
+            tapped.append(self.content_layer)
+        return tuple(tapped)
+
+    def max_field(self, layers: tuple[str, ...] | None = None) -> int:
+        names = layers or self.layers
+        return max(self.geometry[n].field for n in names)
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Normalize(nn.Module):
+    """ImageNet mean/std normalisation as a module (so it is part of the traced graph and moves with ``.to``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std

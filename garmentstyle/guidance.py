@@ -1,0 +1,75 @@
+"""Region masks → one guidance channel per region at every tapped layer, eroded to the "inside" neurons.
+
+Gatys et al. (2017) propagate a guide to each layer so that a neuron counts for a region only when its whole
+receptive field lies inside the region. With a layer's receptive field ``field`` and ``stride`` (from
+:class:`~garmentstyle.encoders.base.LayerGeometry`) this is exact: erode the input-resolution mask with a
+``field``-wide square (a min filter), then sample it at the centres of the layer's cells.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .encoders.base import LayerGeometry
+
+
+def min_filter(mask: torch.Tensor, size: int) -> torch.Tensor:
+    """Square min filter (binary erosion) of side ``size`` (made odd), outside the image counting as 0.
+
+    Args: mask ``(R, H, W)`` float in [0, 1]. Returns the same shape. Separable, so cost is O(size) per pixel.
+    """
+    if size <= 1:
+        return mask
+    k = size | 1
+    pad = k // 2
+    x = mask.unsqueeze(1)
+    x = -F.max_pool2d(-F.pad(x, (pad, pad, 0, 0), value=0.0), (1, k), stride=1)
+    x = -F.max_pool2d(-F.pad(x, (0, 0, pad, pad), value=0.0), (k, 1), stride=1)
+    return x.squeeze(1)
+
+
+def _cell_centres(n_cells: int, geom: LayerGeometry, n_pixels: int) -> torch.Tensor:
+    idx = torch.arange(n_cells, dtype=torch.float32) * geom.stride + geom.offset
+    return idx.round().clamp(0, n_pixels - 1).long()
+
+
+def propagate(
+    masks: torch.Tensor,
+    geometry: dict[str, LayerGeometry],
+    feature_sizes: dict[str, tuple[int, int]],
+    *,
+    extra_erosion: int = 0,
+) -> dict[str, torch.Tensor]:
+    """Eroded guidance channels for every layer.
+
+    Args:
+        masks: ``(R, H, W)`` float in [0, 1], one channel per region (binarised at 0.5: a guide is "inside" or not).
+        geometry: receptive field / stride per layer.
+        feature_sizes: ``{layer: (h, w)}`` of the feature maps the guides must match.
+        extra_erosion: erode (>0) or dilate (<0) each guide by this many cells of its layer, after the exact erosion.
+
+    Returns:
+        ``{layer: (R, h, w)}`` float in {0, 1}. A region whose guide is empty at a layer has an all-zero channel there;
+        the loss skips it (see :func:`garmentstyle.losses.guided_gram`), never dividing by zero.
+    """
+    hard = (masks >= 0.5).float()
+    H, W = hard.shape[-2:]
+    out: dict[str, torch.Tensor] = {}
+    eroded_by_field: dict[int, torch.Tensor] = {}
+    for layer, (h, w) in feature_sizes.items():
+        geom = geometry[layer]
+        if geom.field not in eroded_by_field:
+            eroded_by_field[geom.field] = min_filter(hard, geom.field)
+        full = eroded_by_field[geom.field]
+        rows = _cell_centres(h, geom, H)
+        cols = _cell_centres(w, geom, W)
+        guide = full.index_select(1, rows).index_select(2, cols)
+        if extra_erosion > 0:
+            guide = min_filter(guide, 2 * extra_erosion + 1)
+        elif extra_erosion < 0:
+            k = 2 * (-extra_erosion) + 1
+            guide = F.max_pool2d(guide.unsqueeze(1), k, stride=1, padding=k // 2).squeeze(1)
+            # never dilate past the region's own (uneroded) footprint at this layer
+            guide = torch.minimum(guide, hard.index_select(1, rows).index_select(2, cols))
+        out[layer] = guide
+    return out

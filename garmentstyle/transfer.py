@@ -1,0 +1,569 @@
+"""The guided optimisation: every region's fabric in one image, coarse to fine, on the masks' bounding box only.
+
+Gatys et al. (2017) spatial control: one guidance channel per region, eroded per layer to the neurons whose receptive
+field lies inside it (:mod:`garmentstyle.guidance`); one guided Gram matrix per region and layer, matched to that
+region's own swatch (:mod:`garmentstyle.losses`); all regions optimised together in one image. Everything here works
+on tensors; :mod:`garmentstyle.api` turns files into tensors and tensors into a :class:`RenderResult`.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from . import colour as colour_ops
+from . import guidance, losses, swatch as swatch_ops
+from .colour import COLOUR_MODES
+from .encoders import ENCODERS, Encoder
+from .errors import Cancelled, OptionsError
+
+INITS: tuple[str, ...] = ("tiled", "content", "style", "noise")
+OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
+POOLINGS: tuple[str, ...] = ("avg", "max")
+#: Longest side of the coarsest pyramid level (smaller levels lose deep-layer guides on garment-sized masks).
+MIN_LEVEL_SIDE = 192
+MAX_SIZE = 4096
+#: A level stops early when a chunk of L-BFGS iterations lowers the loss by less than this fraction.
+CONVERGED = 1e-3
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Everything that controls a render. Defaults are the fast, good settings measured in bench/RESULTS.md.
+
+    Attributes:
+        size: longest side of the output in pixels; 0 = the sketch's own size.
+        iterations: optimiser iterations per pyramid level (L-BFGS iterations or Adam steps).
+        encoder: "auto" (vgg19 when its weights are present, else texture), "vgg19" or "texture".
+        pooling: VGG19 pooling, "avg" (as in Gatys et al.) or "max".
+        init: "tiled" (swatch tiled into the region: the fastest good start), "content" (the sketch), "style"
+            (the swatch stretched) or "noise".
+        optimizer: "lbfgs" or "adam" (with iterate averaging).
+        colour: "swatch" keeps the fabric's colours; "luminance" and "histogram" keep the sketch's (Gatys 2017).
+        keep_sketch: multiply the sketch's shading and line art back over the fabric.
+        shading_strength: 0 (flat fabric) … 1 (full shading).
+        content_weight: content/style weight ratio α/β (content = the sketch at the content layer, inside the
+            garment). 0 by default: the sketch is kept by the finishing step instead (see finish.py).
+        tv_weight: total-variation smoothing weight.
+        style_layers: override the encoder's style layers (e.g. "relu1_1,relu2_1"); empty = the encoder's.
+        guide_erosion: extra erosion (>0) or dilation (<0) of each guide, in cells of its layer.
+        levels: pyramid levels (steps of √2); 0 = automatic from the size.
+        soft_edge: width in pixels of the opacity ramp inside a binary mask's edge.
+        lr: Adam's learning rate.
+        seed: random seed (noise init, Adam); the texture encoder's filters are fixed.
+        device: "cpu", "cuda", "cuda:1", … or "auto".
+        preview_every: send an intermediate image with the progress every this many iterations (0 = never).
+    """
+
+    size: int = 512
+    iterations: int = 30
+    encoder: str = "auto"
+    pooling: str = "avg"
+    init: str = "tiled"
+    optimizer: str = "lbfgs"
+    colour: str = "swatch"
+    keep_sketch: bool = True
+    shading_strength: float = 1.0
+    content_weight: float = 0.0
+    tv_weight: float = 0.0
+    style_layers: str = ""
+    guide_erosion: int = 0
+    levels: int = 0
+    soft_edge: float = 1.5
+    lr: float = 0.02
+    seed: int = 0
+    device: str = "cpu"
+    preview_every: int = 5
+
+    def __post_init__(self) -> None:
+        def choice(name: str, allowed: tuple[str, ...]) -> None:
+            if getattr(self, name) not in allowed:
+                raise OptionsError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+
+        choice("encoder", ENCODERS)
+        choice("pooling", POOLINGS)
+        choice("init", INITS)
+        choice("optimizer", OPTIMIZERS)
+        choice("colour", COLOUR_MODES)
+        if not (self.size == 0 or 32 <= self.size <= MAX_SIZE):
+            raise OptionsError(f"size must be 0 (the sketch's size) or 32…{MAX_SIZE} px; got {self.size}")
+        if not 0 <= self.iterations <= 5000:
+            raise OptionsError(f"iterations must be 0…5000; got {self.iterations}")
+        if not 0.0 <= self.shading_strength <= 1.0:
+            raise OptionsError(f"shading_strength must be in [0, 1]; got {self.shading_strength}")
+        for name in ("content_weight", "tv_weight", "soft_edge"):
+            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
+                raise OptionsError(f"{name} must be a finite number ≥ 0; got {getattr(self, name)}")
+        if not 0 <= self.levels <= 8:
+            raise OptionsError(f"levels must be 0 (automatic) … 8; got {self.levels}")
+        if not 0 < self.lr < 1:
+            raise OptionsError(f"lr must be in (0, 1); got {self.lr}")
+        if not -8 <= self.guide_erosion <= 8:
+            raise OptionsError(f"guide_erosion must be -8…8 cells; got {self.guide_erosion}")
+        if self.preview_every < 0:
+            raise OptionsError(f"preview_every must be ≥ 0; got {self.preview_every}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RenderOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise OptionsError(f"unknown render option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**data)
+
+
+@dataclass
+class Progress:
+    """One progress event. ``preview`` (when set) is the whole image so far, ``(1, 3, H, W)`` in [0, 1]."""
+
+    stage: str  # "prepare" | "targets" | "optimise" | "finish"
+    level: int = 0
+    levels: int = 1
+    step: int = 0
+    total: int = 0
+    losses: dict = field(default_factory=dict)
+    elapsed: float = 0.0
+    preview: Optional[torch.Tensor] = None
+
+    @property
+    def fraction(self) -> float:
+        """Overall progress in [0, 1] (levels weighted equally)."""
+        if self.stage == "finish":
+            return 1.0
+        per = 1.0 / max(1, self.levels)
+        inner = self.step / self.total if self.total else 0.0
+        return min(1.0, self.level * per + inner * per)
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """A region as the optimiser sees it (tensors already at output resolution).
+
+    Attributes:
+        name: shown in reports.
+        swatch: ``(1, 3, h, w)`` float in [0, 1] (already colour-matched for "histogram" mode).
+        zoom: output pixels per swatch pixel.
+        rotation: degrees.
+        style_weight: multiplies this region's style loss.
+    """
+
+    name: str
+    swatch: torch.Tensor
+    zoom: float
+    rotation: float = 0.0
+    style_weight: float = 1.0
+
+
+# --------------------------------------------------------------------------------------------------- style targets
+class TargetCache:
+    """Style Gram matrices per (swatch, zoom, rotation, encoder, colour, layers): computed once, reused by the
+    preview and the final render, by every pyramid level that shares a scale, and by every region sharing a swatch."""
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self.maxsize = maxsize
+        self._store: OrderedDict[tuple, dict[str, torch.Tensor]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key_of(tensor: torch.Tensor) -> str:
+        t = tensor.detach().cpu().contiguous()
+        return hashlib.sha1(t.numpy().tobytes()).hexdigest()[:16] + str(tuple(t.shape))
+
+    def get(self, key: tuple, make: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        if key in self._store:
+            self.hits += 1
+            self._store.move_to_end(key)
+            return self._store[key]
+        self.misses += 1
+        value = make()
+        self._store[key] = value
+        if len(self._store) > self.maxsize:
+            self._store.popitem(last=False)
+        return value
+
+
+TARGETS = TargetCache()
+
+
+def _canvas_side(encoder: Encoder, layers: tuple[str, ...], repeat_px: float) -> int:
+    """Side of the tiled-swatch canvas the targets are measured on: big enough for the deepest layer to keep cells
+    after erosion and to hold a couple of repeats, small enough to stay cheap."""
+    deepest = max(encoder.geometry[n].field for n in layers)
+    side = max(256, 2 * deepest, int(2.5 * repeat_px))
+    return int(min(side, 640))
+
+
+@torch.no_grad()
+def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotation: float, layers: tuple[str, ...],
+                  luminance_only: bool, cache: TargetCache | None = TARGETS) -> dict[str, torch.Tensor]:
+    """``{layer: (C, C)}`` Gram matrices of ``swatch`` tiled at ``zoom`` / ``rotation``.
+
+    Measured on a wrap-around tiled canvas, over the cells whose receptive field lies inside it, so the swatch's own
+    borders (and the encoder's padding) never enter the statistics.
+    """
+
+    def make() -> dict[str, torch.Tensor]:
+        repeat = max(swatch.shape[-2:]) * zoom
+        side = _canvas_side(encoder, layers, repeat)
+        canvas = swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation)
+        if luminance_only:
+            canvas = colour_ops.luminance(canvas).expand(-1, 3, -1, -1)
+        feats = encoder(canvas, layers)
+        ones = torch.ones(1, side, side, device=canvas.device)
+        guides = guidance.propagate(ones, encoder.geometry, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
+        out = {}
+        for n in layers:
+            g, valid = losses.guided_gram(feats[n], guides[n])
+            if not bool(valid[0]):  # deepest layer larger than the canvas: use every cell rather than none
+                g = losses.gram(feats[n])
+            out[n] = g[0].detach()
+        return out
+
+    if cache is None:
+        return make()
+    key = (cache.key_of(swatch), round(zoom, 4), round(rotation, 3), encoder.name, getattr(encoder, "pooling", ""),
+           luminance_only, layers, str(swatch.device))
+    return cache.get(key, make)
+
+
+# --------------------------------------------------------------------------------------------------- planning
+def crop_box(union: torch.Tensor, margin: int) -> tuple[int, int, int, int]:
+    """``(y0, y1, x0, x1)`` of the union mask ``(H, W)`` grown by ``margin`` and clipped to the image."""
+    ys, xs = torch.nonzero(union > 0, as_tuple=True)
+    H, W = union.shape
+    y0, y1 = int(ys.min()) - margin, int(ys.max()) + 1 + margin
+    x0, x1 = int(xs.min()) - margin, int(xs.max()) + 1 + margin
+    return max(0, y0), min(H, y1), max(0, x0), min(W, x1)
+
+
+def level_factors(longest: int, levels: int = 0) -> list[float]:
+    """Scale factors of the pyramid levels, coarse to fine, in steps of √2 down to ~``MIN_LEVEL_SIDE``."""
+    if levels <= 0:
+        levels = 1
+        while longest / (math.sqrt(2) ** levels) >= MIN_LEVEL_SIDE and levels < 5:
+            levels += 1
+    return [1.0 / (math.sqrt(2) ** k) for k in range(levels - 1, -1, -1)]
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "bilinear") -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    if mode == "nearest":
+        return F.interpolate(x, size=size, mode="nearest")
+    return F.interpolate(x, size=size, mode=mode, antialias=True, align_corners=False)
+
+
+def _nearest_region_labels(hard: torch.Tensor) -> torch.Tensor:
+    """``(R, H, W)`` bool → ``(H, W)`` long: index of the region at (or nearest to) each pixel (top-most wins)."""
+    R = hard.shape[0]
+    label = torch.full(hard.shape[-2:], -1, dtype=torch.long)
+    for r in range(R):
+        label[hard[r].cpu()] = r
+    lab = label.numpy()
+    if (lab < 0).any():
+        _, (iy, ix) = ndimage.distance_transform_edt(lab < 0, return_indices=True)
+        lab = lab[iy, ix]
+    return torch.from_numpy(lab)
+
+
+# --------------------------------------------------------------------------------------------------- the loop
+@dataclass
+class TransferOutput:
+    fabric: torch.Tensor  # (1, 3, H, W) at output resolution (only the crop box is meaningful)
+    report: dict
+
+
+def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], options: RenderOptions,
+        encoder: Encoder, *, on_progress: ProgressFn | None = None, cache: TargetCache | None = TARGETS
+        ) -> TransferOutput:
+    """Optimise the fabric canvas.
+
+    Args:
+        sketch: ``(1, 3, H, W)`` float in [0, 1] at output resolution.
+        masks: ``(R, H, W)`` float in [0, 1], one per region, at output resolution (validated by the caller).
+        regions: one :class:`RegionSpec` per mask.
+        options: render options.
+        encoder: a ready encoder on the target device.
+
+    Returns:
+        :class:`TransferOutput`: the fabric ``(1, 3, H, W)`` and a report dict (levels, evaluations, losses,
+        skipped layers per region, timing).
+    """
+    t_start = time.perf_counter()
+    device = sketch.device
+    R, H, W = masks.shape
+    lum_only = options.colour == "luminance"
+    layers = encoder.style_layers
+    if options.style_layers:
+        wanted = tuple(n.strip() for n in options.style_layers.split(",") if n.strip())
+        unknown = [n for n in wanted if n not in encoder.geometry]
+        if unknown:
+            raise OptionsError(f"style layer(s) {', '.join(unknown)} not in the {encoder.name} encoder; "
+                               f"choose from {', '.join(encoder.style_layers)}")
+        layers = wanted
+    use_content = options.content_weight > 0 and encoder.content_layer is not None
+    taps = layers + ((encoder.content_layer,) if use_content and encoder.content_layer not in layers else ())
+
+    # exclusive hard masks (later regions on top)
+    hard = masks >= 0.5
+    for r in range(R):
+        for s in range(r + 1, R):
+            hard[r] &= ~hard[s]
+    union = hard.any(dim=0)
+    margin = min(encoder.max_field(layers) // 2 + 2, 96)
+    y0, y1, x0, x1 = crop_box(union, margin)
+    ch, cw = y1 - y0, x1 - x0
+    factors = level_factors(max(ch, cw), options.levels)
+    labels_full = _nearest_region_labels(hard[:, y0:y1, x0:x1]).to(device)
+    origin_full = (W / 2.0 - x0, H / 2.0 - y0)  # the pattern's anchor (image centre) in crop coordinates
+    gen = torch.Generator(device="cpu").manual_seed(options.seed)
+    sketch_crop = sketch[..., y0:y1, x0:x1]
+
+    report: dict = {
+        "crop_box": [x0, y0, x1, y1],
+        "levels": [],
+        "layers": list(layers),
+        "evaluations": 0,
+        "iterations": 0,
+        "skipped_layers": {rg.name: [] for rg in regions},
+        "final_losses": {},
+        "cancelled": False,
+        "target_cache": {},
+    }
+
+    def emit(p: Progress) -> None:
+        if on_progress is not None:
+            p.elapsed = time.perf_counter() - t_start
+            on_progress(p)
+
+    x_prev: torch.Tensor | None = None
+    cancelled = False
+    n_levels = len(factors)
+    for li, f in enumerate(factors):
+        lh, lw = max(8, round(ch * f)), max(8, round(cw * f))
+        emit(Progress("targets", level=li, levels=n_levels))
+        lab = _resize(labels_full[None, None].float(), (lh, lw), "nearest")[0, 0].long()
+        mask_l = _resize(hard[:, y0:y1, x0:x1][None].float(), (lh, lw))[0]  # (R, lh, lw) soft
+        inside = (mask_l >= 0.5).any(dim=0).float()[None, None]
+        origin = (origin_full[0] * f, origin_full[1] * f)
+        sk_l = _resize(sketch_crop, (lh, lw))
+
+        # fabric canvas at this level: each pixel takes its (nearest) region's tiled swatch
+        tiled = torch.zeros(1, 3, lh, lw, device=device)
+        for r, rg in enumerate(regions):
+            t = swatch_ops.tile(rg.swatch, (lh, lw), zoom=rg.zoom * f, rotation=rg.rotation, origin=origin)
+            tiled = torch.where(lab == r, t, tiled)
+        if li == 0:
+            if options.init == "tiled":
+                init = tiled
+            elif options.init == "content":
+                init = sk_l.clone()
+            elif options.init == "style":
+                init = torch.zeros_like(tiled)
+                for r, rg in enumerate(regions):
+                    init = torch.where(lab == r, swatch_ops.stretch(rg.swatch, (lh, lw)), init)
+            else:
+                init = torch.rand(1, 3, lh, lw, generator=gen).to(device)
+            fixed = init
+        else:
+            assert x_prev is not None
+            fixed = tiled if options.init == "tiled" else _resize(x_prev, (lh, lw), "bilinear")
+            init = _resize(x_prev, (lh, lw), "bilinear")
+        if lum_only:
+            init, fixed = colour_ops.luminance(init), colour_ops.luminance(fixed)
+
+        # guides and targets
+        with torch.no_grad():
+            probe = encoder(torch.zeros(1, 3, lh, lw, device=device), taps)
+        sizes = {n: tuple(v.shape[-2:]) for n, v in probe.items()}
+        guides = guidance.propagate(mask_l, encoder.geometry, sizes, extra_erosion=options.guide_erosion)
+        min_cells = 16.0
+        plan: list[tuple[int, str, torch.Tensor, float]] = []  # (region, layer, target, normaliser)
+        for r, rg in enumerate(regions):
+            tg = style_targets(encoder, rg.swatch, zoom=rg.zoom * f, rotation=rg.rotation, layers=layers,
+                               luminance_only=lum_only, cache=cache)
+            for n in layers:
+                mass = float(guides[n][r].square().sum())
+                if mass < min_cells:
+                    if li == n_levels - 1:
+                        report["skipped_layers"][rg.name].append(n)
+                    continue
+                A = tg[n]
+                if getattr(encoder, "gram_norm", "target") == "channels":
+                    norm = float(A.shape[0] ** 2)
+                else:
+                    norm = float(A.square().sum()) + 1e-8
+                plan.append((r, n, A, norm * encoder.layer_weights.get(n, 1.0) ** -1))
+        if not plan:
+            report["levels"].append({"factor": f, "size": [lw, lh], "iterations": 0, "evaluations": 0,
+                                     "note": "every guide empty at this size"})
+            x_prev = init.expand(-1, 3, -1, -1) if lum_only else init
+            continue
+        if getattr(encoder, "gram_norm", "target") == "channels":
+            # one global constant so the loss starts O(1) without changing the 1/C² layer weights
+            scale = len(plan) / sum(float(A.square().sum()) / norm for _, _, A, norm in plan)
+            plan = [(r, n, A, norm / scale) for r, n, A, norm in plan]
+        per_region_layers = {r: sum(1 for rr, *_ in plan if rr == r) for r in range(R)}
+        content_target = None
+        content_guide = None
+        if use_content:
+            with torch.no_grad():
+                content_target = encoder(sk_l, (encoder.content_layer,))[encoder.content_layer]
+            content_guide = (guides[encoder.content_layer].amax(dim=0))
+        tv_map = inside[0, 0]
+
+        x_param = init.clone().to(device).requires_grad_(True)
+        fixed = fixed.to(device)
+        evals = 0
+        last: dict[str, float] = {}
+
+        def objective() -> torch.Tensor:
+            x = x_param * inside + fixed * (1 - inside)
+            xin = x.expand(-1, 3, -1, -1) if lum_only else x
+            feats = encoder(xin, taps)
+            style_r = [xin.new_zeros(()) for _ in range(R)]
+            gram_cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+            for r, n, A, norm in plan:
+                if n not in gram_cache:
+                    gram_cache[n] = losses.guided_gram(feats[n], guides[n])
+                G = gram_cache[n][0][r]
+                style_r[r] = style_r[r] + (G - A).square().sum() / norm
+            total = xin.new_zeros(())
+            for r, rg in enumerate(regions):
+                if per_region_layers[r]:
+                    v = style_r[r] / per_region_layers[r]
+                    last[f"style/{rg.name}"] = float(v.detach())
+                    total = total + rg.style_weight * v
+            if content_target is not None:
+                c = losses.content_loss(feats[encoder.content_layer], content_target, content_guide)
+                last["content"] = float(c.detach())
+                total = total + options.content_weight * c
+            if options.tv_weight > 0:
+                tv = losses.tv_loss(xin, tv_map)
+                last["tv"] = float(tv.detach())
+                total = total + options.tv_weight * tv
+            # keep pixels in [0, 1] without clamping (a clamp inside L-BFGS stalls it): a penalty outside the range
+            out_of_range = (F.relu(xin - 1) + F.relu(-xin)).square().mean()
+            total = total + 10.0 * out_of_range
+            last["total"] = float(total.detach())
+            return total
+
+        def closure() -> torch.Tensor:
+            nonlocal evals
+            evals += 1
+            opt.zero_grad(set_to_none=True)
+            loss = objective()
+            loss.backward()
+            return loss
+
+        if options.optimizer == "lbfgs":
+            opt = torch.optim.LBFGS([x_param], lr=1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe",
+                                    tolerance_grad=1e-12, tolerance_change=1e-14)
+        else:
+            opt = torch.optim.Adam([x_param], lr=options.lr)
+        avg = x_param.detach().clone() if options.optimizer == "adam" else None
+        good = x_param.detach().clone()
+        steps = options.iterations
+        first_losses: dict[str, float] = {}
+        done = 0
+        converged_at = None
+        try:
+            chunk = max(1, options.preview_every or 5)
+            prev_total = math.inf
+            while done < steps:
+                k = min(chunk, steps - done)
+                if options.optimizer == "lbfgs":
+                    # L-BFGS runs k iterations per call: one iteration per call restarts its line search badly
+                    opt.param_groups[0]["max_iter"] = k
+                    opt.param_groups[0]["max_eval"] = 3 * k
+                    before = opt.state[x_param].get("n_iter", 0) if x_param in opt.state else 0
+                    loss = opt.step(closure)
+                    ran = opt.state[x_param]["n_iter"] - before
+                else:
+                    for _ in range(k):
+                        loss = closure()
+                        opt.step()
+                        with torch.no_grad():
+                            x_param.clamp_(0, 1)
+                            beta = min(0.9, done / (done + 10.0))  # iterate averaging smooths Adam's last steps
+                            avg.mul_(beta).add_(x_param, alpha=1 - beta)  # type: ignore[union-attr]
+                    ran = k
+                if not first_losses:
+                    first_losses = dict(last)
+                if not math.isfinite(last.get("total", math.nan)):
+                    with torch.no_grad():
+                        x_param.copy_(good)
+                    report.setdefault("notes", []).append(f"level {li}: the optimiser diverged; kept the last good image")
+                    break
+                with torch.no_grad():
+                    good.copy_(x_param)
+                done += max(ran, 1)
+                preview = None
+                if options.preview_every:
+                    preview = _preview(sketch, x_param.detach() if avg is None else avg, lum_only, (y0, y1, x0, x1),
+                                       inside, fixed)
+                emit(Progress("optimise", level=li, levels=n_levels, step=min(done, steps), total=steps,
+                              losses=dict(last), preview=preview))
+                total_now = last.get("total", math.inf)
+                if ran == 0 or (options.optimizer == "lbfgs" and prev_total - total_now < CONVERGED * abs(prev_total)):
+                    converged_at = done
+                    break
+                prev_total = total_now
+        except Cancelled:
+            cancelled = True
+        with torch.no_grad():
+            final = (avg if avg is not None else x_param.detach()).clamp(0, 1)
+            x_level = final * inside + fixed * (1 - inside)
+        x_prev = x_level.expand(-1, 3, -1, -1).clone() if lum_only else x_level
+        report["evaluations"] += evals
+        report["iterations"] += done
+        report["levels"].append({"factor": round(f, 4), "size": [lw, lh], "iterations": done, "evaluations": evals,
+                                 "converged_early": converged_at is not None,
+                                 "first_losses": first_losses, "losses": dict(last)})
+        report["final_losses"] = dict(last)
+        if cancelled:
+            break
+
+    report["cancelled"] = cancelled
+    if cache is not None:
+        report["target_cache"] = {"hits": cache.hits, "misses": cache.misses}
+    assert x_prev is not None
+    fabric_crop = _resize(x_prev, (ch, cw), "bilinear")
+    if fabric_crop.shape[1] == 1:
+        fabric_crop = fabric_crop.expand(-1, 3, -1, -1)
+    if lum_only:
+        fabric_crop = colour_ops.combine_luminance(colour_ops.luminance(fabric_crop), sketch_crop)
+    fabric = sketch.clone()
+    fabric[..., y0:y1, x0:x1] = fabric_crop.clamp(0, 1)
+    report["seconds_optimise"] = round(time.perf_counter() - t_start, 3)
+    return TransferOutput(fabric=fabric, report=report)
+
+
+@torch.no_grad()
+def _preview(sketch: torch.Tensor, x: torch.Tensor, lum_only: bool, box: tuple[int, int, int, int],
+             inside: torch.Tensor, fixed: torch.Tensor) -> torch.Tensor:
+    """The whole image with the current fabric pasted into the crop box (no finishing: cheap, for live views)."""
+    y0, y1, x0, x1 = box
+    cur = x * inside + fixed * (1 - inside)
+    if lum_only:
+        cur = cur.expand(-1, 3, -1, -1)
+    out = sketch.clone()
+    up = _resize(cur, (y1 - y0, x1 - x0), "bilinear")
+    m = _resize(inside, (y1 - y0, x1 - x0), "bilinear")
+    out[..., y0:y1, x0:x1] = out[..., y0:y1, x0:x1] * (1 - m) + up * m
+    return out.clamp(0, 1)
