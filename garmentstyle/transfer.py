@@ -33,6 +33,8 @@ MIN_LEVEL_SIDE = 192
 MAX_SIZE = 4096
 #: A level stops early when a chunk of L-BFGS iterations lowers the loss by less than this fraction.
 CONVERGED = 1e-3
+#: … or when the (target-normalised) loss is below this: the texture statistics already match.
+CONVERGED_ABS = 1e-5
 
 
 @dataclass(frozen=True)
@@ -520,7 +522,8 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                 emit(Progress("optimise", level=li, levels=n_levels, step=min(done, steps), total=steps,
                               losses=dict(last), preview=preview))
                 total_now = last.get("total", math.inf)
-                if ran == 0 or (options.optimizer == "lbfgs" and prev_total - total_now < CONVERGED * abs(prev_total)):
+                if ran == 0 or (options.optimizer == "lbfgs" and (prev_total - total_now < CONVERGED * abs(prev_total)
+                                                                or total_now < CONVERGED_ABS)):
                     converged_at = done
                     break
                 prev_total = total_now

@@ -1,0 +1,204 @@
+"""``garmentstyle render``: render fabric swatches into a sketch's regions.
+
+Flags are generated from :class:`~garmentstyle.transfer.RenderOptions` so defaults and choices have one source.
+Regions: ``--region MASK=SWATCH[@key=value,...]`` (keys: name, scale, repeat, rotation, weight), repeatable; or
+``--auto`` to find the garment first (``--swatch`` for the whole garment, or ``--region PART=SWATCH`` naming a
+part found by the segmenter); or ``--recipe recipe.json`` from an export.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from .. import transfer
+from ..colour import COLOUR_MODES
+from ..encoders import ENCODERS
+from ..errors import InputError, OptionsError
+from ..transfer import INITS, OPTIMIZERS, POOLINGS, RenderOptions
+
+_CHOICES = {"encoder": ENCODERS, "init": INITS, "optimizer": OPTIMIZERS, "colour": COLOUR_MODES, "pooling": POOLINGS}
+_HELP = {
+    "size": "longest side of the output in px (0 = the sketch's size)",
+    "iterations": "optimiser iterations per pyramid level",
+    "encoder": "feature extractor: auto = vgg19 if its weights are present, else the offline texture encoder",
+    "pooling": "VGG19 pooling",
+    "init": "start image: tiled swatch (fastest good), the sketch, the stretched swatch, or noise",
+    "optimizer": "L-BFGS (default) or Adam with iterate averaging",
+    "colour": "keep the swatch's colours, or the sketch's (luminance-only transfer / histogram matching)",
+    "keep_sketch": "multiply the sketch's line art and shading over the fabric",
+    "shading_strength": "0 = flat fabric … 1 = full shading",
+    "content_weight": "content/style weight ratio (content = the sketch at the content layer)",
+    "tv_weight": "total-variation smoothing weight",
+    "style_layers": "comma-separated style layers (default: the encoder's)",
+    "guide_erosion": "extra erosion (>0) / dilation (<0) of the guides, in cells",
+    "levels": "coarse-to-fine levels in steps of √2 (0 = automatic)",
+    "soft_edge": "opacity ramp inside the mask edge, px",
+    "lr": "Adam learning rate",
+    "seed": "random seed",
+    "device": "cpu, cuda, cuda:N or auto",
+    "preview_every": "iterations between progress updates",
+}
+_REGION_KEYS = {"name": str, "scale": float, "repeat": float, "rotation": float, "weight": float}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "render", help="render fabric swatches into the regions of a sketch",
+        description="Render each swatch into its region of the sketch (spatially guided Gram-matrix transfer).",
+        epilog="Example: garmentstyle render samples/sketches/dress.png "
+               "--region samples/masks/dress__bodice.png=samples/swatches/tartan.png@scale=1.5 "
+               "--region samples/masks/dress__skirt.png=samples/swatches/floral.png --out dress.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sketch", nargs="?", help="the garment sketch (PNG, JPEG, WebP, TIFF…)")
+    p.add_argument("--region", action="append", default=[], metavar="MASK=SWATCH[@k=v,…]",
+                   help="a region mask and its swatch; options after @: name, scale (swatch px per sketch px), "
+                        "repeat (px on the sketch per repeat), rotation (degrees), weight. Repeatable.")
+    p.add_argument("--auto", action="store_true", help="find the garment automatically (see `garmentstyle segment`)")
+    p.add_argument("--swatch", help="with --auto: the swatch for the whole garment")
+    p.add_argument("--recipe", type=Path, help="render a recipe.json exported by the UI or `--save-recipe`")
+    p.add_argument("--scale", type=float, default=1.0, help="default pattern scale for every region")
+    p.add_argument("--rotation", type=float, default=0.0, help="default rotation for every region")
+    p.add_argument("--out", "-o", type=Path, required=True, help="output PNG")
+    p.add_argument("--transparent", action="store_true", help="transparent background outside the garment")
+    p.add_argument("--report", type=Path, help="write a JSON report (encoder, device, sizes, losses, seconds)")
+    p.add_argument("--bundle", type=Path, help="also write a layered ZIP (layers, masks, recipe.json)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    g = p.add_argument_group("render options")
+    defaults = RenderOptions()
+    for f in fields(RenderOptions):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        if isinstance(default, bool):
+            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                           help=f"{_HELP.get(f.name, '')} (default: {default})")
+        else:
+            g.add_argument(flag, dest=f.name, type=type(default), default=None, choices=_CHOICES.get(f.name),
+                           help=f"{_HELP.get(f.name, '')} (default: {default})")
+    p.set_defaults(func=run)
+
+
+def _parse_region(text: str, default_scale: float, default_rotation: float):
+    from ..api import Region
+
+    if "=" not in text:
+        raise InputError(f"--region {text!r}: expected MASK=SWATCH (e.g. masks/skirt.png=swatches/denim.png)")
+    mask, rest = text.split("=", 1)
+    swatch, _, opts = rest.partition("@")
+    kw: dict = {"scale": default_scale, "rotation": default_rotation}
+    for item in filter(None, opts.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in _REGION_KEYS:
+            raise InputError(f"--region {text!r}: unknown option {item!r}; use {', '.join(_REGION_KEYS)}")
+        try:
+            kw["style_weight" if key == "weight" else key] = _REGION_KEYS[key](value)
+        except ValueError:
+            raise InputError(f"--region {text!r}: {key} must be a number, got {value!r}") from None
+    if not mask or not swatch:
+        raise InputError(f"--region {text!r}: expected MASK=SWATCH")
+    return mask, Region(mask=mask, swatch=swatch, name=kw.pop("name", "") or Path(mask).stem.split("__")[-1], **kw)
+
+
+def _options(args: argparse.Namespace, base: RenderOptions) -> RenderOptions:
+    data = base.to_dict()
+    for f in fields(RenderOptions):
+        v = getattr(args, f.name, None)
+        if v is not None:
+            data[f.name] = v
+    return RenderOptions.from_dict(data)
+
+
+def _auto_regions(args: argparse.Namespace, specs: list[str]):
+    from ..api import Region
+    from .. import segment as seg_mod
+
+    seg = seg_mod.segment(args.sketch)
+    print(f"segmenter: {seg.method} (confidence {seg.confidence:.2f})", file=sys.stderr)
+    for note in seg.notes:
+        print(f"  note: {note}", file=sys.stderr)
+    regions = []
+    if args.swatch:
+        regions.append(Region(mask=seg.garment, swatch=args.swatch, name="garment", scale=args.scale,
+                              rotation=args.rotation))
+    by_name = {r.name: r for r in seg.regions}
+    for text in specs:
+        mask, region = _parse_region(text, args.scale, args.rotation)
+        if mask not in by_name:
+            raise InputError(f"--region {text!r}: with --auto, name a part found by the segmenter: "
+                             f"{', '.join(by_name) or '(none found)'}")
+        regions.append(Region(mask=by_name[mask].mask, swatch=region.swatch, name=mask, scale=region.scale,
+                              repeat=region.repeat, rotation=region.rotation, style_weight=region.style_weight))
+    if not regions:
+        raise InputError("--auto needs --swatch FABRIC (whole garment) or --region PART=FABRIC")
+    return regions, seg.method
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api import render
+    from .. import encoders, export
+
+    if args.out.suffix.lower() != ".png":
+        raise InputError(f"--out {args.out}: renders are written as PNG (lossless, print quality); use a .png name")
+    segmenter = None
+    if args.recipe:
+        sketch, regions, base = export.load_recipe(args.recipe)
+        if args.sketch:
+            sketch = args.sketch
+    else:
+        if not args.sketch:
+            raise InputError("no sketch given: garmentstyle render SKETCH --region MASK=SWATCH --out OUT.png")
+        sketch, base = args.sketch, RenderOptions()
+        if args.auto:
+            regions, segmenter = _auto_regions(args, args.region)
+        else:
+            if not args.region:
+                raise InputError("no regions: add --region MASK=SWATCH (repeatable), or --auto --swatch FABRIC")
+            regions = [_parse_region(t, args.scale, args.rotation)[1] for t in args.region]
+    options = _options(args, base)
+    enc_name = encoders.resolve_name(options.encoder)
+    if enc_name == "texture" and options.encoder == "auto":
+        print("encoder: texture (offline fallback: VGG19 weights not found; get them with "
+              "`garmentstyle weights download vgg19`)", file=sys.stderr)
+    else:
+        print(f"encoder: {enc_name}", file=sys.stderr)
+
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=100, file=sys.stderr, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]",
+                   dynamic_ncols=True)
+
+    def on_progress(p: transfer.Progress) -> None:
+        if bar is None:
+            return
+        bar.n = round(100 * p.fraction)
+        loss = p.losses.get("total")
+        bar.set_description(f"{p.stage} {p.level + 1}/{p.levels}" + (f" loss {loss:.3g}" if loss is not None else ""))
+        bar.refresh()
+
+    try:
+        result = render(sketch, regions, options, on_progress=on_progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if segmenter:
+        result.report["segmenter"] = segmenter
+    result.save(args.out, transparent=args.transparent)
+    rep = result.report
+    print(f"wrote {args.out} ({rep['output_size'][0]}×{rep['output_size'][1]}, encoder {rep['encoder']}"
+          f"{' pretrained' if rep['encoder_pretrained'] else ' offline'}, {rep['iterations']} iterations, "
+          f"{rep['seconds']:.1f} s)")
+    for note in rep["notes"]:
+        print(f"  note: {note}", file=sys.stderr)
+    if args.report:
+        from ..io import atomic_write_bytes
+
+        atomic_write_bytes(args.report, json.dumps(rep, indent=2, default=str).encode())
+    if args.bundle:
+        export.bundle(result, regions, args.bundle)
+        print(f"wrote {args.bundle}")
+    return 0

@@ -1,0 +1,94 @@
+"""Exports: the PNG, a layered ZIP, and the recipe JSON that reproduces a render.
+
+A recipe names the sketch, every region (mask file, swatch file, scale, rotation, …) and every render option with
+the seed; ``garmentstyle render --recipe recipe.json`` renders it again. Paths inside a recipe are relative to the
+recipe's folder, so an unzipped bundle renders as it is.
+"""
+from __future__ import annotations
+
+import io as _io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import io
+from .api import Region, RenderOptions, RenderResult
+from .errors import InputError, OptionsError
+
+RECIPE_VERSION = 1
+_REGION_KEYS = ("name", "scale", "repeat", "rotation", "style_weight")
+
+
+def _png_bytes(img) -> bytes:
+    buf = _io.BytesIO()
+    img.save(buf, format="PNG", dpi=(io.EXPORT_DPI, io.EXPORT_DPI))
+    return buf.getvalue()
+
+
+def recipe_dict(sketch: str, regions: Sequence[dict], options: RenderOptions) -> dict:
+    """A recipe: ``regions`` are dicts with ``mask`` and ``swatch`` file names plus :class:`Region` fields."""
+    return {"garmentstyle_recipe": RECIPE_VERSION, "sketch": sketch, "regions": list(regions),
+            "options": options.to_dict()}
+
+
+def load_recipe(path: str | Path) -> tuple[Path, list[Region], RenderOptions]:
+    """Read a recipe JSON → (sketch path, regions, options), paths resolved against the recipe's folder."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such recipe file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable recipe JSON ({exc})") from None
+    if not isinstance(data, dict) or "sketch" not in data or not isinstance(data.get("regions"), list):
+        raise InputError(f"{path}: a recipe needs 'sketch' and a list of 'regions'")
+    base = path.parent
+    regions = []
+    for i, r in enumerate(data["regions"]):
+        if not isinstance(r, dict) or "mask" not in r or "swatch" not in r:
+            raise InputError(f"{path}: region {i + 1} needs 'mask' and 'swatch' file names")
+        extra = {k: r[k] for k in _REGION_KEYS if k in r and r[k] is not None}
+        regions.append(Region(mask=base / r["mask"], swatch=base / r["swatch"], **extra))
+    options = RenderOptions.from_dict(data.get("options", {}))
+    return base / data["sketch"], regions, options
+
+
+def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
+           swatch_sources: Sequence[Any] | None = None, transparent: bool = False) -> Path:
+    """Write a layered ZIP: ``render.png``, ``render_transparent.png``, ``sketch.png``, ``lineart.png`` (the
+    sketch's lines and shading on transparency), ``fabric.png``, ``masks/<region>.png``, ``swatches/<region>.png``,
+    ``report.json`` and ``recipe.json`` (renders this bundle again with ``garmentstyle render --recipe``)."""
+    from .finish import shading_map
+
+    names = [r["name"] for r in result.report["regions"]]
+    files: dict[str, bytes] = {}
+    files["render.png"] = _png_bytes(io.to_pil(result.image))
+    files["render_transparent.png"] = _png_bytes(io.to_pil(result.image, alpha=result.alpha))
+    files["sketch.png"] = _png_bytes(io.to_pil(result.sketch))
+    shade = shading_map(result.sketch)[0, 0]
+    files["lineart.png"] = _png_bytes(io.to_pil(result.sketch * 0, alpha=1 - shade))
+    files["fabric.png"] = _png_bytes(io.to_pil(result.fabric, alpha=result.alpha))
+    region_entries = []
+    sources = list(swatch_sources) if swatch_sources is not None else [r.swatch for r in regions]
+    for i, (name, region) in enumerate(zip(names, regions)):
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or f"region{i + 1}"
+        files[f"masks/{safe}.png"] = _png_bytes(io.mask_to_pil(result.masks[i]))
+        files[f"swatches/{safe}.png"] = _png_bytes(io.to_pil(io.load_image(sources[i])))
+        rep = result.report["regions"][i]
+        region_entries.append({"name": name, "mask": f"masks/{safe}.png", "swatch": f"swatches/{safe}.png",
+                               "scale": rep["scale"] * result.report["sketch_size"][0] / result.sketch.shape[-1],
+                               "rotation": region.rotation, "style_weight": region.style_weight})
+    opts = dict(result.report["options"])
+    opts["size"] = 0  # the bundled sketch is already at the output size
+    try:
+        options = RenderOptions.from_dict(opts)
+    except OptionsError:  # pragma: no cover - options came from a validated render
+        options = RenderOptions()
+    files["recipe.json"] = json.dumps(recipe_dict("sketch.png", region_entries, options), indent=2).encode()
+    files["report.json"] = json.dumps(result.report, indent=2, default=str).encode()
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return io.atomic_write_bytes(path, buf.getvalue())
