@@ -1,0 +1,85 @@
+"""`garmentstyle render` as a user runs it: bundled samples, report, recipe round trip, one-line errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from garmentstyle import samples
+from garmentstyle.cli import main
+
+FAST = ["--size", "96", "--iterations", "2", "--quiet"]
+
+
+def test_render_bundled_sample_with_report_and_bundle(tmp_path, capsys):
+    m = samples.mask_paths("dress")
+    out, rep, zp = tmp_path / "dress.png", tmp_path / "r.json", tmp_path / "b.zip"
+    rc = main(["render", str(samples.sketch_path("dress")),
+               "--region", f"{m['bodice']}={samples.swatch_path('tartan')}@scale=2",
+               "--region", f"{m['skirt']}={samples.swatch_path('polka_dots')}@name=skirt,rotation=15",
+               "--out", str(out), "--report", str(rep), "--bundle", str(zp), *FAST])
+    assert rc == 0
+    img = Image.open(out)
+    assert img.format == "PNG" and max(img.size) == 96
+    report = json.loads(rep.read_text())
+    assert report["encoder"] == "texture" and report["encoder_pretrained"] is False
+    assert [r["name"] for r in report["regions"]] == ["bodice", "skirt"]
+    assert report["regions"][1]["rotation"] == 15
+    for key in ("device", "output_size", "iterations", "seconds", "final_losses"):
+        assert key in report
+    err = capsys.readouterr().err
+    assert "offline fallback" in err and "garmentstyle weights download vgg19" in err
+    names = zipfile.ZipFile(zp).namelist()
+    for n in ("render.png", "render_transparent.png", "sketch.png", "lineart.png", "recipe.json",
+              "masks/bodice.png", "masks/skirt.png"):
+        assert n in names
+
+
+def test_recipe_reproduces_the_render(tmp_path):
+    m = samples.mask_paths("tshirt")
+    zp = tmp_path / "b.zip"
+    out = tmp_path / "a.png"
+    assert main(["render", str(samples.sketch_path("tshirt")), "--region",
+                 f"{m['body']}={samples.swatch_path('stripes')}", "--out", str(out), "--bundle", str(zp),
+                 "--seed", "3", *FAST]) == 0
+    zipfile.ZipFile(zp).extractall(tmp_path / "x")
+    again = tmp_path / "again.png"
+    assert main(["render", "--recipe", str(tmp_path / "x" / "recipe.json"), "--out", str(again), "--quiet"]) == 0
+    a, b = np.asarray(Image.open(out)).astype(int), np.asarray(Image.open(again)).astype(int)
+    assert a.shape == b.shape and np.abs(a - b).mean() < 1.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--region", "MISSING.png=x.png"], "no such file"),
+    (["--region", "nomask"], "expected MASK=SWATCH"),
+    ([], "no regions"),
+    (["--region", "{mask}={swatch}@speed=3"], "unknown option"),
+    (["--region", "{mask}={swatch}", "--encoder", "vgg19"], "weights download vgg19"),
+    (["--region", "{mask}={tiny}"], "at least 16"),
+    (["--region", "{empty}={swatch}"], "empty"),
+])
+def test_errors_are_one_line_exit_2_and_no_output(tmp_path, capsys, args, message):
+    m = samples.mask_paths("dress")
+    Image.new("RGB", (8, 8)).save(tmp_path / "tiny.png")
+    w, h = Image.open(samples.sketch_path("dress")).size
+    Image.new("L", (w, h)).save(tmp_path / "empty.png")
+    fill = {"mask": str(m["skirt"]), "swatch": str(samples.swatch_path("denim")), "tiny": str(tmp_path / "tiny.png"),
+            "empty": str(tmp_path / "empty.png")}
+    args = [a.format(**fill) for a in args]
+    out = tmp_path / "o.png"
+    rc = main(["render", str(samples.sketch_path("dress")), *args, "--out", str(out), *FAST])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert err[-1].startswith("garmentstyle: error:") and message in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_console_script_entry_point(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "garmentstyle", "render", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "--region" in proc.stdout and "--init" in proc.stdout

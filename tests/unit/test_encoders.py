@@ -1,0 +1,75 @@
+"""Encoders: one interface, reproducible offline encoder, honest `auto` choice."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from garmentstyle import encoders
+from garmentstyle.encoders.texture import TextureEncoder
+from garmentstyle.encoders.vgg19 import VGG19Encoder
+from garmentstyle.errors import InputError, OptionsError, WeightsNotFoundError
+
+
+def test_texture_encoder_is_reproducible():
+    x = torch.rand(1, 3, 64, 64)
+    a, b = TextureEncoder(filters=8)(x), TextureEncoder(filters=8)(x)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    c = TextureEncoder(filters=8, seed=1)(x)
+    assert not torch.equal(a["p0k3"], c["p0k3"])
+
+
+def test_texture_encoder_shapes_follow_geometry():
+    enc = TextureEncoder(filters=8)
+    f = enc(torch.rand(1, 3, 128, 96))
+    for name, t in f.items():
+        g = enc.geometry[name]
+        assert t.shape[1] == g.channels
+        assert t.shape[-2:] == (128 // g.stride, 96 // g.stride)
+
+
+def test_vgg19_taps_and_pooling():
+    enc = VGG19Encoder(None, pooling="max")
+    assert not enc.pretrained
+    f = enc(torch.rand(1, 3, 64, 64), ("relu1_1", "relu3_1"))
+    assert set(f) == {"relu1_1", "relu3_1"} and f["relu3_1"].shape == (1, 256, 16, 16)
+    with pytest.raises(OptionsError):
+        VGG19Encoder(None, pooling="median")
+
+
+def _features_state() -> dict:
+    from torchvision.models import vgg19
+
+    torch.manual_seed(0)
+    return {f"features.{k}": v for k, v in vgg19(weights=None).features.state_dict().items()}
+
+
+def test_vgg19_loads_features_only_checkpoint(tmp_path):
+    state = _features_state()
+    torch.save(state, tmp_path / "vgg19-features.pth")
+    enc = VGG19Encoder(tmp_path / "vgg19-features.pth")
+    assert enc.pretrained
+    assert torch.equal(enc.body[0].weight, state["features.0.weight"])
+    assert torch.equal(enc.body[28].weight, state["features.28.weight"])  # conv5_1
+    x = torch.rand(1, 3, 32, 32)
+    expect = torch.relu(torch.nn.functional.conv2d((x - enc.norm.mean) / enc.norm.std, state["features.0.weight"],
+                                                   state["features.0.bias"], padding=1))
+    assert torch.allclose(enc(x, ("relu1_1",))["relu1_1"], expect, atol=1e-5)
+    (tmp_path / "bad.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="not a readable VGG19 checkpoint"):
+        VGG19Encoder(tmp_path / "bad.pth")
+
+
+def test_auto_falls_back_to_texture_and_vgg19_needs_weights():
+    assert encoders.resolve_name("auto") == "texture"  # conftest points the weights folder at an empty dir
+    with pytest.raises(WeightsNotFoundError, match="garmentstyle weights download vgg19"):
+        encoders.get("vgg19")
+    with pytest.raises(OptionsError, match="unknown encoder"):
+        encoders.resolve_name("resnet")
+
+
+def test_auto_picks_vgg19_when_weights_present(tmp_path, monkeypatch):
+    torch.save(_features_state(), tmp_path / "vgg19-features.pth")
+    monkeypatch.setenv("GARMENTSTYLE_WEIGHTS", str(tmp_path))
+    assert encoders.resolve_name("auto") == "vgg19"
+    enc = encoders.get("auto")
+    assert enc.name == "vgg19" and enc.pretrained
