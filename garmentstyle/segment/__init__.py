@@ -1,0 +1,188 @@
+"""Segmentation: find the garment and its parts in a sketch, automatically or from the designer's strokes and clicks.
+
+    from garmentstyle.segment import segment, SegmentOptions, load_strokes
+    seg = segment("sketch.png")                                   # auto garment, classical or SAM
+    seg = segment("sketch.png", strokes=load_strokes("STROKES.png", size=(h, w)))
+    seg.garment, seg.labels, seg.regions, seg.method, seg.confidence, seg.notes
+    seg.save("masks/")                                            # garment.png, part01.png, …, regions.json
+
+Methods (``method=``): ``"classical"`` (line art → enclosed regions; no weights, always available; see
+:mod:`.lineart`), ``"sam"`` (Segment Anything with point / box prompts; needs a checkpoint, see :mod:`.sam`),
+``"auto"`` (SAM when ``weights.find(options.sam_model)`` finds its checkpoint, else classical; ``seg.method`` says
+which ran). For the UI: :class:`SamSegmenter` (embedding cached per sketch, cheap ``predict`` per click) and
+:func:`region_at` (the enclosed region under a click, classical).
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional, Union
+
+import numpy as np
+import torch
+
+from ..errors import InputError, OptionsError, SegmentationError
+from .sam import SamPrediction, SamSegmenter, build_sam, get_segmenter
+from .strokes import load_strokes
+from .types import (
+    LAYOUTS,
+    METHODS,
+    NEGATIVE_COLOUR,
+    POSITIVE_COLOUR,
+    SAM_MODELS,
+    ProgressCallback,
+    RegionInfo,
+    Segmentation,
+    SegmentOptions,
+    SegmentProgress,
+    Strokes,
+)
+
+__all__ = [
+    "segment",
+    "region_at",
+    "resolve_method",
+    "SegmentOptions",
+    "Segmentation",
+    "RegionInfo",
+    "Strokes",
+    "load_strokes",
+    "SamSegmenter",
+    "SamPrediction",
+    "build_sam",
+    "SegmentProgress",
+    "METHODS",
+    "LAYOUTS",
+    "SAM_MODELS",
+    "POSITIVE_COLOUR",
+    "NEGATIVE_COLOUR",
+]
+
+_STAGES = ("read", "regions", "pick", "sam-embed", "sam-predict", "refine")
+
+
+def resolve_method(method: str, options: SegmentOptions = SegmentOptions()) -> str:
+    """``"classical"`` or ``"sam"``: what ``method`` means on this machine (``auto`` looks for the SAM checkpoint).
+
+    Raises:
+        OptionsError: unknown method.
+    """
+    if method not in METHODS:
+        raise OptionsError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if method != "auto":
+        return method
+    from .. import weights
+
+    return "sam" if weights.find(options.sam_model) is not None else "classical"
+
+
+def segment(
+    sketch,
+    *,
+    method: str = "auto",
+    strokes: Optional[Strokes] = None,
+    options: SegmentOptions = SegmentOptions(),
+    on_progress: Optional[ProgressCallback] = None,
+    sam: Optional[SamSegmenter] = None,
+) -> Segmentation:
+    """Find the garment (and its parts) in a sketch.
+
+    Args:
+        sketch: path / bytes / PIL image / ``(H, W, 3)`` float array in [0, 1] / ``(1, 3, H, W)`` tensor.
+        method: one of :data:`METHODS`.
+        strokes: positive / negative strokes, clicks and boxes (``(H, W)`` of the sketch); None: the auto garment.
+        options: :class:`SegmentOptions`.
+        on_progress: called with a :class:`SegmentProgress` per stage; may raise
+            :class:`~garmentstyle.errors.Cancelled`.
+        sam: a :class:`SamSegmenter` to use for ``method="sam"`` (the UI's, or a test's); default: a shared one for
+            ``options.sam_model`` that loads its checkpoint once.
+
+    Returns:
+        :class:`Segmentation`: ``garment`` ``(H, W)`` float32, ``labels`` ``(H, W)`` int64 (0 outside, 1..R parts,
+        ranked by area), ``regions``, ``method`` (what ran), ``confidence``, ``notes``.
+
+    Raises:
+        OptionsError: unknown method / bad options.
+        ImageReadError: unreadable sketch.
+        MaskError, InputError: strokes of the wrong size, clicks all outside the sketch.
+        SegmentationError: blank page, not line art (classical), no closed region, strokes only on the background.
+        WeightsNotFoundError: ``method="sam"`` without the checkpoint (the message has the download command).
+    """
+    if not isinstance(options, SegmentOptions):
+        raise OptionsError(f"options: expected SegmentOptions, got {type(options).__name__}")
+    if strokes is not None and not isinstance(strokes, Strokes):
+        raise InputError(f"strokes: expected Strokes (see load_strokes), got {type(strokes).__name__}")
+    t0 = time.perf_counter()
+    done: list[str] = []
+
+    def progress(stage: str) -> None:
+        done.append(stage)
+        if on_progress is not None:
+            on_progress(SegmentProgress(stage, len(done), len(_STAGES), time.perf_counter() - t0))
+
+    which = "sam" if sam is not None and method in ("auto", "sam") else resolve_method(method, options)
+    if which == "sam":
+        seg_obj = sam if sam is not None else get_segmenter(options.sam_model, device=options.device)
+        return seg_obj.segment(sketch, strokes=strokes, options=options, progress=progress)
+    from . import classical
+
+    return classical.run(sketch, strokes=strokes, options=options, progress=progress)
+
+
+def region_at(
+    seg_or_sketch: Union[Segmentation, object],
+    x: float,
+    y: float,
+    *,
+    gap: Optional[int] = None,
+    options: SegmentOptions = SegmentOptions(),
+) -> RegionInfo:
+    """The enclosed region of the drawing under a click (the UI's classical click mode).
+
+    Args:
+        seg_or_sketch: a :class:`Segmentation` from the classical method (its ``partition`` is used; cheap), or a
+            sketch (partitioned here; cached, so repeated clicks on one sketch cost milliseconds).
+        x, y: the click, pixels.
+        gap: gap tolerance in px (sketch only; None: ``options.gap`` / automatic).
+
+    Returns:
+        :class:`RegionInfo` named ``"region"``: ``mask`` ``(H, W)`` float {0, 1} (its lines included), ``label`` its
+        id in the partition, ``score`` 1.
+
+    Raises:
+        InputError: the click is outside the image.
+        OptionsError: ``gap`` given with a Segmentation (re-segment the sketch instead).
+        SegmentationError: the click is on the background, or the segmentation has no partition (SAM-only).
+    """
+    from . import lineart
+
+    if isinstance(seg_or_sketch, Segmentation):
+        if gap is not None and gap != seg_or_sketch.gap:
+            raise OptionsError(
+                f"region_at: this segmentation was made at a gap of {seg_or_sketch.gap} px; pass the sketch to use "
+                f"gap={gap}"
+            )
+        if seg_or_sketch.partition is None:
+            raise SegmentationError("this segmentation has no line-art regions (SAM only); pass the sketch instead")
+        labels = seg_or_sketch.partition.numpy()
+    else:
+        labels = lineart.partition(seg_or_sketch, options, gap=gap).labels
+    h, w = labels.shape
+    if not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < w and 0 <= y < h):
+        raise InputError(f"the click ({x}, {y}) lies outside the {w}×{h} sketch")
+    lab = int(labels[int(y), int(x)])
+    if lab == 0:
+        raise SegmentationError(
+            f"({int(x)}, {int(y)}) is on the background, outside every closed region; click inside the garment, or "
+            "raise the gap tolerance if its outline is open"
+        )
+    m = labels == lab
+    ys, xs = np.nonzero(m)
+    return RegionInfo(
+        name="region",
+        label=lab,
+        mask=torch.from_numpy(m.astype(np.float32)),
+        area=int(m.sum()),
+        box=(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1),
+        method="classical",
+        score=1.0,
+    )

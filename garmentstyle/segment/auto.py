@@ -1,0 +1,309 @@
+"""The auto pick: which regions of a drawing are the garment.
+
+On a **flat** (a garment drawn alone) the garment is the drawing's whole silhouette: every region that is not
+background, joined with the lines between them, holes filled, stray marks dropped.
+
+On a **figure** (a croquis: a person wearing the garment) the head, neck, hands, arms and legs are drawn as closed
+regions too. The pick is a handful of plain rules, tuned on public-domain clip-art figures (see
+``bench/SEGMENT_RESULTS.md`` for how well they do); where they are unsure the confidence is lowered and a note says so:
+
+1. **Is it a figure?** The silhouette is tall (height ≥ 1.6 × width), has ≥ 8 regions, and its top holds a *head*:
+   the regions within the top 27 % of the height form a group no wider than 65 % of the silhouette that sticks out
+   alone (nothing else is drawn beside it), with ≥ 2.2 head heights of body below.
+2. **Skin.** The head group (face, hair, hat) and the *neck*: a region just below the chin that touches the head
+   and is not wider than the face. Solid ink fills (hair, shoes, belts) are never fabric on their own.
+3. **Seeds.** The big regions of the body (largest inscribed circle ≥ 60 % of the biggest one below the chin):
+   the torso of a top or dress, a skirt, trousers.
+4. **Grow.** A region joins when the garment surrounds most of it (≥ 50 % of its outline: pockets, plackets,
+   collars) or when it is not thin (inscribed radius ≥ 30 % of the biggest) and shares ≥ 15 % of its outline with
+   the garment while not bordering the background for most of it (sleeves, a skirt below a coat). Thin regions
+   (arms, legs, hands) stay out; so do paper pockets enclosed mainly by an arm.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import scipy.ndimage as ndi
+
+from .lineart import KIND_FILL, Partition
+
+#: Figure test thresholds (see the module docstring).
+FIGURE_MIN_ASPECT = 1.6
+FIGURE_MIN_REGIONS = 8
+HEAD_BAND = 0.27
+HEAD_MAX_WIDTH = 0.65
+
+
+@dataclass
+class Pick:
+    """The auto pick on a :class:`Partition`.
+
+    Attributes:
+        chosen: region labels that are the garment.
+        scores: per region label (index ``label - 1``) garment-likeness in [0, 1].
+        layout: ``"flat"`` or ``"figure"``.
+        confidence: in [0, 1].
+        notes: warnings.
+        excluded: region labels judged skin / hair / accessories (figures only), for messages and tests.
+    """
+
+    chosen: list[int]
+    scores: np.ndarray
+    layout: str
+    confidence: float
+    notes: list[str] = field(default_factory=list)
+    excluded: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Sil:
+    top: int
+    bottom: int
+    left: int
+    right: int
+    mask: np.ndarray
+
+    @property
+    def h(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def w(self) -> int:
+        return self.right - self.left
+
+
+def main_regions(part: Partition) -> np.ndarray:
+    """Labels of the drawing's main silhouette(s): connected groups of regions (through shared boundaries) whose
+    area is ≥ 5 % of the largest group. Stray marks and captions far from the garment drop out."""
+    n = part.n
+    if n == 0:
+        return np.zeros(0, np.int64)
+    adj = part.adjacency[1:, 1:] > 0
+    n_comp, comp = _components(adj)
+    sizes = np.bincount(comp, weights=part.area, minlength=n_comp)
+    keep = np.flatnonzero(sizes >= 0.05 * sizes.max())
+    return np.flatnonzero(np.isin(comp, keep)) + 1
+
+
+def _components(adj: np.ndarray) -> tuple[int, np.ndarray]:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(csr_matrix(adj), directed=False)
+
+
+def silhouette(part: Partition, labels: np.ndarray) -> _Sil:
+    m = ndi.binary_fill_holes(part.mask(labels))
+    ys = np.flatnonzero(m.any(1))
+    xs = np.flatnonzero(m.any(0))
+    return _Sil(int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1, m)
+
+
+def _head_group(part: Partition, cand: np.ndarray, sil: _Sil) -> list[int] | None:
+    """The regions forming a head at the top of the silhouette, or None when there is no head."""
+    boxes = part.boxes
+    limit = sil.top + HEAD_BAND * sil.h
+    in_band = [int(l) for l in cand if boxes[l - 1, 3] <= limit]
+    if not in_band:
+        return None
+    # Connected (through shared boundaries) to the region that reaches highest.
+    top_l = min(in_band, key=lambda l: boxes[l - 1, 1])
+    if boxes[top_l - 1, 1] > sil.top + 0.03 * sil.h:
+        return None
+    group = {top_l}
+    grew = True
+    while grew:
+        grew = False
+        for l in in_band:
+            if l not in group and any(part.adjacency[l, g] > 0 for g in group):
+                group.add(l)
+                grew = True
+    g = sorted(group)
+    gb = boxes[np.asarray(g) - 1]
+    x0, y0, x1, y1 = gb[:, 0].min(), gb[:, 1].min(), gb[:, 2].max(), gb[:, 3].max()
+    width = x1 - x0
+    height = y1 - y0
+    if width > HEAD_MAX_WIDTH * sil.w or height <= 0:
+        return None
+    if sil.bottom - y1 < 2.2 * height:
+        return None
+    # It sticks out alone: at the head's rows nothing much else is drawn beside it.
+    rows = sil.mask[y0 + height // 4 : y0 + (3 * height) // 4]
+    if rows.size == 0:
+        return None
+    spans = np.array([(r.nonzero()[0][-1] - r.nonzero()[0][0] + 1) if r.any() else 0 for r in rows])
+    if np.median(spans) > 1.5 * width:
+        return None
+    return g
+
+
+def detect_layout(part: Partition, cand: np.ndarray, sil: _Sil) -> tuple[str, list[int] | None]:
+    if sil.h < FIGURE_MIN_ASPECT * sil.w or len(cand) < FIGURE_MIN_REGIONS:
+        return "flat", None
+    head = _head_group(part, cand, sil)
+    return ("figure", head) if head else ("flat", None)
+
+
+def pick(part: Partition, *, layout: str = "auto") -> Pick:
+    """Choose the garment's regions on a partition (see the module docstring).
+
+    Args:
+        part: from :func:`garmentstyle.segment.lineart.partition`.
+        layout: ``"auto"``, ``"flat"`` or ``"figure"``.
+    """
+    cand = main_regions(part)
+    notes: list[str] = []
+    sil = silhouette(part, cand)
+    head = None
+    if layout == "auto":
+        layout, head = detect_layout(part, cand, sil)
+    elif layout == "figure":
+        head = _head_group(part, cand, sil)
+        if head is None:
+            notes.append("layout 'figure' was asked for but no head was found at the top of the drawing")
+    scores = np.zeros(part.n)
+    if layout == "flat":
+        scores[cand - 1] = 1.0
+        return Pick(sorted(int(c) for c in cand), scores, "flat", _flat_confidence(part, sil), notes)
+    return _pick_figure(part, cand, sil, head or [], notes)
+
+
+def _flat_confidence(part: Partition, sil: _Sil) -> float:
+    h, w = part.shape
+    area = float(sil.mask.sum()) / (h * w)
+    # Plausible garment area on a page: a few % to ~85 %.
+    if area < 0.01:
+        a = 0.3
+    elif area < 0.03:
+        a = 0.7
+    elif area > 0.95:
+        a = 0.2
+    elif area > 0.85:
+        a = 0.6
+    else:
+        a = 1.0
+    return float(np.clip(part.closure * a, 0.0, 1.0))
+
+
+def _pick_figure(part: Partition, cand: np.ndarray, sil: _Sil, head: list[int], notes: list[str]) -> Pick:
+    n = part.n
+    per = np.maximum(part.adjacency.sum(1), 1)  # outline length per label
+    cand_set = set(int(c) for c in cand)
+    area = part.area
+    excluded: set[int] = set()
+    if head:
+        enclosed = [l for l in head if part.kinds[l - 1] != KIND_FILL] or head
+        face = max(enclosed, key=lambda l: area[l - 1])
+        chin = int(part.boxes[face - 1, 3])
+        # The head: the face and what ends by the chin (hair, hat); neck and collar bits go back to the body.
+        head_full = list(head)
+        head = [l for l in head if part.boxes[l - 1, 3] <= chin + 0.03 * sil.h]
+        excluded |= set(head)
+        face_w = int(part.boxes[face - 1, 2] - part.boxes[face - 1, 0])
+        face_area = float(area[face - 1])
+        head_h = chin - int(part.boxes[np.asarray(head) - 1, 1].min())
+    else:
+        head_full = []
+        face = 0
+        chin = sil.top
+        face_w = sil.w
+        face_area = 0.0
+        head_h = max(1, sil.h // 8)
+    # Everything centred above the chin belongs with the head (hat brims, hair strands).
+    excluded |= {l for l in cand_set if part.cy[l - 1] < chin}
+    # Solid fills (hair, shoes, belt) are not fabric on their own.
+    fills = {l for l in cand_set if part.kinds[l - 1] == KIND_FILL}
+    body = {l for l in cand_set if l not in excluded and l not in fills}
+    # Neck / chest skin: just below the chin, touching the head, not wider than the face.
+    for l in sorted(body):
+        x0, y0, x1, y1 = part.boxes[l - 1]
+        if (
+            any(part.adjacency[l, h] > 0 for h in head_full)
+            and y0 <= chin + 0.5 * head_h
+            and y1 <= chin + 1.2 * head_h
+            and part.boxes[face - 1, 0] <= part.cx[l - 1] <= part.boxes[face - 1, 2]
+            and (x1 - x0) <= 1.3 * face_w
+            and (face_area == 0 or area[l - 1] <= 1.2 * face_area)
+        ):
+            excluded.add(l)
+    body -= excluded
+    if not body:
+        notes.append("no body regions below the head; took the whole drawing")
+        scores = np.zeros(n)
+        scores[cand - 1] = 1.0
+        return Pick(sorted(cand_set), scores, "figure", 0.3, notes)
+    r_ref = float(max(part.radius[l - 1] for l in body))
+    rel = {l: part.radius[l - 1] / max(r_ref, 1e-6) for l in body}
+    bg_share = {l: part.adjacency[l, 0] / per[l] for l in body}
+    # Skin: limbs (thin, elongated, along the background), hands and feet (small, along the background) ...
+    skin: set[int] = set()
+    for l in body:
+        x0, y0, x1, y1 = part.boxes[l - 1]
+        # Limbs reach out to the silhouette's sides (arms) or its bottom (legs).
+        extremity = x0 <= sil.left + 0.05 * sil.w or x1 >= sil.right - 0.05 * sil.w or y1 >= sil.bottom - 0.08 * sil.h
+        elong = area[l - 1] / (np.pi * max(part.radius[l - 1], 1.0) ** 2)
+        if rel[l] < 0.35 and bg_share[l] >= 0.35 and elong >= 4.0 and extremity:
+            skin.add(l)
+        elif face_area and area[l - 1] <= 0.35 * face_area and bg_share[l] >= 0.5:
+            skin.add(l)
+    # ... and what is framed mostly by skin (the paper inside a bent arm), and small bits touching skin (fingers).
+    not_fabric = skin | excluded
+    small = 0.2 * face_area if face_area else 0.002 * float(sil.mask.sum())
+    changed = True
+    while changed:
+        changed = False
+        for l in sorted(body - skin):
+            if rel[l] >= 0.6:  # the big body regions are never "framed by skin"
+                continue
+            s_skin = sum(part.adjacency[l, k] for k in not_fabric) / per[l]
+            s_fab = sum(part.adjacency[l, k] for k in body - skin if k != l) / per[l]
+            if s_skin >= 0.5 or (s_skin >= 0.35 and s_skin > s_fab) or (area[l - 1] <= small and s_skin >= 0.25):
+                skin.add(l)
+                not_fabric.add(l)
+                changed = True
+    garment = body - skin
+    if not garment:
+        notes.append("every body region looked like skin; took the biggest body region")
+        garment = {max(body, key=lambda l: area[l - 1])}
+    # Keep the garment pieces that hang together (through shared seams or a belt) and are not tiny.
+    g_list = sorted(garment | fills)
+    idx = {l: i for i, l in enumerate(g_list)}
+    adj = np.zeros((len(g_list), len(g_list)), bool)
+    for a in g_list:
+        for b in g_list:
+            adj[idx[a], idx[b]] = part.adjacency[a, b] > 0
+    _, comp = _components(adj)
+    g_area = np.bincount(comp, weights=[area[l - 1] if l in garment else 0.0 for l in g_list])
+    keep_c = set(np.flatnonzero(g_area >= 0.1 * g_area.max()).tolist())
+    chosen = {l for l in garment if comp[idx[l]] in keep_c}
+    # Fills the garment surrounds (buttons, badges) join it.
+    g_total = float(area[np.asarray(sorted(chosen)) - 1].sum())
+    for l in fills:
+        share = sum(part.adjacency[l, g] for g in chosen) / per[l]
+        if share >= 0.9 or (share >= 0.6 and area[l - 1] <= 0.005 * g_total):
+            chosen.add(l)
+    scores = np.zeros(n)
+    for l in cand_set:
+        if l in chosen:
+            scores[l - 1] = float(min(1.0, 0.5 + 0.5 * part.radius[l - 1] / max(r_ref, 1e-6)))
+        elif l in excluded or l in fills:
+            scores[l - 1] = 0.05
+        else:
+            scores[l - 1] = float(0.3 * min(1.0, part.radius[l - 1] / max(r_ref, 1e-6)))
+    # Confidence: the garment should be a sizeable, but not overwhelming, share of the figure.
+    share = float(area[np.asarray(sorted(chosen)) - 1].sum()) / max(float(sil.mask.sum()), 1.0)
+    conf = 0.75 * part.closure
+    if share < 0.15:
+        conf *= 0.6
+        notes.append(f"the garment found covers only {share:.0%} of the figure; check it or select it with strokes")
+    elif share > 0.85:
+        conf *= 0.6
+        notes.append(f"the garment found covers {share:.0%} of the figure; skin may be included")
+    notes.append(
+        "figure detected: head, neck, hands, arms and legs were left out by shape rules; check the pick "
+        "(or select with strokes)"
+    )
+    excl = sorted((excluded | fills | skin) - chosen)
+    return Pick(sorted(chosen), scores, "figure", float(np.clip(conf, 0, 1)), notes, excl)

@@ -1,0 +1,419 @@
+"""Segment Anything: point / box prompts → masks, the image embedding computed once per sketch and cached.
+
+:class:`SamSegmenter` is the stateful piece (the web UI keeps one): :meth:`~SamSegmenter.set_image` runs the
+expensive ViT image encoder once per sketch (cache keyed by the image's content hash), after which
+:meth:`~SamSegmenter.predict` answers each click in milliseconds. :meth:`~SamSegmenter.segment` is what
+``segment(method="sam")`` runs: prompts from the designer's strokes, or for the auto garment from the classical
+pick (positive points inside the chosen regions, negative points on the excluded ones, the garment's box), then the
+shared refinement and the line art's regions as parts.
+
+Checkpoints (``sam-vit-b`` default, ``sam-vit-l``, ``sam-vit-h``) come from :mod:`garmentstyle.weights`
+(``garmentstyle weights download sam-vit-b``). ``build_sam(name, checkpoint=None)`` builds a randomly initialised
+model: useless masks, but the right shapes and the real cost, for tests and the benchmark.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from ..errors import InputError, OptionsError, SegmentationError, WeightsDownloadError
+from . import lineart
+from .types import SAM_MODEL_TYPES, SAM_MODELS, SegmentOptions, Strokes
+
+
+def build_sam(model: str = SAM_MODELS[0], *, checkpoint: Union[str, Path, None] = None, device: str = "cpu"):
+    """A ``segment_anything`` ``Sam`` model from the official registry, in eval mode on ``device``.
+
+    Args:
+        model: one of :data:`~garmentstyle.segment.types.SAM_MODELS`.
+        checkpoint: the ``.pth`` file; None builds the model with random weights (tests, timing).
+
+    Raises:
+        OptionsError: unknown model name.
+        WeightsDownloadError: the checkpoint file cannot be loaded (truncated / not a SAM checkpoint).
+    """
+    if model not in SAM_MODEL_TYPES:
+        raise OptionsError(f"unknown SAM model {model!r}; expected one of {', '.join(SAM_MODELS)}")
+    from segment_anything import sam_model_registry
+
+    builder = sam_model_registry[SAM_MODEL_TYPES[model]]
+    try:
+        sam = builder(checkpoint=None if checkpoint is None else str(checkpoint))
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
+        raise WeightsDownloadError(
+            f"{checkpoint}: could not load it as the {model} checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
+            f"delete it and run `garmentstyle weights download {model}`"
+        ) from None
+    except Exception as exc:  # e.g. pickle.UnpicklingError from a file that is not a checkpoint at all
+        if type(exc).__name__ in ("UnpicklingError",):
+            raise WeightsDownloadError(
+                f"{checkpoint}: not a {model} checkpoint ({exc}); delete it and run "
+                f"`garmentstyle weights download {model}`"
+            ) from None
+        raise
+    return sam.to(device).eval()
+
+
+@dataclass
+class SamPrediction:
+    """What one prompt gives.
+
+    Attributes:
+        masks: ``(K, H, W)`` bool, K = 3 with ``multimask`` else 1.
+        scores: ``(K,)`` float, SAM's predicted IoU of each mask.
+        logits: ``(K, 256, 256)`` float low-resolution logits (feed one back as ``mask_input`` to refine).
+    """
+
+    masks: torch.Tensor
+    scores: torch.Tensor
+    logits: torch.Tensor
+
+    @property
+    def best(self) -> int:
+        return int(torch.argmax(self.scores))
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """``(H, W)`` bool: the highest-scoring mask."""
+        return self.masks[self.best]
+
+    @property
+    def score(self) -> float:
+        return float(self.scores[self.best])
+
+
+def _to_rgb8(sketch) -> np.ndarray:
+    from ..io import read_rgb, to_uint8
+
+    return np.ascontiguousarray(to_uint8(read_rgb(sketch)))
+
+
+class SamSegmenter:
+    """Segment Anything with a per-sketch embedding cache.
+
+    Args:
+        model: checkpoint name (:data:`~garmentstyle.segment.types.SAM_MODELS`); also what results report as
+            ``method``.
+        checkpoint: the checkpoint file; None: looked up with :func:`garmentstyle.weights.require` when the model is
+            first needed (raises :class:`~garmentstyle.errors.WeightsNotFoundError` with the download command).
+        sam: an already built ``Sam`` model (tests: a tiny one; bench: a random vit_b); overrides ``checkpoint``.
+        device: torch device.
+        cache_size: how many sketches' embeddings to keep.
+
+    Attributes:
+        embeddings_computed: how many times the image encoder ran (the cache's hits do not count).
+    """
+
+    def __init__(
+        self,
+        model: str = SAM_MODELS[0],
+        *,
+        checkpoint: Union[str, Path, None] = None,
+        sam=None,
+        device: str = "cpu",
+        cache_size: int = 4,
+    ) -> None:
+        if model not in SAM_MODEL_TYPES:
+            raise OptionsError(f"unknown SAM model {model!r}; expected one of {', '.join(SAM_MODELS)}")
+        if cache_size < 1:
+            raise OptionsError(f"cache_size: expected at least 1, got {cache_size}")
+        self.model = model
+        self.checkpoint = checkpoint
+        self.device = device
+        self.cache_size = cache_size
+        self._sam = sam.to(device).eval() if sam is not None else None
+        self._predictor = None
+        self._cache: "OrderedDict[str, tuple]" = OrderedDict()
+        self._key: Optional[str] = None
+        self._size: Optional[tuple[int, int]] = None
+        self._lock = threading.RLock()
+        self.embeddings_computed = 0
+
+    # -- model -------------------------------------------------------------------------------------------------
+    @property
+    def predictor(self):
+        """The ``SamPredictor`` (built, and the checkpoint loaded, on first use)."""
+        with self._lock:
+            if self._predictor is None:
+                if self._sam is None:
+                    from .. import weights
+
+                    path = self.checkpoint if self.checkpoint is not None else weights.require(self.model)
+                    self._sam = build_sam(self.model, checkpoint=path, device=self.device)
+                from segment_anything import SamPredictor
+
+                self._predictor = SamPredictor(self._sam)
+            return self._predictor
+
+    # -- embedding ---------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def set_image(self, sketch) -> str:
+        """Make ``sketch`` the current image: compute its embedding, or restore it from the cache.
+
+        Args:
+            sketch: path / PIL / ``(H, W, 3)`` array / ``(1, 3, H, W)`` tensor.
+
+        Returns:
+            the sketch's cache key (content hash).
+        """
+        rgb = _to_rgb8(sketch)
+        key = hashlib.blake2b(rgb.tobytes() + str(rgb.shape).encode(), digest_size=16).hexdigest()
+        with self._lock:
+            pred = self.predictor
+            if key == self._key and pred.is_image_set:
+                return key
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                pred.features, pred.original_size, pred.input_size = hit
+                pred.is_image_set = True
+            else:
+                pred.set_image(rgb, image_format="RGB")
+                self.embeddings_computed += 1
+                self._cache[key] = (pred.features, pred.original_size, pred.input_size)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            self._key = key
+            self._size = (int(rgb.shape[0]), int(rgb.shape[1]))
+            return key
+
+    @property
+    def image_size(self) -> Optional[tuple[int, int]]:
+        """``(H, W)`` of the current image, None before :meth:`set_image`."""
+        return self._size
+
+    # -- prompts -----------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(
+        self,
+        points: Optional[Sequence[Sequence[float]]] = None,
+        labels: Optional[Sequence[int]] = None,
+        box: Optional[Sequence[float]] = None,
+        *,
+        multimask: Optional[bool] = None,
+        mask_input: Optional[np.ndarray] = None,
+    ) -> SamPrediction:
+        """Masks for point and/or box prompts on the current image (cheap: the embedding is reused).
+
+        Args:
+            points: ``(N, 2)`` XY pixels of the sketch.
+            labels: ``(N,)`` 1 = positive (inside), 0 = negative (outside).
+            box: ``(4,)`` XYXY pixels.
+            multimask: three candidate masks instead of one; default: only for a single point without a box
+                (where SAM's answer is ambiguous).
+            mask_input: ``(1, 256, 256)`` logits from an earlier prediction, to refine it.
+
+        Raises:
+            InputError: no image set, no prompt, malformed prompts, or prompts outside the image.
+        """
+        if self._size is None:
+            raise InputError("SamSegmenter.predict: no sketch yet; call set_image(sketch) first")
+        h, w = self._size
+        pc = pl = bx = None
+        if points is not None and len(points):
+            pc = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+            if labels is None:
+                pl = np.ones(len(pc), np.int64)
+            else:
+                pl = np.asarray(labels).astype(np.int64).reshape(-1)
+                if len(pl) != len(pc):
+                    raise InputError(f"expected one label per point, got {len(pl)} labels for {len(pc)} points")
+                if not np.isin(pl, (0, 1)).all():
+                    raise InputError("point labels must be 1 (positive) or 0 (negative)")
+            out = (pc[:, 0] < 0) | (pc[:, 0] > w) | (pc[:, 1] < 0) | (pc[:, 1] > h) | ~np.isfinite(pc).all(1)
+            if out.any():
+                x, y = pc[int(np.argmax(out))]
+                raise InputError(f"point ({x:.0f}, {y:.0f}) lies outside the {w}×{h} sketch")
+        if box is not None:
+            bx = np.asarray(box, dtype=np.float32).reshape(4)
+            bx = np.array([min(bx[0], bx[2]), min(bx[1], bx[3]), max(bx[0], bx[2]), max(bx[1], bx[3])], np.float32)
+            bx = np.clip(bx, 0, [w, h, w, h]).astype(np.float32)
+            if bx[2] - bx[0] < 1 or bx[3] - bx[1] < 1:
+                raise InputError(f"the box {tuple(box)} has no area inside the {w}×{h} sketch")
+        if pc is None and bx is None:
+            raise InputError("SAM needs a prompt: at least one point or a box")
+        if multimask is None:
+            multimask = pc is not None and len(pc) == 1 and bx is None
+        with self._lock:
+            masks, scores, logits = self.predictor.predict(
+                point_coords=pc, point_labels=pl, box=bx, mask_input=mask_input, multimask_output=bool(multimask)
+            )
+        return SamPrediction(
+            masks=torch.from_numpy(np.ascontiguousarray(masks)).bool(),
+            scores=torch.from_numpy(np.asarray(scores, dtype=np.float32)),
+            logits=torch.from_numpy(np.asarray(logits, dtype=np.float32)),
+        )
+
+    # -- whole segmentation -----------------------------------------------------------------------------------
+    def segment(
+        self,
+        sketch,
+        *,
+        strokes: Optional[Strokes] = None,
+        options: SegmentOptions = SegmentOptions(),
+        progress: Callable[[str], None] = lambda stage: None,
+    ):
+        """The garment (auto, or from strokes) with SAM, refined with the line art; parts from the line art.
+
+        Returns:
+            :class:`~garmentstyle.segment.types.Segmentation` with ``method`` = the checkpoint name.
+        """
+        from . import refine as R
+        from .auto import pick
+        from .result import build, refine_garment
+        from .strokes import fit_to, sample_points
+
+        progress("read")
+        grey = lineart.to_grey(sketch)
+        h, w = grey.shape
+        notes: list[str] = []
+        # The line art helps: its regions seed the prompts and become the parts.
+        part = None
+        pk = None
+        try:
+            part = lineart.partition(grey, options)
+            pk = pick(part, layout=options.layout)
+        except SegmentationError as exc:
+            msg = str(exc)
+            if msg.startswith("no line art found"):
+                raise
+            notes.append(f"line art not usable for prompts ({msg.split(';')[0]}); SAM prompted with the page")
+        thr = lineart.ink_threshold(grey)
+        ink = grey < thr
+        progress("sam-embed")
+        self.set_image(sketch)
+        progress("sam-predict")
+
+        pos_pts: list[np.ndarray] = []
+        neg_pts: list[np.ndarray] = []
+        boxes: list[np.ndarray] = []
+        if strokes is not None:
+            strokes = fit_to(strokes, (h, w))
+            notes += strokes.notes
+        use_auto = strokes is None or strokes.is_empty() or options.add_to_auto
+        if strokes is not None and not strokes.is_empty():
+            pos_pts.append(sample_points(strokes.positive.numpy(), 8))
+            neg_pts.append(sample_points(strokes.negative.numpy(), 8, seed=1))
+            for x, y, positive in strokes.points:
+                (pos_pts if positive else neg_pts).append(np.array([[x, y]], np.float32))
+            boxes += [np.asarray(b, np.float32) for b in strokes.boxes]
+            if not strokes.positive.any() and not any(p[2] for p in strokes.points) and not strokes.boxes:
+                use_auto = True
+        if use_auto:
+            a_pos, a_neg, a_box = self._auto_prompts(part, pk, ink)
+            pos_pts.append(a_pos)
+            neg_pts.append(a_neg)
+            if a_box is not None and not boxes:
+                boxes.append(a_box)
+        pos = np.concatenate([p for p in pos_pts if len(p)] or [np.zeros((0, 2), np.float32)])
+        neg = np.concatenate([p for p in neg_pts if len(p)] or [np.zeros((0, 2), np.float32)])
+        pts = np.concatenate([pos, neg]) if len(pos) + len(neg) else None
+        lbl = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.int64) if pts is not None else None
+        masks = []
+        scores = []
+        for b in boxes or [None]:
+            if pts is None and b is None:
+                b = np.array([0, 0, w, h], np.float32)
+            p = self.predict(pts, lbl, b)
+            masks.append(p.mask.numpy())
+            scores.append(p.score)
+        raw = np.logical_or.reduce(masks)
+        score = float(np.mean(scores))
+        progress("refine")
+        speck = lineart._speck_px((h, w), options)
+        garment = refine_garment(raw, options=options, speck=speck, ink=ink, grow=True)
+        if not garment.any():
+            raise SegmentationError(
+                f"{self.model} returned an empty mask for these prompts; add positive strokes / clicks inside the "
+                "garment (or use --method classical)"
+            )
+        parts = None
+        partition_labels = None
+        layout = pk.layout if pk is not None else "flat"
+        if part is not None:
+            parts = np.where(garment, part.labels, 0)
+            partition_labels = part.labels
+        area = garment.mean()
+        conf = score * (0.5 if area < 0.01 or area > 0.95 else 1.0)
+        return build(
+            garment,
+            parts,
+            method=self.model,
+            options=options,
+            confidence=conf,
+            notes=notes,
+            layout=layout,
+            gap=part.gap if part is not None else 0,
+            score=float(np.clip(score, 0, 1)),
+            partition=partition_labels,
+        )
+
+    @staticmethod
+    def _auto_prompts(part, pk, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+        """Prompts for the auto garment: inner points of the picked regions (+), of the excluded ones (-), its box."""
+        import cv2
+
+        h, w = ink.shape
+        if part is None or pk is None:
+            ys, xs = np.nonzero(ink)
+            if len(xs) == 0:
+                return np.array([[w / 2, h / 2]], np.float32), np.zeros((0, 2), np.float32), None
+            box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+            return np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]], np.float32), np.zeros((0, 2)), box
+
+        def inner_points(labels_: Sequence[int], k: int) -> np.ndarray:
+            out = []
+            for l in sorted(labels_, key=lambda l: -part.area[l - 1])[:k]:
+                x0, y0, x1, y1 = part.boxes[l - 1]
+                crop = (part.labels[y0:y1, x0:x1] == l).astype(np.uint8)
+                d = cv2.distanceTransform(np.pad(crop, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+                yy, xx = np.unravel_index(int(np.argmax(d)), d.shape)
+                out.append([x0 + xx + 0.5, y0 + yy + 0.5])
+            return np.asarray(out, np.float32).reshape(-1, 2)
+
+        pos = inner_points(pk.chosen, 6)
+        neg = inner_points(pk.excluded, 6)
+        m = part.mask(pk.chosen)
+        ys, xs = np.nonzero(m)
+        pad_x, pad_y = 0.02 * w, 0.02 * h
+        box = np.array(
+            [max(0, xs.min() - pad_x), max(0, ys.min() - pad_y), min(w, xs.max() + 1 + pad_x), min(h, ys.max() + 1 + pad_y)],
+            np.float32,
+        )
+        return pos, neg, box
+
+
+_SEGMENTERS: dict[tuple[str, str], SamSegmenter] = {}
+_SEG_LOCK = threading.Lock()
+
+
+def get_segmenter(model: str = SAM_MODELS[0], *, device: str = "cpu") -> SamSegmenter:
+    """A process-wide :class:`SamSegmenter` per (model, device), so the checkpoint loads once (CLI, UI, API)."""
+    with _SEG_LOCK:
+        seg = _SEGMENTERS.get((model, device))
+        if seg is None:
+            seg = SamSegmenter(model, device=device)
+            _SEGMENTERS[(model, device)] = seg
+        return seg
+
+
+def time_encoder(sam, *, size: int = 1024, repeats: int = 1) -> float:
+    """Seconds one image-encoder pass takes on a ``size`` × ``size`` sketch (for the benchmark)."""
+    seg = SamSegmenter(sam=sam)
+    rng = np.random.default_rng(0)
+    img = (rng.random((size, size, 3)) * 255).astype(np.uint8)
+    best = float("inf")
+    for i in range(repeats):
+        img[0, 0, 0] = i  # a new image each time: no cache hit
+        t = time.perf_counter()
+        seg.set_image(img)
+        best = min(best, time.perf_counter() - t)
+    return best

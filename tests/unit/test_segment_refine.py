@@ -1,0 +1,114 @@
+"""Mask refinement and segmentation options."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from garmentstyle.errors import OptionsError
+from garmentstyle.segment import SegmentOptions
+from garmentstyle.segment import refine as R
+
+
+def disk(h=64, w=64, r=20, c=(32, 32)) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return (yy - c[0]) ** 2 + (xx - c[1]) ** 2 <= r * r
+
+
+class TestRefine:
+    def test_fill_holes(self):
+        m = disk()
+        m[30:34, 30:34] = False
+        assert R.fill_holes(m)[32, 32]
+
+    def test_fill_small_holes_keeps_big_ones(self):
+        m = disk()
+        m[31:33, 31:33] = False
+        m[20:28, 36:44] = False
+        out = R.fill_small_holes(m, 10)
+        assert out[32, 32] and not out[24, 40]
+
+    def test_drop_specks_keeps_the_largest(self):
+        m = disk()
+        m[2:4, 2:4] = True
+        out = R.drop_specks(m, 10)
+        assert not out[2, 2] and out[32, 32]
+        tiny = np.zeros((10, 10), bool)
+        tiny[5, 5] = True
+        assert R.drop_specks(tiny, 100)[5, 5]  # never empties a mask
+
+    def test_smooth_removes_jaggies_keeps_area(self):
+        m = disk()
+        jag = m.copy()
+        jag[4:12, 32] = True  # a one-pixel spike
+        out = R.smooth(jag, 1)
+        assert not out[6, 32]
+        assert abs(int(out.sum()) - int(m.sum())) < 0.05 * m.sum()
+        assert (R.smooth(m, 0) == m).all()
+
+    def test_soft_edge_ramp(self):
+        m = np.zeros((20, 40), bool)
+        m[:, :20] = True
+        s = R.soft_edge(m, 6.0)
+        assert s.dtype == np.float32 and s.min() >= 0 and s.max() <= 1
+        assert s[10, 0] == 1.0 and s[10, 39] == 0.0
+        row = s[10]
+        assert np.all(np.diff(row) <= 1e-6)  # monotone ramp
+        assert 0.3 < row[19] < 0.8 and 0.2 < row[20] < 0.7
+        assert (R.soft_edge(m, 0) == m).all()
+
+    def test_grow_under_lines(self):
+        ink = np.zeros((40, 40), bool)
+        ink[10:30, 10:13] = True  # a line left of the mask
+        ink[0:3, 35:40] = True  # a far-away mark
+        m = np.zeros((40, 40), bool)
+        m[10:30, 13:25] = True
+        out = R.grow_under_lines(m, ink, max_px=4)
+        assert out[20, 10] and out[20, 12]
+        assert not out[1, 37]
+
+    def test_nearest_fill(self):
+        lab = np.zeros((10, 10), np.int64)
+        lab[:, :3] = 1
+        lab[:, 7:] = 2
+        where = np.ones((10, 10), bool)
+        out = R.nearest_fill(lab, where)
+        assert (out > 0).all() and out[5, 4] == 1 and out[5, 6] == 2
+
+    def test_merge_small_parts_and_rank(self):
+        lab = np.zeros((20, 30), np.int64)
+        lab[:, :10] = 5
+        lab[:, 10:28] = 7
+        lab[:, 28:] = 9  # a sliver
+        out = R.merge_small_parts(lab, min_area=50, max_parts=10)
+        assert set(np.unique(out)) == {1, 2}
+        assert out[0, 15] == 1 and out[0, 29] == 1  # sliver merged into its neighbour, biggest first
+        out = R.merge_small_parts(lab, min_area=0, max_parts=1)
+        assert set(np.unique(out)) == {1}
+
+
+class TestOptions:
+    @pytest.mark.parametrize(
+        "kw",
+        [
+            {"gap": -1},
+            {"gap": 1000},
+            {"gap": 2.5},
+            {"ink_threshold": 1.5},
+            {"layout": "croquis"},
+            {"sam_model": "sam-vit-x"},
+            {"soft_edge": -1},
+            {"max_parts": 0},
+            {"smooth": True},
+            {"fill_holes": "yes"},
+            {"min_part": 0.9},
+        ],
+    )
+    def test_bad_options(self, kw):
+        with pytest.raises(OptionsError):
+            SegmentOptions(**kw)
+
+    def test_round_trip(self):
+        o = SegmentOptions(gap=4, soft_edge=2.0, layout="flat")
+        assert SegmentOptions.from_dict(o.to_dict()) == o
+        with pytest.raises(OptionsError, match="unknown"):
+            SegmentOptions.from_dict({"gapp": 3})
