@@ -20,7 +20,6 @@ SAM: a randomly initialised vit_b (the timing does not depend on the weights): i
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import platform
 import statistics

@@ -40,6 +40,7 @@ from .types import (
 __all__ = [
     "segment",
     "region_at",
+    "refine_mask",
     "resolve_method",
     "SegmentOptions",
     "Segmentation",
@@ -57,7 +58,11 @@ __all__ = [
     "NEGATIVE_COLOUR",
 ]
 
-_STAGES = ("read", "regions", "pick", "sam-embed", "sam-predict", "refine")
+#: Progress stages per method, in order.
+STAGES: dict[str, tuple[str, ...]] = {
+    "classical": ("read", "regions", "pick", "refine"),
+    "sam": ("read", "sam-embed", "sam-predict", "refine"),
+}
 
 
 def resolve_method(method: str, options: SegmentOptions = SegmentOptions()) -> str:
@@ -113,13 +118,14 @@ def segment(
         raise InputError(f"strokes: expected Strokes (see load_strokes), got {type(strokes).__name__}")
     t0 = time.perf_counter()
     done: list[str] = []
+    which = "sam" if sam is not None and method in ("auto", "sam") else resolve_method(method, options)
 
     def progress(stage: str) -> None:
         done.append(stage)
         if on_progress is not None:
-            on_progress(SegmentProgress(stage, len(done), len(_STAGES), time.perf_counter() - t0))
+            total = max(len(STAGES[which]), len(done))
+            on_progress(SegmentProgress(stage, len(done), total, time.perf_counter() - t0))
 
-    which = "sam" if sam is not None and method in ("auto", "sam") else resolve_method(method, options)
     if which == "sam":
         seg_obj = sam if sam is not None else get_segmenter(options.sam_model, device=options.device)
         return seg_obj.segment(sketch, strokes=strokes, options=options, progress=progress)
@@ -186,3 +192,48 @@ def region_at(
         method="classical",
         score=1.0,
     )
+
+
+def refine_mask(
+    mask,
+    sketch=None,
+    *,
+    options: SegmentOptions = SegmentOptions(),
+) -> torch.Tensor:
+    """Tidy a mask from anywhere (a SAM click, a hand-painted mask): grow it under the sketch's lines (when a sketch
+    is given), fill holes, drop specks, smooth jaggies, soften the edge — the refinement ``segment`` applies.
+
+    Args:
+        mask: ``(H, W)`` bool / float (> 0.5 inside) tensor or array.
+        sketch: the sketch ``(H, W)`` of the mask, for growing under its lines; None skips that step.
+        options: ``fill_holes``, ``min_speck``, ``smooth``, ``grow_under_lines``, ``soft_edge`` matter.
+
+    Returns:
+        ``(H, W)`` float32: {0, 1}, or feathered when ``options.soft_edge`` > 0.
+
+    Raises:
+        MaskError: the mask is empty, not 2-D, or not the sketch's size.
+    """
+    from ..errors import MaskError
+    from . import lineart
+    from . import refine as R
+    from .result import refine_garment
+
+    m = mask.detach().cpu().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    if m.ndim != 2:
+        raise MaskError(f"expected an (H, W) mask, got shape {m.shape}")
+    m = m > 0.5 if m.dtype != bool else m
+    if not m.any():
+        raise MaskError("the mask is empty: nothing to refine")
+    ink = None
+    if sketch is not None:
+        grey = lineart.to_grey(sketch)
+        if grey.shape != m.shape:
+            raise MaskError(
+                f"the mask is {m.shape[1]}×{m.shape[0]} px but the sketch is {grey.shape[1]}×{grey.shape[0]} px"
+            )
+        ink = grey < (options.ink_threshold or lineart.ink_threshold(grey))
+    out = refine_garment(m, options=options, speck=lineart._speck_px(m.shape, options), ink=ink, grow=ink is not None)
+    if options.soft_edge > 0:
+        return torch.from_numpy(R.soft_edge(out, float(options.soft_edge)))
+    return torch.from_numpy(out.astype(np.float32))

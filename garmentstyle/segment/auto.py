@@ -9,21 +9,24 @@ regions too. The pick is a handful of plain rules, tuned on public-domain clip-a
 
 1. **Is it a figure?** The silhouette is tall (height ≥ 1.6 × width), has ≥ 8 regions, and its top holds a *head*:
    the regions within the top 27 % of the height form a group no wider than 65 % of the silhouette that sticks out
-   alone (nothing else is drawn beside it), with ≥ 2.2 head heights of body below.
-2. **Skin.** The head group (face, hair, hat) and the *neck*: a region just below the chin that touches the head
-   and is not wider than the face. Solid ink fills (hair, shoes, belts) are never fabric on their own.
-3. **Seeds.** The big regions of the body (largest inscribed circle ≥ 60 % of the biggest one below the chin):
-   the torso of a top or dress, a skirt, trousers.
-4. **Grow.** A region joins when the garment surrounds most of it (≥ 50 % of its outline: pockets, plackets,
-   collars) or when it is not thin (inscribed radius ≥ 30 % of the biggest) and shares ≥ 15 % of its outline with
-   the garment while not bordering the background for most of it (sleeves, a skirt below a coat). Thin regions
-   (arms, legs, hands) stay out; so do paper pockets enclosed mainly by an arm.
+   alone (nothing else drawn beside it), with ≥ 2.2 head heights of body below.
+2. **Head and neck.** The face (the largest enclosed region of that group) and what ends by the chin (hair, hat);
+   everything centred above the chin; the *neck*: a region touching the head, starting just below the chin, centred
+   under the face, not wider than it. Solid ink fills (hair, shoes, belts) are never fabric on their own.
+3. **Skin.** Thin (inscribed radius < 35 % of the biggest body region's), elongated regions that run along the
+   background and reach the silhouette's sides or bottom (arms, legs); small regions mostly bordered by the
+   background (hands, feet); then, repeatedly, what skin frames (the paper inside a bent arm: ≥ 50 % of its
+   outline, or ≥ 35 % and more than the fabric around it) and small bits touching skin (fingers). The big body
+   regions (radius ≥ 60 % of the biggest) are never skin.
+4. **Garment** = the rest of the body, the pieces hanging together (through seams or a belt) that are not tiny,
+   plus the small fills it surrounds (buttons, badges).
+
+Flats get confidence from the closure (gap needed) and a plausible area; figures are capped at 0.75 and say so.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 import scipy.ndimage as ndi
 

@@ -23,7 +23,6 @@ is :mod:`.auto`'s job, selecting by strokes :mod:`.strokes`'.
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,9 +31,8 @@ from typing import Optional
 import cv2
 import numpy as np
 import scipy.ndimage as ndi
-import torch
 
-from ..errors import InputError, SegmentationError
+from ..errors import SegmentationError
 from .types import SegmentOptions
 
 #: Gap tolerances (px) the automatic search tries, smallest first.
@@ -79,6 +77,15 @@ def ink_threshold(grey: np.ndarray) -> float:
     return float(min(max(t / 255.0, THRESHOLD_RANGE[0]), THRESHOLD_RANGE[1]))
 
 
+def _check_not_uniform(grey: np.ndarray) -> None:
+    h, w = grey.shape
+    if float(grey.max() - grey.min()) < 0.05:
+        raise SegmentationError(
+            f"no line art found: the page is blank (one flat grey level, {float(grey.mean()):.2f}, over {w}×{h}); "
+            "expected dark lines on light paper"
+        )
+
+
 def check_line_art(grey: np.ndarray, ink: np.ndarray) -> list[str]:
     """Refuse what is not line art on light paper; return notes for what is doubtful.
 
@@ -92,6 +99,7 @@ def check_line_art(grey: np.ndarray, ink: np.ndarray) -> list[str]:
     h, w = grey.shape
     n = h * w
     ink_px = int(ink.sum())
+    _check_not_uniform(grey)
     if ink_px < max(16, n // 20000):
         raise SegmentationError(
             f"no line art found: the page is blank ({ink_px} dark pixels in {w}×{h}); "
@@ -108,6 +116,23 @@ def check_line_art(grey: np.ndarray, ink: np.ndarray) -> list[str]:
             f"this does not look like line art ({ink_frac:.0%} dark, {paper_frac:.0%} light, {mid:.0%} mid-tone "
             "pixels); expected a drawing with dark lines on light paper. For a photo use --method sam, or trace it "
             "first"
+        )
+    # Speckle / noise: most of the ink in specks of a few pixels, or dense ink riddled with tiny paper holes.
+    _, _, st, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    speck_ink = float(st[1:, cv2.CC_STAT_AREA][st[1:, cv2.CC_STAT_AREA] < 6].sum()) / max(ink_px, 1)
+    tiny_holes = 0
+    if ink_frac > 0.3:
+        _, _, st2, _ = cv2.connectedComponentsWithStats((~ink).astype(np.uint8), connectivity=4)
+        tiny_holes = int((st2[1:, cv2.CC_STAT_AREA] < 6).sum())
+    if speck_ink > 0.6 or tiny_holes > 0.002 * n:
+        why = (
+            f"{speck_ink:.0%} of the dark pixels are isolated specks"
+            if speck_ink > 0.6
+            else f"{ink_frac:.0%} dark, riddled with {tiny_holes} pinholes"
+        )
+        raise SegmentationError(
+            f"this looks like noise or a texture, not line art ({why}); expected a drawing with connected dark "
+            "lines on light paper. Clean the scan (despeckle) or use --method sam"
         )
     notes = []
     if mid > 0.15:
@@ -309,6 +334,7 @@ def _adjacency(lab: np.ndarray, n: int) -> np.ndarray:
 def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = None) -> Partition:
     h, w = grey.shape
     notes: list[str] = []
+    _check_not_uniform(grey)
     thr = float(options.ink_threshold) if options.ink_threshold is not None else ink_threshold(grey)
     ink = grey < thr
     edge = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])

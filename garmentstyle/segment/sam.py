@@ -266,7 +266,6 @@ class SamSegmenter:
         Returns:
             :class:`~garmentstyle.segment.types.Segmentation` with ``method`` = the checkpoint name.
         """
-        from . import refine as R
         from .auto import pick
         from .result import build, refine_garment
         from .strokes import fit_to, sample_points

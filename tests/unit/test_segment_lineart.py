@@ -55,6 +55,20 @@ class TestBinarise:
         with pytest.raises(SegmentationError, match="line art"):
             lineart.partition(noise)
 
+    @pytest.mark.parametrize("level", [0.0, 0.5, 1.0])
+    def test_uniform_page_is_blank(self, level):
+        with pytest.raises(SegmentationError, match="blank"):
+            lineart.partition(np.full((50, 60), level, np.float32))
+
+    def test_noise_is_refused(self):
+        rng = np.random.default_rng(1)
+        salt = (rng.random((120, 120)) > 0.05).astype(np.float32)
+        with pytest.raises(SegmentationError, match="noise"):
+            lineart.partition(salt)
+        dense = (rng.random((120, 120)) > 0.5).astype(np.float32)
+        with pytest.raises(SegmentationError, match="noise|line art"):
+            lineart.partition(dense)
+
     def test_white_on_black_is_inverted(self):
         img = 255 - two_panel(shade=False)
         part = lineart.partition(as_rgb(img))

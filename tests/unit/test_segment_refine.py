@@ -112,3 +112,27 @@ class TestOptions:
         assert SegmentOptions.from_dict(o.to_dict()) == o
         with pytest.raises(OptionsError, match="unknown"):
             SegmentOptions.from_dict({"gapp": 3})
+
+
+class TestRefineMask:
+    def test_sam_like_mask_grows_to_the_lines(self):
+        import cv2
+        import torch
+
+        from garmentstyle.errors import MaskError
+        from garmentstyle.segment import refine_mask
+
+        img = np.full((80, 80), 255, np.uint8)
+        cv2.rectangle(img, (20, 20), (59, 59), 0, 3)
+        inner = np.zeros((80, 80), bool)
+        inner[23:57, 23:57] = True
+        inner[40, 40] = False  # a pinhole
+        inner[2, 2] = True  # a speck
+        out = refine_mask(torch.from_numpy(inner), img).numpy()
+        assert out[20, 40] == 1 and out[40, 40] == 1 and out[2, 2] == 0 and out[10, 10] == 0
+        soft = refine_mask(inner, img, options=SegmentOptions(soft_edge=3)).numpy()
+        assert ((soft > 0) & (soft < 1)).any()
+        with pytest.raises(MaskError):
+            refine_mask(np.zeros((80, 80), bool), img)
+        with pytest.raises(MaskError):
+            refine_mask(inner[:50], img)

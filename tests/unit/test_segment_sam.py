@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from garmentstyle.errors import InputError, OptionsError, WeightsDownloadError, WeightsNotFoundError
-from garmentstyle.segment import SamSegmenter, SegmentOptions, Strokes, build_sam, lineart, resolve_method, segment
+from garmentstyle.segment import SamSegmenter, Strokes, build_sam, resolve_method, segment
 from garmentstyle.segment import sam as sam_mod
 
 H, W = 120, 100
