@@ -94,3 +94,4 @@ def tile(swatch: torch.Tensor, size: tuple[int, int], *, zoom: float = 1.0, rota
 def stretch(swatch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """The swatch resized to ``size`` (the classic "init from the style image")."""
     return F.interpolate(swatch, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+

@@ -24,6 +24,7 @@ from . import guidance, losses, swatch as swatch_ops
 from .colour import COLOUR_MODES
 from .encoders import ENCODERS, Encoder
 from .errors import Cancelled, OptionsError
+from .metrics import texture_distance
 
 INITS: tuple[str, ...] = ("tiled", "content", "style", "noise")
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
@@ -35,6 +36,8 @@ MAX_SIZE = 4096
 CONVERGED = 1e-3
 #: … or when the (target-normalised) loss is below this: the texture statistics already match.
 CONVERGED_ABS = 1e-5
+#: … or when the style loss is within this factor of the noise floor (another sample of the swatch's loss).
+FLOOR_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -330,7 +333,12 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     margin = min(encoder.max_field(layers) // 2 + 2, 96)
     y0, y1, x0, x1 = crop_box(union, margin)
     ch, cw = y1 - y0, x1 - x0
-    factors = level_factors(max(ch, cw), options.levels)
+    if options.init == "tiled" and options.levels == 0:
+        # The tiled swatch is already a full-resolution sample of the fabric: no coarse level to grow it from
+        # (upsampling a coarse result only blurred what the tiling had right).
+        factors = [1.0]
+    else:
+        factors = level_factors(max(ch, cw), options.levels)
     labels_full = _nearest_region_labels(hard[:, y0:y1, x0:x1]).to(device)
     origin_full = (W / 2.0 - x0, H / 2.0 - y0)  # the pattern's anchor (image centre) in crop coordinates
     gen = torch.Generator(device="cpu").manual_seed(options.seed)
@@ -386,6 +394,12 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             assert x_prev is not None
             fixed = tiled if options.init == "tiled" else _resize(x_prev, (lh, lw), "bilinear")
             init = _resize(x_prev, (lh, lw), "bilinear")
+            if options.init == "tiled":
+                # Upsampling blurs; put back the detail the coarse level could not hold from the tiled swatch
+                # (a Laplacian-pyramid step), so a level that starts at the baseline stays at the baseline.
+                ph, pw = x_prev.shape[-2:]
+                detail = tiled - _resize(_resize(tiled, (ph, pw)), (lh, lw), "bilinear")
+                init = (init + detail).clamp(0, 1)
         if lum_only:
             init, fixed = colour_ops.luminance(init), colour_ops.luminance(fixed)
 
@@ -429,13 +443,14 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             content_guide = (guides[encoder.content_layer].amax(dim=0))
         tv_map = inside[0, 0]
 
+
         x_param = init.clone().to(device).requires_grad_(True)
         fixed = fixed.to(device)
         evals = 0
         last: dict[str, float] = {}
 
-        def objective() -> torch.Tensor:
-            x = x_param * inside + fixed * (1 - inside)
+        def objective(xp: torch.Tensor) -> torch.Tensor:
+            x = xp * inside + fixed * (1 - inside)
             xin = x.expand(-1, 3, -1, -1) if lum_only else x
             feats = encoder(xin, taps)
             style_r = [xin.new_zeros(()) for _ in range(R)]
@@ -451,6 +466,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                     v = style_r[r] / per_region_layers[r]
                     last[f"style/{rg.name}"] = float(v.detach())
                     total = total + rg.style_weight * v
+            last["style"] = float(total.detach())
             if content_target is not None:
                 c = losses.content_loss(feats[encoder.content_layer], content_target, content_guide)
                 last["content"] = float(c.detach())
@@ -469,9 +485,23 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             nonlocal evals
             evals += 1
             opt.zero_grad(set_to_none=True)
-            loss = objective()
+            loss = objective(x_param)
             loss.backward()
             return loss
+
+        # Noise floor: how far another sample of the same fabric (the tiling shifted by half a repeat) is from the
+        # targets in this region shape. Below ~1.5× that, the statistics match as well as they can: stop.
+        with torch.no_grad():
+            shifted = torch.zeros_like(tiled)
+            for r, rg in enumerate(regions):
+                half = (rg.zoom * f * rg.swatch.shape[-1] / 2, rg.zoom * f * rg.swatch.shape[-2] / 2)
+                t = swatch_ops.tile(rg.swatch, (lh, lw), zoom=rg.zoom * f, rotation=rg.rotation,
+                                    origin=(origin[0] + half[0], origin[1] + half[1]))
+                shifted = torch.where(lab == r, t, shifted)
+            objective(colour_ops.luminance(shifted) if lum_only else shifted)
+            floor = last.get("style", 0.0)
+            last.clear()
+        only_style = not use_content and options.tv_weight == 0
 
         if options.optimizer == "lbfgs":
             opt = torch.optim.LBFGS([x_param], lr=1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe",
@@ -487,7 +517,12 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         try:
             chunk = max(1, options.preview_every or 5)
             prev_total = math.inf
-            while done < steps:
+            with torch.no_grad():
+                objective(x_param)
+            first_losses = dict(last)
+            if only_style and last.get("style", math.inf) <= FLOOR_FACTOR * floor:
+                converged_at = 0  # the start already matches the fabric as well as another sample of it would
+            while done < steps and converged_at is None:
                 k = min(chunk, steps - done)
                 if options.optimizer == "lbfgs":
                     # L-BFGS runs k iterations per call: one iteration per call restarts its line search badly
@@ -522,21 +557,39 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                 emit(Progress("optimise", level=li, levels=n_levels, step=min(done, steps), total=steps,
                               losses=dict(last), preview=preview))
                 total_now = last.get("total", math.inf)
-                if ran == 0 or (options.optimizer == "lbfgs" and (prev_total - total_now < CONVERGED * abs(prev_total)
-                                                                or total_now < CONVERGED_ABS)):
+                at_floor = only_style and last.get("style", math.inf) <= FLOOR_FACTOR * floor
+                if ran == 0 or at_floor or (options.optimizer == "lbfgs" and (
+                        prev_total - total_now < CONVERGED * abs(prev_total) or total_now < CONVERGED_ABS)):
                     converged_at = done
                     break
                 prev_total = total_now
         except Cancelled:
             cancelled = True
+        kept: dict[str, str] = {}
         with torch.no_grad():
             final = (avg if avg is not None else x_param.detach()).clamp(0, 1)
+            if options.init == "tiled" and done and li == n_levels - 1:
+                # Never worse than the strong baseline: per region, keep whichever of the optimised fabric and the
+                # tiled swatch is closer to the swatch by an independent measure (7×7 patch distributions).
+                base = colour_ops.luminance(tiled) if lum_only else tiled
+                for r, rg in enumerate(regions):
+                    m = (lab == r) & (mask_l[r] >= 0.5)
+                    canvas = swatch_ops.tile(rg.swatch, (192, 192), zoom=rg.zoom * f, rotation=rg.rotation)
+                    if lum_only:
+                        canvas = colour_ops.luminance(canvas)
+                    d_opt = texture_distance(final.expand(-1, canvas.shape[1], -1, -1), m.float(), canvas)
+                    d_base = texture_distance(base, m.float(), canvas)
+                    if d_base <= d_opt:
+                        final = torch.where(m, base, final)
+                        kept[rg.name] = f"tiled baseline (patch distance {d_base:.2f} vs {d_opt:.2f} optimised)"
+                    else:
+                        kept[rg.name] = f"optimised (patch distance {d_opt:.2f} vs {d_base:.2f} tiled)"
             x_level = final * inside + fixed * (1 - inside)
         x_prev = x_level.expand(-1, 3, -1, -1).clone() if lum_only else x_level
         report["evaluations"] += evals
         report["iterations"] += done
         report["levels"].append({"factor": round(f, 4), "size": [lw, lh], "iterations": done, "evaluations": evals,
-                                 "converged_early": converged_at is not None,
+                                 "converged_early": converged_at is not None, "noise_floor": floor, "kept": kept,
                                  "first_losses": first_losses, "losses": dict(last)})
         report["final_losses"] = dict(last)
         if cancelled:

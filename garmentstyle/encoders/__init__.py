@@ -27,12 +27,11 @@ def resolve_name(name: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _build(name: str, pooling: str, device: str) -> Encoder:
+def _build(name: str, pooling: str, device: str, checkpoint: str | None) -> Encoder:
     if name == "vgg19":
-        from .. import weights
         from .vgg19 import VGG19Encoder
 
-        enc: Encoder = VGG19Encoder(weights.require("vgg19"), pooling=pooling)
+        enc: Encoder = VGG19Encoder(checkpoint, pooling=pooling)
     else:
         from .texture import TextureEncoder
 
@@ -43,4 +42,10 @@ def _build(name: str, pooling: str, device: str) -> Encoder:
 def get(name: str = "auto", *, pooling: str = "avg", device: str = "cpu") -> Encoder:
     """A ready encoder (built once per process and cached). ``vgg19`` without its weights raises
     :class:`~garmentstyle.errors.WeightsNotFoundError` with the command that fetches them."""
-    return _build(resolve_name(name), pooling, str(device))
+    resolved = resolve_name(name)
+    checkpoint = None
+    if resolved == "vgg19":
+        from .. import weights
+
+        checkpoint = str(weights.require("vgg19"))  # part of the cache key: a moved/replaced file is reloaded
+    return _build(resolved, pooling, str(device), checkpoint)

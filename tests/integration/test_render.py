@@ -10,7 +10,7 @@ import garmentstyle as gs
 from garmentstyle import swatch as swatch_ops
 from garmentstyle.errors import Cancelled, ImageReadError, InputError, MaskError, OptionsError, WeightsNotFoundError
 from tests.conftest import checker, draw_sketch, stripes
-from tests.texture_metrics import texture_distance
+from garmentstyle.metrics import texture_distance
 
 RED = (0.85, 0.1, 0.1)
 CREAM = (0.95, 0.9, 0.75)

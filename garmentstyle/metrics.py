@@ -1,4 +1,5 @@
-"""An independent texture distance for tests and benchmarks (not the loss being optimised).
+"""An independent texture distance (not the loss being optimised): used by the render's "never worse than the
+tiled baseline" check, the tests and the benchmarks.
 
 Sliced Wasserstein distance between the distributions of k×k colour patches of two images (inside a mask for the
 first): the prototype's metric (two samples of one swatch score 0.1–0.5 ×100).
@@ -32,6 +33,14 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, *, projections: int = 6
 
 
 def texture_distance(image: torch.Tensor, mask: torch.Tensor, swatch_canvas: torch.Tensor, k: int = 7) -> float:
-    """×100 sliced-Wasserstein distance between ``image``'s patches inside ``mask`` and ``swatch_canvas``'s."""
+    """×100 sliced-Wasserstein distance between ``image``'s patches inside ``mask`` and ``swatch_canvas``'s.
+
+    Args: image ``(1, 3, H, W)``, mask ``(H, W)``, swatch_canvas ``(1, 3, h, w)``, all in [0, 1]. Patches are
+    subsampled on a grid so one call costs milliseconds at any size; inf when the mask holds no whole patch.
+    """
     stride = max(1, int((mask >= 0.5).sum().item() ** 0.5) // 96)
-    return 100.0 * sliced_wasserstein(patches(image, k, mask, stride), patches(swatch_canvas, k, None, stride))
+    pa = patches(image, k, mask, stride)
+    if len(pa) < 8:
+        return float("inf")
+    cs = max(1, int(swatch_canvas.shape[-1] * swatch_canvas.shape[-2]) ** 0.5 // 96)
+    return 100.0 * sliced_wasserstein(pa, patches(swatch_canvas, k, None, int(cs)))
