@@ -113,7 +113,8 @@ def test_cancel_returns_the_current_image(toy):
         if p.stage == "optimise" and p.step >= 2:
             raise Cancelled()
 
-    res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(iterations=50), on_progress=cancel)
+    res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(iterations=50, init="noise"),
+                    on_progress=cancel)
     assert res.report["cancelled"] and res.report["iterations"] < 50
     assert seen[0] == "prepare" and seen[-1] == "finish"
 
@@ -121,7 +122,7 @@ def test_cancel_returns_the_current_image(toy):
 def test_progress_previews_are_whole_images(toy):
     sketch, left, _ = toy
     previews = []
-    gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(iterations=4, preview_every=2),
+    gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(iterations=4, preview_every=2, init="noise"),
               on_progress=lambda p: previews.append(p.preview) if p.preview is not None else None)
     assert previews and all(p.shape == (1, 3, 96, 96) for p in previews)
 
@@ -130,6 +131,14 @@ def test_adam_runs_and_respects_the_mask(toy):
     sketch, left, _ = toy
     res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(optimizer="adam", init="noise"))
     assert torch.equal((res.image[0][:, left < 0.5] * 255).round(), (sketch[0][:, left < 0.5] * 255).round())
+
+
+def test_tiled_start_at_the_noise_floor_needs_no_iterations(toy):
+    sketch, left, _ = toy
+    res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(iterations=20))
+    level = res.report["levels"][-1]
+    assert res.report["iterations"] == 0 and level["converged_early"]
+    assert level["first_losses"]["style"] <= 1.5 * level["noise_floor"]
 
 
 def test_small_region_skips_deep_layers_and_says_so():
