@@ -1,0 +1,179 @@
+"""Transfer benchmarks (issue 2). Prints figures; paste them into bench/RESULTS.md with the command line.
+
+  .venv/bin/python bench/bench_transfer.py [--size 512] [--ref-evals 100] [--skip-rss]
+
+(1) plain Gatys reference in the same run (whole canvas, no crop, L-BFGS from noise, same encoder and the same
+    guided style loss) vs garmentstyle's default render: time to reach the reference's final style loss in the mask;
+(2) default render time at 256 and 512 px on the sample dress (texture encoder);
+(3) cost vs mask area (same iterations, noise init, full vs half garment);
+(4) peak RSS of a 1024 px render (in a subprocess).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import garmentstyle as gs  # noqa: E402
+from garmentstyle import encoders, guidance, io, losses, samples, swatch as sw_ops  # noqa: E402
+from garmentstyle.api import output_size  # noqa: E402
+from garmentstyle.metrics import texture_distance  # noqa: E402
+from garmentstyle.transfer import style_targets  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+def style_loss_fn(encoder, mask: torch.Tensor, swatch: torch.Tensor, zoom: float):
+    """The guided style loss of one region on a whole image ``(1, 3, H, W)`` (the reference's objective)."""
+    layers = encoder.style_layers
+    targets = style_targets(encoder, swatch, zoom=zoom, rotation=0.0, layers=layers, luminance_only=False, cache=None)
+    H, W = mask.shape
+    with torch.no_grad():
+        sizes = {n: tuple(v.shape[-2:]) for n, v in encoder(torch.zeros(1, 3, H, W), layers).items()}
+    guides = guidance.propagate(mask[None], encoder.geometry, sizes)
+    use = [n for n in layers if float(guides[n].sum()) >= 16]
+
+    def loss(x: torch.Tensor) -> torch.Tensor:
+        f = encoder(x, tuple(use))
+        total = x.new_zeros(())
+        for n in use:
+            G, _ = losses.guided_gram(f[n], guides[n])
+            A = targets[n]
+            total = total + (G[0] - A).square().sum() / A.square().sum()
+        return total / len(use)
+
+    return loss
+
+
+def reference_gatys(loss, shape, evals: int, seed: int = 0):
+    """Whole canvas, noise init, L-BFGS (strong Wolfe, history 50): returns [(seconds, loss)] and the image."""
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(seed)).requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=evals, max_eval=evals, history_size=50,
+                            line_search_fn="strong_wolfe", tolerance_grad=0, tolerance_change=0)
+    trace = []
+    t0 = time.perf_counter()
+
+    def closure():
+        opt.zero_grad()
+        v = loss(x) + 10 * (torch.relu(x - 1) + torch.relu(-x)).square().mean()
+        v.backward()
+        trace.append((time.perf_counter() - t0, float(v)))
+        return v
+
+    opt.step(closure)
+    return trace, x.detach().clamp(0, 1)
+
+
+def timed_render(sketch, regions, options):
+    t0 = time.perf_counter()
+    res = gs.render(sketch, regions, options)
+    return time.perf_counter() - t0, res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--ref-evals", type=int, default=100)
+    ap.add_argument("--swatch", default="polka_dots")
+    ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    out: dict = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+    sketch_p = samples.sketch_path("dress")
+    mask_p = samples.mask_paths("dress")["garment"]
+    swatch_p = samples.swatch_path(args.swatch)
+    enc = encoders.get("texture")
+
+    # ---- (1) reference vs garmentstyle at --size
+    sk_native = io.load_image(sketch_p)
+    nh, nw = sk_native.shape[-2:]
+    oh, ow = output_size((nh, nw), args.size)
+    mask = torch.nn.functional.interpolate(io.load_mask(mask_p)[None, None], size=(oh, ow), mode="bilinear",
+                                           antialias=True)[0, 0]
+    mask = (mask >= 0.5).float()
+    swatch = io.load_image(swatch_p)
+    zoom = ow / nw  # scale 1: one swatch px per sketch px
+    loss = style_loss_fn(enc, mask, swatch, zoom)
+    trace, ref_img = reference_gatys(loss, (1, 3, oh, ow), args.ref_evals)
+    ref_final = min(v for _, v in trace)
+    ref_time = trace[-1][0]
+    canvas = sw_ops.tile(swatch, (256, 256), zoom=zoom)
+    t_ours, res = timed_render(sketch_p, [gs.Region(mask_p, swatch_p)], gs.RenderOptions(size=args.size))
+    with torch.no_grad():
+        ours_loss = float(loss(res.fabric))
+    # time at which the reference first got as low as garmentstyle's final loss (for context)
+    ref_reach_ours = next((t for t, v in trace if v <= ours_loss), None)
+    out["reference"] = {"size": [ow, oh], "evaluations": len(trace), "seconds": round(ref_time, 1),
+                        "final_style_loss": ref_final,
+                        "patch_distance": round(texture_distance(ref_img, mask, canvas), 3)}
+    out["garmentstyle"] = {"seconds": round(t_ours, 2), "style_loss": ours_loss,
+                           "reached_reference_loss": ours_loss <= ref_final,
+                           "speedup_to_reference_loss": round(ref_time / t_ours, 1) if ours_loss <= ref_final else None,
+                           "reference_seconds_to_reach_ours": ref_reach_ours,
+                           "patch_distance": round(texture_distance(res.fabric, mask, canvas), 3),
+                           "iterations": res.report["iterations"], "kept": res.report["levels"][-1]["kept"]}
+    # same start for both (noise): how long garmentstyle's guided, cropped, coarse-to-fine run takes to get there
+    t_noise, res_n = timed_render(sketch_p, [gs.Region(mask_p, swatch_p)],
+                                  gs.RenderOptions(size=args.size, init="noise", iterations=40))
+    with torch.no_grad():
+        noise_loss = float(loss(res_n.fabric))
+    out["garmentstyle_noise_init"] = {"seconds": round(t_noise, 1), "style_loss": noise_loss,
+                                      "levels": [lv["size"] for lv in res_n.report["levels"]],
+                                      "patch_distance": round(texture_distance(res_n.fabric, mask, canvas), 3)}
+    print(json.dumps(out, indent=1), flush=True)
+
+    # ---- (2) default render times at 256 and 512 px (two regions)
+    m = samples.mask_paths("dress")
+    regions = [gs.Region(m["bodice"], samples.swatch_path("tartan"), name="bodice"),
+               gs.Region(m["skirt"], samples.swatch_path("floral"), name="skirt")]
+    for size in (256, 512):
+        t, r = timed_render(sketch_p, regions, gs.RenderOptions(size=size))
+        out[f"default_{size}"] = {"seconds": round(t, 2), "iterations": r.report["iterations"],
+                                  "kept": r.report["levels"][-1]["kept"]}
+        print(size, out[f"default_{size}"], flush=True)
+
+    # ---- (3) cost vs mask area: same iterations from noise, the whole garment vs its lower half
+    full = io.load_mask(mask_p)
+    ys = torch.nonzero(full >= 0.5)[:, 0]
+    cut = int(ys.float().median())
+    half = full.clone()
+    half[:cut] = 0
+    opts = gs.RenderOptions(size=args.size, init="noise", iterations=15, levels=1)
+    t_full, r_full = timed_render(sketch_p, [gs.Region(full, swatch_p)], opts)
+    t_half, r_half = timed_render(sketch_p, [gs.Region(half, swatch_p)], opts)
+    out["area"] = {"full_px": r_full.report["regions"][0]["area_px"], "half_px": r_half.report["regions"][0]["area_px"],
+                   "full_s": round(t_full, 2), "half_s": round(t_half, 2),
+                   "area_ratio": round(r_half.report["regions"][0]["area_px"] / r_full.report["regions"][0]["area_px"], 3),
+                   "time_ratio": round(t_half / t_full, 3),
+                   "evals": [r_full.report["evaluations"], r_half.report["evaluations"]]}
+    print("area", out["area"], flush=True)
+
+    # ---- (4) peak RSS at 1024 px (fresh process)
+    if not args.skip_rss:
+        code = ("import resource, torch, garmentstyle as gs; from garmentstyle import samples; torch.set_num_threads(2);"
+                "m=samples.mask_paths('dress');"
+                "r=gs.render(samples.sketch_path('dress'),[gs.Region(m['bodice'],samples.swatch_path('tartan')),"
+                "gs.Region(m['skirt'],samples.swatch_path('floral'))],gs.RenderOptions(size=1024,init='noise',iterations=3));"
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.report['seconds'])")
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        kb, secs = proc.stdout.split()[-2:]
+        out["rss_1024"] = {"peak_rss_gib": round(int(kb) / 1024 ** 2, 2), "render_s": float(secs),
+                           "wall_s": round(time.perf_counter() - t0, 1)}
+        print("rss", out["rss_1024"], flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
