@@ -83,3 +83,23 @@ def test_errors_are_one_line_exit_2_and_no_output(tmp_path, capsys, args, messag
 def test_console_script_entry_point(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "garmentstyle", "render", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--region" in proc.stdout and "--init" in proc.stdout
+
+
+def test_render_auto_segments_then_renders(tmp_path, capsys):
+    out = tmp_path / "auto.png"
+    rc = main(["render", str(samples.sketch_path("tshirt")), "--auto", "--swatch", str(samples.swatch_path("stripes")),
+               "--region", f"part02={samples.swatch_path('denim')}", "--out", str(out), "--report",
+               str(tmp_path / "r.json"), *FAST])
+    assert rc == 0
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["segmenter"] == "classical"
+    assert [r["name"] for r in rep["regions"]] == ["garment", "part02"]
+    assert "segmenter: classical" in capsys.readouterr().err
+    sketch = np.asarray(Image.open(samples.sketch_path("tshirt")).convert("RGB").resize(Image.open(out).size))
+    assert np.abs(np.asarray(Image.open(out)).astype(int) - sketch.astype(int)).mean() > 5  # fabric went in
+
+
+def test_render_auto_unknown_part_lists_the_parts(tmp_path, capsys):
+    rc = main(["render", str(samples.sketch_path("tshirt")), "--auto", "--region",
+               f"sleeve={samples.swatch_path('denim')}", "--out", str(tmp_path / "o.png"), *FAST])
+    assert rc == 2 and "part01" in capsys.readouterr().err
