@@ -422,7 +422,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                         report["skipped_layers"][rg.name].append(n)
                     continue
                 A = tg[n]
-                if getattr(encoder, "gram_norm", "target") == "channels":
+                if encoder.gram_norm == "channels":
                     norm = float(A.shape[0] ** 2)
                 else:
                     norm = float(A.square().sum()) + 1e-8
@@ -432,7 +432,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                                      "note": "every guide empty at this size"})
             x_prev = init.expand(-1, 3, -1, -1) if lum_only else init
             continue
-        if getattr(encoder, "gram_norm", "target") == "channels":
+        if encoder.gram_norm == "channels":
             # one global constant so the loss starts O(1) without changing the 1/C² layer weights
             scale = len(plan) / sum(float(A.square().sum()) / norm for _, _, A, norm in plan)
             plan = [(r, n, A, norm / scale) for r, n, A, norm in plan]

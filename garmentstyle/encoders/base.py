@@ -36,7 +36,9 @@ class Encoder(nn.Module):
         style_layers: layers whose guided Gram matrices are matched, shallow to deep.
         content_layer: the layer used for the content loss, or None.
         geometry: :class:`LayerGeometry` for every tapped layer.
-        layer_weights: relative style weight per layer (before the 1/C² normalisation).
+        layer_weights: relative style weight per layer.
+        gram_norm: "channels" divides each layer's ‖G − A‖² by C_l² (Gatys 2016, for VGG19, whose layers differ in
+            width and scale); "target" divides by ‖A‖² (the prototype's finding for the equal-width texture layers).
     """
 
     name: str = "base"
@@ -45,6 +47,7 @@ class Encoder(nn.Module):
     content_layer: str | None = None
     geometry: dict[str, LayerGeometry] = {}
     layer_weights: dict[str, float] = {}
+    gram_norm: str = "target"
     description: str = ""
 
     def forward(self, image: torch.Tensor, layers: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
