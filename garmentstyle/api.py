@@ -140,6 +140,19 @@ def validate_mask(mask: torch.Tensor, *, name: str) -> None:
                         "on the garment and black elsewhere. Is it inverted?")
 
 
+def _page(sketch: torch.Tensor) -> torch.Tensor | None:
+    """``(H, W)`` bool: the blank page around the drawing (classical line-art partition), or None if the sketch is
+    not line art the partition understands (then no check is made)."""
+    from .errors import GarmentStyleError
+    from .segment.lineart import partition
+
+    try:
+        part = partition(sketch)
+    except GarmentStyleError:
+        return None
+    return torch.from_numpy(part.labels == 0)
+
+
 def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None = None, *,
            on_progress: ProgressFn | None = None) -> RenderResult:
     """Render each region's swatch into its mask on the sketch.
@@ -177,6 +190,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
 
     names: list[str] = []
     masks: list[torch.Tensor] = []
+    page = _page(sk_native)  # to notice a mask that misses the drawing
     specs: list[transfer.RegionSpec] = []
     region_report = []
     for i, rg in enumerate(regions):
@@ -190,6 +204,11 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         if soft > 0.05:
             notes.append(f"{name}: mask is not binary ({soft:.0%} grey pixels); used as a soft mask (grey = "
                          "partly inside)")
+        if page is not None:
+            on_page = float((page & (m >= 0.5)).sum()) / max(1.0, float((m >= 0.5).sum()))
+            if on_page > 0.5:
+                notes.append(f"{name}: {on_page:.0%} of the mask lies on the blank page outside the drawing; check "
+                             "that it lines up with the sketch (same file size, not shifted or inverted)")
         m_out = _resize_image(m[None, None], (oh, ow))[0, 0]
         if int((m_out >= 0.5).sum()) < MIN_REGION_PIXELS:
             raise MaskError(f"mask of {name}: only {int((m_out >= 0.5).sum())} px inside at {ow}×{oh}; a region "

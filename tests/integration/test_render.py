@@ -220,3 +220,13 @@ def test_vgg19_path_end_to_end_with_a_local_checkpoint(toy, tmp_path, monkeypatc
     assert res.report["evaluations"] > 0
     outside = left < 0.5
     assert torch.equal((res.image[0][:, outside] * 255).round(), (sketch[0][:, outside] * 255).round())
+
+
+def test_mask_that_misses_the_garment_is_reported(toy):
+    sketch, left, _ = toy
+    off = torch.zeros(96, 96)
+    off[0:10, 0:80] = 1  # a strip of blank paper above the garment
+    res = gs.render(sketch, [gs.Region(off, checker(RED, CREAM), name="oops")], fast(iterations=0))
+    assert any("oops" in n and "blank page" in n for n in res.report["notes"])
+    ok = gs.render(sketch, [gs.Region(left, checker(RED, CREAM), name="fine")], fast(iterations=0))
+    assert not any("blank page" in n for n in ok.report["notes"])
