@@ -60,7 +60,8 @@ class RenderOptions:
         tv_weight: total-variation smoothing weight.
         style_layers: override the encoder's style layers (e.g. "relu1_1,relu2_1"); empty = the encoder's.
         guide_erosion: extra erosion (>0) or dilation (<0) of each guide, in cells of its layer.
-        levels: pyramid levels (steps of √2); 0 = automatic from the size.
+        levels: pyramid levels (steps of √2); 0 = automatic: one level for a tiled start or the texture encoder,
+            else enough levels to start near 192 px.
         soft_edge: width in pixels of the opacity ramp inside a binary mask's edge.
         lr: Adam's learning rate.
         seed: random seed (noise init, Adam); the texture encoder's filters are fixed.
@@ -273,6 +274,16 @@ def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "bilinear") -> t
     return F.interpolate(x, size=size, mode=mode, antialias=True, align_corners=False)
 
 
+DETAIL_NOISE = True
+
+
+def _fine_band_std(image: torch.Tensor) -> float:
+    """Std of the finest octave of ``image`` ``(1, 3, H, W)`` (what a 2× down-and-up resampling removes)."""
+    h, w = image.shape[-2:]
+    low = _resize(_resize(image, (max(1, h // 2), max(1, w // 2))), (h, w), "bilinear")
+    return float((image - low).std()) * 1.7  # uniform noise in ±a has std a/√3; the band keeps ~⅓ of its power
+
+
 def _nearest_region_labels(hard: torch.Tensor) -> torch.Tensor:
     """``(R, H, W)`` bool → ``(H, W)`` long: index of the region at (or nearest to) each pixel (top-most wins)."""
     R = hard.shape[0]
@@ -335,9 +346,10 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     margin = 4
     y0, y1, x0, x1 = crop_box(union, margin)
     ch, cw = y1 - y0, x1 - x0
-    if options.init == "tiled" and options.levels == 0:
+    if options.levels == 0 and (options.init == "tiled" or not encoder.coarse_to_fine):
         # The tiled swatch is already a full-resolution sample of the fabric: no coarse level to grow it from
-        # (upsampling a coarse result only blurred what the tiling had right).
+        # (upsampling a coarse result only blurred what the tiling had right). The texture encoder, from noise,
+        # also did better in one level with the same time (bench/RESULTS.md).
         factors = [1.0]
     else:
         factors = level_factors(max(ch, cw), options.levels)
@@ -396,11 +408,18 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             assert x_prev is not None
             fixed = tiled if options.init == "tiled" else _resize(x_prev, (lh, lw), "bilinear")
             init = _resize(x_prev, (lh, lw), "bilinear")
+            # Upsampling blurs, and a blurred start is a poor place for Gram matching (it lacks the fine band the
+            # swatch has). Put the missing band back (a Laplacian-pyramid step): from the tiled swatch for a tiled
+            # start, else from noise scaled to the swatch's own fine-band contrast.
+            ph, pw = x_prev.shape[-2:]
             if options.init == "tiled":
-                # Upsampling blurs; put back the detail the coarse level could not hold from the tiled swatch
-                # (a Laplacian-pyramid step), so a level that starts at the baseline stays at the baseline.
-                ph, pw = x_prev.shape[-2:]
-                detail = tiled - _resize(_resize(tiled, (ph, pw)), (lh, lw), "bilinear")
+                source = tiled
+            elif DETAIL_NOISE:
+                source = 0.5 + (torch.rand(1, 3, lh, lw, generator=gen).to(device) - 0.5) * 2 * _fine_band_std(tiled)
+            else:
+                source = None
+            if source is not None:
+                detail = source - _resize(_resize(source, (ph, pw)), (lh, lw), "bilinear")
                 init = (init + detail).clamp(0, 1)
         if lum_only:
             init, fixed = colour_ops.luminance(init), colour_ops.luminance(fixed)

@@ -39,6 +39,9 @@ class Encoder(nn.Module):
         layer_weights: relative style weight per layer.
         gram_norm: "channels" divides each layer's ‖G − A‖² by C_l² (Gatys 2016, for VGG19, whose layers differ in
             width and scale); "target" divides by ‖A‖² (the prototype's finding for the equal-width texture layers).
+        coarse_to_fine: whether automatic ``levels`` use a √2 pyramid for noise/content/style starts (Gatys 2017
+            for VGG19, whose receptive field is small next to a large output; the texture encoder's pyramid already
+            sees large scales and measured worse with it, see bench/RESULTS.md).
     """
 
     name: str = "base"
@@ -48,6 +51,7 @@ class Encoder(nn.Module):
     geometry: dict[str, LayerGeometry] = {}
     layer_weights: dict[str, float] = {}
     gram_norm: str = "target"
+    coarse_to_fine: bool = False
     description: str = ""
 
     def forward(self, image: torch.Tensor, layers: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:

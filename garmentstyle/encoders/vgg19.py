@@ -55,6 +55,7 @@ class VGG19Encoder(Encoder):
     style_layers = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     content_layer = "conv4_2"
     gram_norm = "channels"
+    coarse_to_fine = True
     description = "VGG19 ImageNet (torchvision IMAGENET1K_V1)"
 
     def __init__(self, checkpoint: str | Path | None = None, *, pooling: str = "avg") -> None:
