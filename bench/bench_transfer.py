@@ -35,7 +35,8 @@ torch.set_num_threads(2)
 def style_loss_fn(encoder, mask: torch.Tensor, swatch: torch.Tensor, zoom: float):
     """The guided style loss of one region on a whole image ``(1, 3, H, W)`` (the reference's objective)."""
     layers = encoder.style_layers
-    targets = style_targets(encoder, swatch, zoom=zoom, rotation=0.0, layers=layers, luminance_only=False, cache=None)
+    targets = style_targets(encoder, swatch, zoom=zoom, rotation=0.0, layers=layers, luminance_only=False,
+                            cache=None).grams
     H, W = mask.shape
     with torch.no_grad():
         sizes = {n: tuple(v.shape[-2:]) for n, v in encoder(torch.zeros(1, 3, H, W), layers).items()}

@@ -214,31 +214,66 @@ def _canvas_side(encoder: Encoder, layers: tuple[str, ...], repeat_px: float) ->
     return int(min(side, 640))
 
 
-@torch.no_grad()
-def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotation: float, layers: tuple[str, ...],
-                  luminance_only: bool, cache: TargetCache | None = TARGETS) -> dict[str, torch.Tensor]:
-    """``{layer: (C, C)}`` Gram matrices of ``swatch`` tiled at ``zoom`` / ``rotation``.
+@dataclass(frozen=True)
+class Targets:
+    """Style targets of one swatch at one scale.
 
-    Measured on a wrap-around tiled canvas, over the cells whose receptive field lies inside it, so the swatch's own
-    borders (and the encoder's padding) never enter the statistics.
+    Attributes:
+        grams: ``{layer: (C, C)}`` what each region is matched to: measured inside the swatch itself (its own,
+            seam-free statistics) for every layer whose receptive field fits in it at least 8×8 times, and on the
+            wrap-around tiled canvas for deeper layers.
+        tiled: ``{layer: (C, C)}`` the same measured on the wrap-around tiled canvas (seams included).
     """
 
-    def make() -> dict[str, torch.Tensor]:
-        repeat = max(swatch.shape[-2:]) * zoom
-        side = _canvas_side(encoder, layers, repeat)
-        canvas = swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation)
+    grams: dict
+    tiled: dict
+
+
+def _zoomed_swatch(swatch: torch.Tensor, zoom: float, rotation: float) -> torch.Tensor | None:
+    """The swatch itself at ``zoom`` (rotations by multiples of 90° only; else None)."""
+    quarter = rotation / 90.0
+    if abs(quarter - round(quarter)) > 1e-6:
+        return None
+    h, w = swatch.shape[-2:]
+    size = (max(1, round(h * zoom)), max(1, round(w * zoom)))
+    z = swatch_ops.stretch(swatch, size) if size != (h, w) else swatch
+    return torch.rot90(z, int(round(quarter)) % 4, dims=(-2, -1))
+
+
+@torch.no_grad()
+def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotation: float, layers: tuple[str, ...],
+                  luminance_only: bool, cache: TargetCache | None = TARGETS) -> Targets:
+    """Gram matrices of ``swatch`` at ``zoom`` / ``rotation`` (see :class:`Targets`).
+
+    Always over the cells whose receptive field lies inside the measured image, so neither the encoder's padding nor
+    (inside the swatch) a tile seam enters the statistics.
+    """
+
+    def grams_of(image: torch.Tensor) -> tuple[dict, dict]:
         if luminance_only:
-            canvas = colour_ops.luminance(canvas).expand(-1, 3, -1, -1)
-        feats = encoder(canvas, layers)
-        ones = torch.ones(1, side, side, device=canvas.device)
+            image = colour_ops.luminance(image).expand(-1, 3, -1, -1)
+        feats = encoder(image, layers)
+        ones = torch.ones(1, *image.shape[-2:], device=image.device)
         guides = guidance.propagate(ones, encoder.geometry, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
-        out = {}
+        out, mass = {}, {}
         for n in layers:
             g, valid = losses.guided_gram(feats[n], guides[n])
+            mass[n] = float(guides[n].sum())
             if not bool(valid[0]):  # deepest layer larger than the canvas: use every cell rather than none
                 g = losses.gram(feats[n])
             out[n] = g[0].detach()
-        return out
+        return out, mass
+
+    def make() -> Targets:
+        repeat = max(swatch.shape[-2:]) * zoom
+        side = _canvas_side(encoder, layers, repeat)
+        tiled, _ = grams_of(swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation))
+        grams = dict(tiled)
+        own = _zoomed_swatch(swatch, zoom, rotation)
+        if own is not None and min(own.shape[-2:]) >= 8:
+            inner, mass = grams_of(own)
+            grams.update({n: g for n, g in inner.items() if mass[n] >= 64})
+        return Targets(grams=grams, tiled=tiled)
 
     if cache is None:
         return make()
@@ -432,8 +467,9 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         min_cells = 16.0
         plan: list[tuple[int, str, torch.Tensor, float]] = []  # (region, layer, target, normaliser)
         for r, rg in enumerate(regions):
-            tg = style_targets(encoder, rg.swatch, zoom=rg.zoom * f, rotation=rg.rotation, layers=layers,
-                               luminance_only=lum_only, cache=cache)
+            targets = style_targets(encoder, rg.swatch, zoom=rg.zoom * f, rotation=rg.rotation, layers=layers,
+                                    luminance_only=lum_only, cache=cache)
+            tg = targets.grams
             for n in layers:
                 mass = float(guides[n][r].square().sum())
                 if mass < min_cells:
@@ -520,8 +556,12 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                                     origin=(origin[0] + half[0], origin[1] + half[1]))
                 shifted = torch.where(lab == r, t, shifted)
             objective(colour_ops.luminance(shifted) if lum_only else shifted)
+            floors = {rg.name: last.get(f"style/{rg.name}", 0.0) for rg in regions}
             floor = last.get("style", 0.0)
             last.clear()
+        def at_floor() -> bool:
+            return only_style and all(last.get(f"style/{rg.name}", math.inf) <= FLOOR_FACTOR * floors[rg.name]
+                                      for r, rg in enumerate(regions) if per_region_layers[r])
         only_style = not use_content and options.tv_weight == 0
 
         if options.optimizer == "lbfgs":
@@ -535,14 +575,20 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         first_losses: dict[str, float] = {}
         done = 0
         converged_at = None
+        kept: dict[str, str] = {}
         try:
             chunk = max(1, options.preview_every or 5)
             prev_total = math.inf
             with torch.no_grad():
                 objective(x_param)
             first_losses = dict(last)
-            if only_style and last.get("style", math.inf) <= FLOOR_FACTOR * floor:
+            if at_floor():
                 converged_at = 0  # the start already matches the fabric as well as another sample of it would
+                kept = {rg.name: f"{options.init} start (already at the noise floor)" for rg in regions}
+            elif options.init == "tiled" and only_style and not encoder.repairs_tiling:
+                converged_at = 0  # measured: this encoder only degrades a tiled start (bench/RESULTS.md)
+                kept = {rg.name: f"tiled baseline (the {encoder.name} encoder does not optimise a tiled start)"
+                        for rg in regions}
             while done < steps and converged_at is None:
                 k = min(chunk, steps - done)
                 if options.optimizer == "lbfgs":
@@ -578,15 +624,13 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                 emit(Progress("optimise", level=li, levels=n_levels, step=min(done, steps), total=steps,
                               losses=dict(last), preview=preview))
                 total_now = last.get("total", math.inf)
-                at_floor = only_style and last.get("style", math.inf) <= FLOOR_FACTOR * floor
-                if ran == 0 or at_floor or (options.optimizer == "lbfgs" and (
+                if ran == 0 or at_floor() or (options.optimizer == "lbfgs" and (
                         prev_total - total_now < CONVERGED * abs(prev_total) or total_now < CONVERGED_ABS)):
                     converged_at = done
                     break
                 prev_total = total_now
         except Cancelled:
             cancelled = True
-        kept: dict[str, str] = {}
         with torch.no_grad():
             final = (avg if avg is not None else x_param.detach()).clamp(0, 1)
             if options.init == "tiled" and done and li == n_levels - 1:
@@ -595,7 +639,9 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                 base = colour_ops.luminance(tiled) if lum_only else tiled
                 for r, rg in enumerate(regions):
                     m = (lab == r) & (mask_l[r] >= 0.5)
-                    canvas = swatch_ops.tile(rg.swatch, (192, 192), zoom=rg.zoom * f, rotation=rg.rotation)
+                    own = _zoomed_swatch(rg.swatch, rg.zoom * f, rg.rotation)
+                    canvas = own if own is not None and min(own.shape[-2:]) >= 24 else swatch_ops.tile(
+                        rg.swatch, (192, 192), zoom=rg.zoom * f, rotation=rg.rotation)
                     if lum_only:
                         canvas = colour_ops.luminance(canvas)
                     d_opt = texture_distance(final.expand(-1, canvas.shape[1], -1, -1), m.float(), canvas)
@@ -610,7 +656,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         report["evaluations"] += evals
         report["iterations"] += done
         report["levels"].append({"factor": round(f, 4), "size": [lw, lh], "iterations": done, "evaluations": evals,
-                                 "converged_early": converged_at is not None, "noise_floor": floor, "kept": kept,
+                                 "converged_early": converged_at is not None, "noise_floor": floors, "kept": kept,
                                  "first_losses": first_losses, "losses": dict(last)})
         report["final_losses"] = dict(last)
         if cancelled:

@@ -52,6 +52,7 @@ class Encoder(nn.Module):
     layer_weights: dict[str, float] = {}
     gram_norm: str = "target"
     coarse_to_fine: bool = False
+    repairs_tiling: bool = False
     description: str = ""
 
     def forward(self, image: torch.Tensor, layers: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:

@@ -56,6 +56,7 @@ class VGG19Encoder(Encoder):
     content_layer = "conv4_2"
     gram_norm = "channels"
     coarse_to_fine = True
+    repairs_tiling = True
     description = "VGG19 ImageNet (torchvision IMAGENET1K_V1)"
 
     def __init__(self, checkpoint: str | Path | None = None, *, pooling: str = "avg") -> None:

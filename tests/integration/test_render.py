@@ -133,12 +133,13 @@ def test_adam_runs_and_respects_the_mask(toy):
     assert torch.equal((res.image[0][:, left < 0.5] * 255).round(), (sketch[0][:, left < 0.5] * 255).round())
 
 
-def test_tiled_start_at_the_noise_floor_needs_no_iterations(toy):
+def test_tiled_start_is_kept_by_the_texture_encoder_and_the_report_says_so(toy):
     sketch, left, _ = toy
-    res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(iterations=20))
+    res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM), name="l")], fast(iterations=20))
     level = res.report["levels"][-1]
     assert res.report["iterations"] == 0 and level["converged_early"]
-    assert level["first_losses"]["style"] <= 1.5 * level["noise_floor"]
+    assert level["kept"]["l"].startswith("tiled")
+    assert level["noise_floor"]["l"] > 0
 
 
 def test_small_region_skips_deep_layers_and_says_so():
@@ -230,3 +231,4 @@ def test_mask_that_misses_the_garment_is_reported(toy):
     assert any("oops" in n and "blank page" in n for n in res.report["notes"])
     ok = gs.render(sketch, [gs.Region(left, checker(RED, CREAM), name="fine")], fast(iterations=0))
     assert not any("blank page" in n for n in ok.report["notes"])
+

@@ -53,13 +53,14 @@ def test_extra_erosion_and_dilation():
     assert torch.all(er <= base) and torch.all(base <= di)
 
 
-@pytest.mark.parametrize("encoder", [TextureEncoder(filters=4), VGG19Encoder(None)], ids=["texture", "vgg19"])
+@pytest.mark.parametrize("encoder", [TextureEncoder(filters=16), VGG19Encoder(None)], ids=["texture", "vgg19"])
 def test_declared_receptive_fields_cover_true_dependence(encoder):
     # The gradient of one central cell with respect to the input must vanish outside its declared field,
     # otherwise the "inside" erosion would let neurons that see outside the region count.
     size = 192 if encoder.name == "texture" else 224
-    x = torch.rand(1, 3, size, size, requires_grad=True)
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
     feats = encoder(x)
+    checked = 0
     for name, f in feats.items():
         geom = encoder.geometry[name]
         h, w = f.shape[-2:]
@@ -69,8 +70,12 @@ def test_declared_receptive_fields_cover_true_dependence(encoder):
         x.grad = None
         f[0, :, i, j].sum().backward(retain_graph=True)
         dep = x.grad[0].abs().sum(dim=0) > 0
+        if not dep.any():  # every ReLU of this cell happens to be off for this input
+            continue
+        checked += 1
         ys, xs = torch.nonzero(dep, as_tuple=True)
         cy, cx = i * geom.stride + geom.offset, j * geom.stride + geom.offset
         half = (geom.field | 1) // 2 + 0.5
         assert float((ys.float() - cy).abs().max()) <= half + 0.51, name
         assert float((xs.float() - cx).abs().max()) <= half + 0.51, name
+    assert checked >= len(feats) - 2
