@@ -1,0 +1,125 @@
+"""The Blocks wiring (built without weights, no server) and the ``garmentstyle ui`` command."""
+from __future__ import annotations
+
+import pytest
+
+gr = pytest.importorskip("gradio")
+
+from garmentstyle import cli  # noqa: E402
+from garmentstyle.errors import InputError, MaskError  # noqa: E402
+
+
+@pytest.fixture
+def demo(ctx):
+    from ui.app import build_app
+
+    return build_app(ctx)
+
+
+def _fns(demo):
+    return {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
+
+
+def test_app_builds_with_its_api(demo):
+    names = set(_fns(demo))
+    assert {"upload_sketch", "find_garment", "render_preview", "render_full", "export", "cancel",
+            "upload_swatch", "select_region", "rename_region", "delete_region", "merge_regions"} <= names
+
+
+def test_renders_run_one_at_a_time_through_a_bounded_queue(demo, ctx):
+    fns = _fns(demo)
+    preview, full = fns["render_preview"], fns["render_full"]
+    assert preview.concurrency_limit == full.concurrency_limit == 1
+    assert preview.concurrency_id == full.concurrency_id == "render"
+    assert preview.queue and full.queue
+    assert demo._queue.max_size == ctx.queue_size
+    assert fns["cancel"].queue is False  # Cancel never waits behind the render it cancels
+
+
+def test_every_image_is_png(demo):
+    images = [b for b in demo.blocks.values() if isinstance(b, (gr.Image, gr.ImageSlider, gr.Gallery, gr.ImageEditor))]
+    assert images and all(b.format == "png" for b in images)
+
+
+def test_session_state_is_per_tab(demo):
+    states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]
+    assert len(states) == 1 and states[0].value is None  # created per tab by the handlers, never shared
+
+
+def test_ui_defaults_come_from_render_options(demo, ctx):
+    from garmentstyle.transfer import RenderOptions
+
+    d = RenderOptions()
+    by_id = {b.elem_id: b for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+    assert by_id["gs-colour"].value == d.colour
+    assert by_id["gs-keep"].value == d.keep_sketch
+    assert by_id["gs-shading"].value == d.shading_strength
+    assert by_id["gs-seed"].value == d.seed
+    assert by_id["gs-preview-size"].value == ctx.preview_size
+    assert by_id["gs-full-size"].value == ctx.full_size
+
+
+def test_guard_turns_library_errors_into_gr_error():
+    from ui.app import _guard
+
+    def bad():
+        raise MaskError("mask of skirt: the mask is empty")
+
+    def bad_gen():
+        yield 1
+        raise InputError("no regions")
+
+    def bug():
+        raise RuntimeError("a bug")
+
+    with pytest.raises(gr.Error, match="the mask is empty"):
+        _guard(bad)()
+    with pytest.raises(gr.Error, match="no regions"):
+        list(_guard(bad_gen)())
+    with pytest.raises(RuntimeError):  # bugs are not dressed up as user errors
+        _guard(bug)()
+
+    def named(path):
+        raise InputError("<img src=x onerror=alert(1)>.png: not an image file")
+
+    with pytest.raises(gr.Error) as exc:
+        _guard(named)("x")
+    assert "<img" not in exc.value.message and "&lt;img" in exc.value.message  # shown as text, never as HTML
+
+
+def test_guard_keeps_what_gradio_inspects():
+    import inspect
+
+    from ui.app import _guard
+
+    def on_preview(s, size, progress=gr.Progress()):
+        yield s
+
+    wrapped = _guard(on_preview)
+    assert inspect.isgeneratorfunction(wrapped)
+    assert list(inspect.signature(wrapped).parameters) == ["s", "size", "progress"]
+
+
+# ------------------------------------------------------------------------------------------------ the command
+def test_command_is_registered_with_safe_defaults():
+    args = cli.build_parser().parse_args(["ui"])
+    assert (args.host, args.port, args.share) == ("127.0.0.1", 7860, False)
+    assert args.func.__module__ == "garmentstyle.commands.ui"
+
+
+def test_command_passes_its_options(monkeypatch):
+    import ui.app
+
+    seen = {}
+    monkeypatch.setattr(ui.app, "launch", lambda **kw: seen.update(kw))
+    monkeypatch.setattr("garmentstyle.commands.ui._stop_on_sigterm", lambda: None)
+    assert cli.main(["ui", "--port", "7999", "--preview-size", "128", "--preview-iterations", "4"]) == 0
+    assert seen["port"] == 7999 and seen["host"] == "127.0.0.1" and seen["share"] is False
+    assert seen["preview_size"] == 128 and seen["preview_iterations"] == 4
+
+
+@pytest.mark.parametrize("argv", [["ui", "--port", "0"], ["ui", "--preview-size", "8"],
+                                  ["ui", "--preview-iterations", "0"]])
+def test_command_rejects_bad_options(argv, capsys):
+    assert cli.main(argv) == 2
+    assert "garmentstyle: error:" in capsys.readouterr().err
