@@ -407,15 +407,16 @@ def _palette():
 
 
 def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ctx: Optional[AppContext] = None,
-           preview_size: Optional[int] = None, preview_iterations: Optional[int] = None, quiet: bool = False,
-           block: bool = True) -> tuple[gr.Blocks, AppContext]:
+           preview_size: Optional[int] = None, preview_iterations: Optional[int] = None, device: str = "auto",
+           quiet: bool = False, block: bool = True) -> tuple[gr.Blocks, AppContext]:
     """Build and serve the app.
 
     Everything the app writes, and Gradio's own cache of uploads and outputs, lives in one temp folder (removed on
-    exit); only that folder is served (no ``allowed_paths``). Renders go through a bounded queue, one at a time.
+    exit); only that folder is served (no ``allowed_paths``). Renders go through a bounded queue, one at a time, on
+    ``device`` ("auto": the GPU when there is one).
     """
     if ctx is None:
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"base_options": RenderOptions(device=device)}
         if preview_size is not None:
             kwargs["preview_size"] = preview_size
         if preview_iterations is not None:
@@ -425,8 +426,7 @@ def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ct
     demo = build_app(ctx)
     try:
         demo.launch(server_name=host, server_port=port, share=share, max_file_size=f"{MAX_UPLOAD_MB}mb",
-                    show_error=False, quiet=quiet, prevent_thread_lock=not block, css=CSS,
-                    theme=THEME,
+                    show_error=False, quiet=quiet, prevent_thread_lock=not block, css=CSS, theme=THEME,
                     footer_links=["gradio", "settings"])
     finally:
         if block:

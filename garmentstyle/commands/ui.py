@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"default preview size, longest side in px (64…{MAX_SIZE}; default 256)")
     p.add_argument("--preview-iterations", type=int, default=None, metavar="N",
                    help="default preview iterations per level (default 10)")
+    p.add_argument("--device", default="auto",
+                   help="where renders run: auto (the GPU when there is one, else the CPU), cpu, cuda, cuda:N")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the address")
     p.set_defaults(func=run)
 
@@ -44,11 +46,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--preview-size must be 64…{MAX_SIZE} px; got {args.preview_size}")
     if args.preview_iterations is not None and not 1 <= args.preview_iterations <= 5000:
         raise InputError(f"--preview-iterations must be 1…5000; got {args.preview_iterations}")
+    from ..api import resolve_device
+
+    resolve_device(args.device)  # an unknown or unavailable device fails here, not at the first render
     from ui.app import launch  # Gradio loads only for this command
 
     _stop_on_sigterm()
     launch(host=args.host, port=args.port, share=args.share, preview_size=args.preview_size,
-           preview_iterations=args.preview_iterations, quiet=args.quiet)
+           preview_iterations=args.preview_iterations, device=args.device, quiet=args.quiet)
     return 0
 
 

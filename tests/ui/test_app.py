@@ -115,11 +115,11 @@ def test_command_passes_its_options(monkeypatch):
     monkeypatch.setattr("garmentstyle.commands.ui._stop_on_sigterm", lambda: None)
     assert cli.main(["ui", "--port", "7999", "--preview-size", "128", "--preview-iterations", "4"]) == 0
     assert seen["port"] == 7999 and seen["host"] == "127.0.0.1" and seen["share"] is False
-    assert seen["preview_size"] == 128 and seen["preview_iterations"] == 4
+    assert seen["preview_size"] == 128 and seen["preview_iterations"] == 4 and seen["device"] == "auto"
 
 
 @pytest.mark.parametrize("argv", [["ui", "--port", "0"], ["ui", "--preview-size", "8"],
-                                  ["ui", "--preview-iterations", "0"]])
+                                  ["ui", "--preview-iterations", "0"], ["ui", "--device", "tpu"]])
 def test_command_rejects_bad_options(argv, capsys):
     assert cli.main(argv) == 2
     assert "garmentstyle: error:" in capsys.readouterr().err
