@@ -15,7 +15,7 @@ def __getattr__(name: str):  # PEP 562 lazy exports
 
         return getattr(api, name)
     if name == "segment":
-        from . import segment
+        import importlib
 
-        return segment
+        return importlib.import_module(".segment", __name__)
     raise AttributeError(f"module 'garmentstyle' has no attribute {name!r}")

@@ -128,6 +128,14 @@ def _resize_image(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
 
 
+def region_fits(mask: Any, size: int, *, sketch_size: tuple[int, int] | None = None) -> bool:
+    """Whether ``mask`` ``(H, W)`` keeps at least ``MIN_REGION_PIXELS`` inside at output ``size`` (longest side;
+    0 = native): the UI uses it to leave tiny regions out of a small preview instead of failing."""
+    m = io.load_mask(mask)
+    oh, ow = output_size(sketch_size or tuple(m.shape), size)
+    return int((_resize_image(m[None, None], (oh, ow))[0, 0] >= 0.5).sum()) >= MIN_REGION_PIXELS
+
+
 def validate_mask(mask: torch.Tensor, *, name: str) -> None:
     """Reject masks that cannot be a garment region: empty, (nearly) the whole image, or a few pixels."""
     H, W = mask.shape

@@ -415,7 +415,10 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     n_levels = len(factors)
     for li, f in enumerate(factors):
         lh, lw = max(8, round(ch * f)), max(8, round(cw * f))
-        emit(Progress("targets", level=li, levels=n_levels))
+        try:
+            emit(Progress("targets", level=li, levels=n_levels))
+        except Cancelled:  # stop before optimising this level; the image so far is still returned
+            cancelled = True
         lab = _resize(labels_full[None, None].float(), (lh, lw), "nearest")[0, 0].long()
         mask_l = _resize(hard[:, y0:y1, x0:x1][None].float(), (lh, lw))[0]  # (R, lh, lw) soft
         inside = (mask_l >= 0.5).any(dim=0).float()[None, None]
@@ -589,7 +592,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                 converged_at = 0  # measured: this encoder only degrades a tiled start (bench/RESULTS.md)
                 kept = {rg.name: f"tiled baseline (the {encoder.name} encoder does not optimise a tiled start)"
                         for rg in regions}
-            while done < steps and converged_at is None:
+            while done < steps and converged_at is None and not cancelled:
                 k = min(chunk, steps - done)
                 if options.optimizer == "lbfgs":
                     # L-BFGS runs k iterations per call: one iteration per call restarts its line search badly

@@ -232,3 +232,23 @@ def test_mask_that_misses_the_garment_is_reported(toy):
     ok = gs.render(sketch, [gs.Region(left, checker(RED, CREAM), name="fine")], fast(iterations=0))
     assert not any("blank page" in n for n in ok.report["notes"])
 
+
+
+def test_cancel_between_levels_still_returns_an_image(toy):
+    sketch, left, _ = toy
+
+    def cancel(p):
+        if p.stage == "targets" and p.level == 1:
+            raise Cancelled()
+
+    res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(init="noise", levels=2, iterations=2),
+                    on_progress=cancel)
+    assert res.report["cancelled"] and res.image.shape == (1, 3, 96, 96)
+
+
+def test_region_fits_reports_tiny_regions():
+    from garmentstyle.api import region_fits
+
+    m = torch.zeros(400, 400)
+    m[100:120, 100:120] = 1
+    assert region_fits(m, 0) and not region_fits(m, 64)
