@@ -35,8 +35,7 @@ torch.set_num_threads(2)
 def style_loss_fn(encoder, mask: torch.Tensor, swatch: torch.Tensor, zoom: float):
     """The guided style loss of one region on a whole image ``(1, 3, H, W)`` (the reference's objective)."""
     layers = encoder.style_layers
-    targets = style_targets(encoder, swatch, zoom=zoom, rotation=0.0, layers=layers, luminance_only=False,
-                            cache=None).grams
+    targets = style_targets(encoder, swatch, zoom=zoom, rotation=0.0, layers=layers, luminance_only=False, cache=None)
     H, W = mask.shape
     with torch.no_grad():
         sizes = {n: tuple(v.shape[-2:]) for n, v in encoder(torch.zeros(1, 3, H, W), layers).items()}
@@ -124,7 +123,7 @@ def main() -> None:
                            "iterations": res.report["iterations"], "kept": res.report["levels"][-1]["kept"]}
     # same start for both (noise): how long garmentstyle's guided, cropped, coarse-to-fine run takes to get there
     t_noise, res_n = timed_render(sketch_p, [gs.Region(mask_p, swatch_p)],
-                                  gs.RenderOptions(size=args.size, init="noise", iterations=40))
+                                  gs.RenderOptions(size=args.size, init="noise", iterations=75))
     with torch.no_grad():
         noise_loss = float(loss(res_n.fabric))
     out["garmentstyle_noise_init"] = {"seconds": round(t_noise, 1), "style_loss": noise_loss,

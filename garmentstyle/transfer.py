@@ -214,66 +214,33 @@ def _canvas_side(encoder: Encoder, layers: tuple[str, ...], repeat_px: float) ->
     return int(min(side, 640))
 
 
-@dataclass(frozen=True)
-class Targets:
-    """Style targets of one swatch at one scale.
-
-    Attributes:
-        grams: ``{layer: (C, C)}`` what each region is matched to: measured inside the swatch itself (its own,
-            seam-free statistics) for every layer whose receptive field fits in it at least 8×8 times, and on the
-            wrap-around tiled canvas for deeper layers.
-        tiled: ``{layer: (C, C)}`` the same measured on the wrap-around tiled canvas (seams included).
-    """
-
-    grams: dict
-    tiled: dict
-
-
-def _zoomed_swatch(swatch: torch.Tensor, zoom: float, rotation: float) -> torch.Tensor | None:
-    """The swatch itself at ``zoom`` (rotations by multiples of 90° only; else None)."""
-    quarter = rotation / 90.0
-    if abs(quarter - round(quarter)) > 1e-6:
-        return None
-    h, w = swatch.shape[-2:]
-    size = (max(1, round(h * zoom)), max(1, round(w * zoom)))
-    z = swatch_ops.stretch(swatch, size) if size != (h, w) else swatch
-    return torch.rot90(z, int(round(quarter)) % 4, dims=(-2, -1))
-
-
 @torch.no_grad()
 def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotation: float, layers: tuple[str, ...],
-                  luminance_only: bool, cache: TargetCache | None = TARGETS) -> Targets:
-    """Gram matrices of ``swatch`` at ``zoom`` / ``rotation`` (see :class:`Targets`).
+                  luminance_only: bool, cache: TargetCache | None = TARGETS) -> dict[str, torch.Tensor]:
+    """``{layer: (C, C)}`` Gram matrices of ``swatch`` tiled at ``zoom`` / ``rotation``.
 
-    Always over the cells whose receptive field lies inside the measured image, so neither the encoder's padding nor
-    (inside the swatch) a tile seam enters the statistics.
+    Measured on a wrap-around tiled canvas, over the cells whose receptive field lies inside it, so the swatch's own
+    borders (and the encoder's padding) never enter the statistics. (Measuring inside the single swatch instead,
+    to leave out the seams of a swatch that does not tile, gave noisier targets: a 171 px swatch is a small sample
+    for the deep layers, and every noise-start render got worse; see bench/RESULTS.md.)
     """
 
-    def grams_of(image: torch.Tensor) -> tuple[dict, dict]:
+    def make() -> dict[str, torch.Tensor]:
+        repeat = max(swatch.shape[-2:]) * zoom
+        side = _canvas_side(encoder, layers, repeat)
+        canvas = swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation)
         if luminance_only:
-            image = colour_ops.luminance(image).expand(-1, 3, -1, -1)
-        feats = encoder(image, layers)
-        ones = torch.ones(1, *image.shape[-2:], device=image.device)
+            canvas = colour_ops.luminance(canvas).expand(-1, 3, -1, -1)
+        feats = encoder(canvas, layers)
+        ones = torch.ones(1, side, side, device=canvas.device)
         guides = guidance.propagate(ones, encoder.geometry, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
-        out, mass = {}, {}
+        out = {}
         for n in layers:
             g, valid = losses.guided_gram(feats[n], guides[n])
-            mass[n] = float(guides[n].sum())
             if not bool(valid[0]):  # deepest layer larger than the canvas: use every cell rather than none
                 g = losses.gram(feats[n])
             out[n] = g[0].detach()
-        return out, mass
-
-    def make() -> Targets:
-        repeat = max(swatch.shape[-2:]) * zoom
-        side = _canvas_side(encoder, layers, repeat)
-        tiled, _ = grams_of(swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation))
-        grams = dict(tiled)
-        own = _zoomed_swatch(swatch, zoom, rotation)
-        if own is not None and min(own.shape[-2:]) >= 8:
-            inner, mass = grams_of(own)
-            grams.update({n: g for n, g in inner.items() if mass[n] >= 64})
-        return Targets(grams=grams, tiled=tiled)
+        return out
 
     if cache is None:
         return make()
@@ -470,9 +437,8 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         min_cells = 16.0
         plan: list[tuple[int, str, torch.Tensor, float]] = []  # (region, layer, target, normaliser)
         for r, rg in enumerate(regions):
-            targets = style_targets(encoder, rg.swatch, zoom=rg.zoom * f, rotation=rg.rotation, layers=layers,
-                                    luminance_only=lum_only, cache=cache)
-            tg = targets.grams
+            tg = style_targets(encoder, rg.swatch, zoom=rg.zoom * f, rotation=rg.rotation, layers=layers,
+                               luminance_only=lum_only, cache=cache)
             for n in layers:
                 mass = float(guides[n][r].square().sum())
                 if mass < min_cells:
@@ -642,9 +608,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                 base = colour_ops.luminance(tiled) if lum_only else tiled
                 for r, rg in enumerate(regions):
                     m = (lab == r) & (mask_l[r] >= 0.5)
-                    own = _zoomed_swatch(rg.swatch, rg.zoom * f, rg.rotation)
-                    canvas = own if own is not None and min(own.shape[-2:]) >= 24 else swatch_ops.tile(
-                        rg.swatch, (192, 192), zoom=rg.zoom * f, rotation=rg.rotation)
+                    canvas = swatch_ops.tile(rg.swatch, (192, 192), zoom=rg.zoom * f, rotation=rg.rotation)
                     if lum_only:
                         canvas = colour_ops.luminance(canvas)
                     d_opt = texture_distance(final.expand(-1, canvas.shape[1], -1, -1), m.float(), canvas)
