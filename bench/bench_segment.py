@@ -5,7 +5,7 @@
     python bench/bench_segment.py --no-sam        # classical only
     python bench/bench_segment.py --repeats 5
 
-Prints Markdown tables (pasted into bench/SEGMENT_RESULTS.md). IoU definitions:
+Prints Markdown tables (pasted into bench/RESULTS.md (Segmentation)). IoU definitions:
 
 * **garment IoU**: the auto garment (``segment(method="classical")``) against the ground-truth garment mask (for
   sketches with several garment masks, their union).

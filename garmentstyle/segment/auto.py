@@ -5,7 +5,7 @@ background, joined with the lines between them, holes filled, stray marks droppe
 
 On a **figure** (a croquis: a person wearing the garment) the head, neck, hands, arms and legs are drawn as closed
 regions too. The pick is a handful of plain rules, tuned on public-domain clip-art figures (see
-``bench/SEGMENT_RESULTS.md`` for how well they do); where they are unsure the confidence is lowered and a note says so:
+``bench/RESULTS.md (Segmentation)`` for how well they do); where they are unsure the confidence is lowered and a note says so:
 
 1. **Is it a figure?** The silhouette is tall (height ≥ 1.6 × width), has ≥ 8 regions, and its top holds a *head*:
    the regions within the top 27 % of the height form a group no wider than 65 % of the silhouette that sticks out

@@ -80,7 +80,7 @@ def test_real_flats(shared_data, name):
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_real_figures_prefer_clothing(shared_data, name):
-    """Croquis: the figure is detected and the pick leaves out head and legs (IoU ≥ 0.75; see SEGMENT_RESULTS)."""
+    """Croquis: the figure is detected and the pick leaves out head and legs (IoU ≥ 0.75; see bench/RESULTS.md)."""
     seg = segment(shared_data / "sketches" / f"{name}.png", method="classical")
     assert seg.layout == "figure"
     g = seg.garment.numpy() > 0.5

@@ -193,7 +193,7 @@ class TestMethodChoice:
 @pytest.mark.slow
 def test_vit_b_builds_without_a_checkpoint():
     """The official registry builds vit_b (random weights) and its predictor takes 1024 px inputs; the encoder is not
-    run here (≈ 30 s on 2 CPU cores, see bench/SEGMENT_RESULTS.md)."""
+    run here (≈ 30 s on 2 CPU cores, see bench/RESULTS.md (Segmentation))."""
     sam = build_sam("sam-vit-b", checkpoint=None)
     assert sam.image_encoder.img_size == 1024
     assert sum(p.numel() for p in sam.parameters()) > 80_000_000
