@@ -682,13 +682,10 @@ def render_options(ctx: AppContext, *, size: Any, iterations: Any, colour: str, 
 
 
 def too_small(session: Session, size: int) -> list[str]:
-    """Names of the regions too small to render at output ``size`` (the library needs
-    :data:`~garmentstyle.api.MIN_REGION_PIXELS` inside each mask; a margin allows for resampling)."""
-    from garmentstyle.api import MIN_REGION_PIXELS, output_size
+    """Names of the regions too small to render at output ``size`` (see :func:`garmentstyle.api.region_fits`)."""
+    from garmentstyle.api import region_fits
 
-    oh, ow = output_size(session.size, int(size))
-    scale2 = (oh * ow) / float(session.size[0] * session.size[1])
-    return [r.name for r in session.regions if r.area * scale2 < 1.5 * MIN_REGION_PIXELS]
+    return [r.name for r in session.regions if not region_fits(r.mask, int(size), sketch_size=session.size)]
 
 
 def render_regions(session: Session, *, skip: Sequence[str] = ()) -> list[Region]:
