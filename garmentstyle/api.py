@@ -253,8 +253,8 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
                            shading_strength=options.shading_strength)
     for name, skipped in out.report["skipped_layers"].items():
         if skipped:
-            notes.append(f"{name}: too small for layer(s) {', '.join(skipped)} at this size (their receptive field "
-                         "does not fit inside the region); matched on the other layers")
+            notes.append(f"{name}: layer(s) {', '.join(skipped)} skipped (their receptive field does not fit inside "
+                         "the region at this size); matched on the other layers")
     notes.extend(out.report.pop("notes", []))
     report = {
         "garmentstyle": __version__,

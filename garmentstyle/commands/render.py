@@ -177,7 +177,8 @@ def run(args: argparse.Namespace) -> int:
             return
         bar.n = round(100 * p.fraction)
         loss = p.losses.get("total")
-        bar.set_description(f"{p.stage} {p.level + 1}/{p.levels}" + (f" loss {loss:.3g}" if loss is not None else ""))
+        where = p.stage if p.stage in ("prepare", "finish") else f"{p.stage} {p.level + 1}/{p.levels}"
+        bar.set_description(where + (f" loss {loss:.3g}" if loss is not None else ""))
         bar.refresh()
 
     try:
