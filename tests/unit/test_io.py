@@ -1,6 +1,8 @@
 """Reading any image safely: every odd file either loads as RGB (1, 3, H, W) in [0, 1] or raises ImageReadError."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -113,6 +115,9 @@ def test_save_is_atomic_and_png_only(tmp_path, monkeypatch):
     assert back.format == "PNG" and back.info.get("dpi", (0,))[0] == pytest.approx(io.EXPORT_DPI, abs=1)
     with pytest.raises(ImageReadError, match="PNG"):
         io.save_image(img, tmp_path / "o.webp")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out.stat().st_mode & 0o777) == (0o666 & ~mask)  # not mkstemp's private 0600
 
     def boom(*a, **k):
         raise OSError("disk full")
