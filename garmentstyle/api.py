@@ -154,6 +154,8 @@ def _page(sketch: torch.Tensor) -> torch.Tensor | None:
     from .errors import GarmentStyleError
     from .segment.lineart import partition
 
+    if sketch.shape[-1] * sketch.shape[-2] > 6_000_000:  # a check, not worth seconds on a print-size scan
+        return None
     try:
         part = partition(sketch)
     except GarmentStyleError:

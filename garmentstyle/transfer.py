@@ -32,6 +32,8 @@ POOLINGS: tuple[str, ...] = ("avg", "max")
 #: Longest side of the coarsest pyramid level (smaller levels lose deep-layer guides on garment-sized masks).
 MIN_LEVEL_SIDE = 192
 MAX_SIZE = 4096
+#: Largest crop optimised at full resolution, in pixels; larger outputs are optimised at this size and upsampled.
+MAX_WORK_PIXELS = 1_000_000
 #: A level stops early when a chunk of L-BFGS iterations lowers the loss by less than this fraction.
 CONVERGED = 1e-3
 #: … or when the (target-normalised) loss is below this: the texture statistics already match.
@@ -348,13 +350,17 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     margin = 4
     y0, y1, x0, x1 = crop_box(union, margin)
     ch, cw = y1 - y0, x1 - x0
+    # Print-size outputs: optimise at most MAX_WORK_PIXELS (memory grows with the pixels: ~3 GiB at 1 MP on the
+    # texture encoder) and bring the result to the output size with the swatch's own fine detail at the end.
+    work = min(1.0, math.sqrt(MAX_WORK_PIXELS / float(ch * cw)))
     if options.levels == 0 and (options.init == "tiled" or not encoder.coarse_to_fine):
         # The tiled swatch is already a full-resolution sample of the fabric: no coarse level to grow it from
         # (upsampling a coarse result only blurred what the tiling had right). The texture encoder, from noise,
         # also did better in one level with the same time (bench/RESULTS.md).
         factors = [1.0]
     else:
-        factors = level_factors(max(ch, cw), options.levels)
+        factors = level_factors(round(max(ch, cw) * work), options.levels)
+    factors = [f * work for f in factors]
     labels_full = _nearest_region_labels(hard[:, y0:y1, x0:x1]).to(device)
     origin_full = (W / 2.0 - x0, H / 2.0 - y0)  # the pattern's anchor (image centre) in crop coordinates
     gen = torch.Generator(device="cpu").manual_seed(options.seed)
@@ -378,6 +384,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             on_progress(p)
 
     x_prev: torch.Tensor | None = None
+    kept_tiled: set[int] = set()  # regions whose final fabric is the tiled swatch itself
     cancelled = False
     n_levels = len(factors)
     for li, f in enumerate(factors):
@@ -620,6 +627,8 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                         kept[rg.name] = f"optimised (patch distance {d_opt:.2f} vs {d_base:.2f} tiled)"
             x_level = final * inside + fixed * (1 - inside)
         x_prev = x_level.expand(-1, 3, -1, -1).clone() if lum_only else x_level
+        kept_tiled = {r for r, rg in enumerate(regions) if options.init == "tiled" and li == 0
+                      and (done == 0 or kept.get(rg.name, "").startswith("tiled"))}
         report["evaluations"] += evals
         report["iterations"] += done
         report["levels"].append({"factor": round(f, 4), "size": [lw, lh], "iterations": done, "evaluations": evals,
@@ -636,6 +645,24 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     fabric_crop = _resize(x_prev, (ch, cw), "bilinear")
     if fabric_crop.shape[1] == 1:
         fabric_crop = fabric_crop.expand(-1, 3, -1, -1)
+    if work < 1.0:
+        # Upsampling loses the finest band: put the tiled swatch's own band back (where the work size kept the tiled
+        # start this rebuilds the full-resolution tiling; elsewhere it adds the fabric's grain).
+        lab_c = labels_full
+        full = torch.zeros(1, 3, ch, cw, device=device)
+        for r, rg in enumerate(regions):
+            full = torch.where(lab_c == r, swatch_ops.tile(rg.swatch, (ch, cw), zoom=rg.zoom, rotation=rg.rotation,
+                                                           origin=origin_full), full)
+        if lum_only:
+            full = colour_ops.luminance(full).expand(-1, 3, -1, -1)
+        ph, pw = x_prev.shape[-2:]
+        detailed = (fabric_crop + full - _resize(_resize(full, (ph, pw)), (ch, cw), "bilinear")).clamp(0, 1)
+        for r in range(R):
+            fabric_crop = torch.where(lab_c == r, full if r in kept_tiled else detailed, fabric_crop)
+        report["work_size"] = [pw, ph]
+        report.setdefault("notes", []).append(
+            f"worked at {pw}×{ph} px (memory bound); the fabric was brought to {cw}×{ch} with the swatch's own "
+            "fine detail")
     if lum_only:
         fabric_crop = colour_ops.combine_luminance(colour_ops.luminance(fabric_crop), sketch_crop)
     fabric = sketch.clone()
