@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from . import __version__, colour as colour_ops, encoders, finish, io, transfer
 from .errors import InputError, MaskError, OptionsError
-from .swatch import check_swatch
+from .swatch import check_swatch, make_tileable
 from .transfer import Progress, ProgressFn, RenderOptions
 
 __all__ = ["Region", "RenderOptions", "RenderResult", "Progress", "render", "resolve_device"]
@@ -51,6 +51,8 @@ class Region:
         repeat: alternatively, the width of one swatch repeat in sketch pixels (overrides ``scale``).
         rotation: degrees, counter-clockwise.
         style_weight: how strongly this region's fabric statistics are enforced (relative to other regions).
+        tileable: cross-fade the swatch's edges into itself first (:func:`garmentstyle.swatch.make_tileable`), for
+            a photo of cloth that was not cut as a seamless repeat; leave off for prints that already repeat.
     """
 
     mask: Any
@@ -60,6 +62,7 @@ class Region:
     repeat: Optional[float] = None
     rotation: float = 0.0
     style_weight: float = 1.0
+    tileable: bool = False
 
     def __post_init__(self) -> None:
         if not (self.scale > 0 and math.isfinite(self.scale)):
@@ -228,6 +231,8 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
             sw = check_swatch(io.load_image(rg.swatch), name=f"swatch of {name}")
         except InputError:
             raise
+        if rg.tileable:
+            sw = make_tileable(sw)
         if options.colour == "histogram":
             if colour_ops.chroma_spread(sk_native, m) < 0.02:
                 notes.append(f"{name}: histogram matching to an uncoloured sketch gives a grey fabric; use "
@@ -240,7 +245,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         region_report.append({
             "name": name, "area_px": int((m_out >= 0.5).sum()), "swatch_size": [int(sw.shape[-1]), int(sw.shape[-2])],
             "scale": scale, "repeat_px_sketch": sw.shape[-1] / scale, "repeat_px_output": sw.shape[-1] * zoom,
-            "rotation": rg.rotation, "style_weight": rg.style_weight,
+            "rotation": rg.rotation, "style_weight": rg.style_weight, "tileable": rg.tileable,
         })
     mask_t = torch.stack(masks)
     overlap = int(((mask_t >= 0.5).sum(dim=0) > 1).sum())

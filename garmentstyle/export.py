@@ -17,7 +17,7 @@ from .api import Region, RenderOptions, RenderResult
 from .errors import InputError, OptionsError
 
 RECIPE_VERSION = 1
-_REGION_KEYS = ("name", "scale", "repeat", "rotation", "style_weight")
+_REGION_KEYS = ("name", "scale", "repeat", "rotation", "style_weight", "tileable")
 
 
 def _png_bytes(img) -> bytes:
@@ -78,7 +78,8 @@ def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
         rep = result.report["regions"][i]
         region_entries.append({"name": name, "mask": f"masks/{safe}.png", "swatch": f"swatches/{safe}.png",
                                "scale": rep["scale"] * result.report["sketch_size"][0] / result.sketch.shape[-1],
-                               "rotation": region.rotation, "style_weight": region.style_weight})
+                               "rotation": region.rotation, "style_weight": region.style_weight,
+                               "tileable": region.tileable})
     opts = dict(result.report["options"])
     opts["size"] = 0  # the bundled sketch is already at the output size
     try:

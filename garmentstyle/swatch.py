@@ -95,3 +95,28 @@ def stretch(swatch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """The swatch resized to ``size`` (the classic "init from the style image")."""
     return F.interpolate(swatch, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
 
+
+
+def make_tileable(swatch: torch.Tensor, *, band: float = 0.25) -> torch.Tensor:
+    """Hide the seams of a swatch that was cut from a larger piece of cloth, so it tiles.
+
+    The classic offset-and-blend: near its edges the swatch is cross-faded into a copy of itself shifted by half
+    its size, whose content runs continuously across the wrap-around edge. The centre (all but ``band`` of the
+    width/height on each side) is untouched; the blend band may show faint ghosting on strongly structured prints,
+    so this is opt-in (``Region(tileable=True)``), meant for photos of cloth.
+
+    Args: swatch ``(1, 3, h, w)`` in [0, 1]; band in (0, 0.5]. Returns the same shape, tileable.
+    """
+    if not 0 < band <= 0.5:
+        raise InputError(f"band must be in (0, 0.5], got {band}")
+    h, w = swatch.shape[-2:]
+    shifted = torch.roll(swatch, shifts=(h // 2, w // 2), dims=(-2, -1))
+
+    def ramp(n: int) -> torch.Tensor:
+        pos = torch.arange(n, dtype=swatch.dtype, device=swatch.device) + 0.5
+        edge = torch.minimum(pos, n - pos)  # distance to the nearer edge
+        return (edge / max(1.0, band * n)).clamp(0, 1)
+
+    weight = torch.minimum(ramp(h)[:, None], ramp(w)[None, :])  # 0 at the edges, 1 inside
+    weight = weight * weight * (3 - 2 * weight)  # smoothstep: no visible crease where the blend starts
+    return swatch * weight + shifted * (1 - weight)

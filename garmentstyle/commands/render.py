@@ -41,7 +41,15 @@ _HELP = {
     "device": "cpu, cuda, cuda:N or auto",
     "preview_every": "iterations between progress updates",
 }
-_REGION_KEYS = {"name": str, "scale": float, "repeat": float, "rotation": float, "weight": float}
+def _flag(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+_REGION_KEYS = {"name": str, "scale": float, "repeat": float, "rotation": float, "weight": float, "tileable": _flag}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("sketch", nargs="?", help="the garment sketch (PNG, JPEG, WebP, TIFF…)")
     p.add_argument("--region", action="append", default=[], metavar="MASK=SWATCH[@k=v,…]",
                    help="a region mask and its swatch; options after @: name, scale (swatch px per sketch px), "
-                        "repeat (px on the sketch per repeat), rotation (degrees), weight. Repeatable.")
+                        "repeat (px on the sketch per repeat), rotation (degrees), weight, tileable=1 (blend the "
+                        "edges of a swatch photo that does not repeat). Repeatable.")
     p.add_argument("--auto", action="store_true", help="find the garment automatically (see `garmentstyle segment`)")
     p.add_argument("--swatch", help="with --auto: the swatch for the whole garment")
     p.add_argument("--recipe", type=Path, help="render a recipe.json exported by the UI or `--save-recipe`")
@@ -96,7 +105,8 @@ def _parse_region(text: str, default_scale: float, default_rotation: float):
         try:
             kw["style_weight" if key == "weight" else key] = _REGION_KEYS[key](value)
         except ValueError:
-            raise InputError(f"--region {text!r}: {key} must be a number, got {value!r}") from None
+            kind = "1 or 0" if key == "tileable" else "a number"
+            raise InputError(f"--region {text!r}: {key} must be {kind}, got {value!r}") from None
     if not mask or not swatch:
         raise InputError(f"--region {text!r}: expected MASK=SWATCH")
     return mask, Region(mask=mask, swatch=swatch, name=kw.pop("name", "") or Path(mask).stem.split("__")[-1], **kw)
@@ -130,7 +140,8 @@ def _auto_regions(args: argparse.Namespace, specs: list[str]):
             raise InputError(f"--region {text!r}: with --auto, name a part found by the segmenter: "
                              f"{', '.join(by_name) or '(none found)'}")
         regions.append(Region(mask=by_name[mask].mask, swatch=region.swatch, name=mask, scale=region.scale,
-                              repeat=region.repeat, rotation=region.rotation, style_weight=region.style_weight))
+                              repeat=region.repeat, rotation=region.rotation, style_weight=region.style_weight,
+                              tileable=region.tileable))
     if not regions:
         raise InputError("--auto needs --swatch FABRIC (whole garment) or --region PART=FABRIC")
     return regions, seg.method

@@ -21,7 +21,7 @@ def test_render_bundled_sample_with_report_and_bundle(tmp_path, capsys):
     out, rep, zp = tmp_path / "dress.png", tmp_path / "r.json", tmp_path / "b.zip"
     rc = main(["render", str(samples.sketch_path("dress")),
                "--region", f"{m['bodice']}={samples.swatch_path('tartan')}@scale=2",
-               "--region", f"{m['skirt']}={samples.swatch_path('polka_dots')}@name=skirt,rotation=15",
+               "--region", f"{m['skirt']}={samples.swatch_path('polka_dots')}@name=skirt,rotation=15,tileable=1",
                "--out", str(out), "--report", str(rep), "--bundle", str(zp), *FAST])
     assert rc == 0
     img = Image.open(out)
@@ -29,7 +29,8 @@ def test_render_bundled_sample_with_report_and_bundle(tmp_path, capsys):
     report = json.loads(rep.read_text())
     assert report["encoder"] == "texture" and report["encoder_pretrained"] is False
     assert [r["name"] for r in report["regions"]] == ["bodice", "skirt"]
-    assert report["regions"][1]["rotation"] == 15
+    assert report["regions"][1]["rotation"] == 15 and report["regions"][1]["tileable"] is True
+    assert json.loads(zipfile.ZipFile(zp).read("recipe.json"))["regions"][1]["tileable"] is True
     for key in ("device", "output_size", "iterations", "seconds", "final_losses"):
         assert key in report
     err = capsys.readouterr().err
@@ -59,6 +60,7 @@ def test_recipe_reproduces_the_render(tmp_path):
     (["--region", "nomask"], "expected MASK=SWATCH"),
     ([], "no regions"),
     (["--region", "{mask}={swatch}@speed=3"], "unknown option"),
+    (["--region", "{mask}={swatch}@tileable=maybe"], "tileable must be 1 or 0"),
     (["--region", "{mask}={swatch}", "--encoder", "vgg19"], "weights download vgg19"),
     (["--region", "{mask}={tiny}"], "at least 16"),
     (["--region", "{empty}={swatch}"], "empty"),

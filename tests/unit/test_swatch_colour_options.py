@@ -84,3 +84,22 @@ def test_levels_step_by_sqrt2_down_to_a_useful_size():
     assert f[-1] == 1.0 and all(abs(b / a - 2 ** 0.5) < 1e-6 for a, b in zip(f, f[1:]))
     assert 1024 * f[0] >= 150
     assert level_factors(128) == [1.0]
+
+
+def test_make_tileable_removes_the_wrap_seam_and_keeps_the_centre():
+    g = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8, generator=g), size=(64, 64), mode="bicubic",
+                                             align_corners=True).clamp(0, 1)  # cloth-like, not periodic
+    x = smooth[..., :48, :48].contiguous()
+
+    def wrap_vs_inner(t):
+        inner = (t[..., :, 1:] - t[..., :, :-1]).abs().mean()
+        wrap = (t[..., :, 0] - t[..., :, -1]).abs().mean()
+        return float(wrap / inner)
+
+    assert wrap_vs_inner(x) > 3  # cut from a larger piece: a visible seam
+    t = swatch.make_tileable(x)
+    assert wrap_vs_inner(t) < 2
+    assert torch.allclose(t[..., 12:36, 12:36], x[..., 12:36, 12:36])  # the centre is untouched
+    with pytest.raises(InputError):
+        swatch.make_tileable(x, band=0.9)
