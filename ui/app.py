@@ -174,6 +174,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 strength = gr.Slider(0, 3, value=1.0, step=0.1, label="Fabric strength",
                                      info="How strongly this region follows its fabric, relative to the others.",
                                      elem_id="gs-strength")
+                tileable = gr.Checkbox(value=False, label="Blend the swatch's edges (a photo that does not repeat)",
+                                       info="Hides tiling seams of cloth photos; leave off for prints that repeat.",
+                                       elem_id="gs-tileable")
             with gr.Column(scale=2):
                 colour = gr.Radio(H.colour_choices(), value=defaults.colour, label="Colour (all regions)",
                                   elem_id="gs-colour")
@@ -221,7 +224,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 
         # ================================================================ wiring
         region_outputs = [canvas, region_list, region_dd, merge_dd, name_box, fabric_title, swatch_preview, pattern,
-                          rotation, strength]
+                          rotation, strength, tileable]
 
         def region_view(s) -> list:
             names = H.region_names(s)
@@ -231,7 +234,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                      else "Select a region to choose its fabric.")
             return [H.overlay_image(s), H.regions_html(s), gr.Dropdown(choices=names, value=cur),
                     gr.Dropdown(choices=[n for n in names if n != cur], value=[]), gr.Textbox(value=cur or ""),
-                    title, fv.swatch, fv.pattern, fv.rotation, fv.strength]
+                    title, fv.swatch, fv.pattern, fv.rotation, fv.strength, fv.tileable]
 
         render_reset = [live, compare, report, render_status, png_btn, zip_btn]
 
@@ -330,8 +333,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             s = H.upload_swatch(ctx, s, path)
             return [s, *region_view(s)]
 
-        def on_fabric(s, pattern_size, pattern_rotation, fabric_strength):
-            s = H.set_fabric(s, pattern=pattern_size, rotation=pattern_rotation, strength=fabric_strength)
+        def on_fabric(s, pattern_size, pattern_rotation, fabric_strength, blend_edges):
+            s = H.set_fabric(s, pattern=pattern_size, rotation=pattern_rotation, strength=fabric_strength,
+                             tileable=blend_edges)
             return [s, H.regions_html(s)]
 
         def on_fabric_all(s):
@@ -343,8 +347,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                               api_visibility="undocumented")
         swatch_upload.upload(_guard(on_swatch_upload), [session, swatch_upload], [session, *region_outputs],
                              api_name="upload_swatch", **at_fabric)
-        for sl in (pattern, rotation, strength):
-            sl.input(_guard(on_fabric), [session, pattern, rotation, strength], [session, region_list],
+        for sl in (pattern, rotation, strength, tileable):
+            sl.input(_guard(on_fabric), [session, pattern, rotation, strength, tileable], [session, region_list],
                      trigger_mode="always_last", show_progress="hidden", api_visibility="undocumented")
         all_btn.click(_guard(on_fabric_all), [session], [session, *region_outputs], api_visibility="undocumented",
                       **at_fabric)

@@ -606,19 +606,20 @@ class FabricView:
     pattern: float
     rotation: float
     strength: float
+    tileable: bool = False
 
 
 def fabric_view(session: Optional[Session]) -> FabricView:
     r = session.current_region if session is not None else None
     if r is None:
-        return FabricView(None, None, "", 1.0, 0.0, 1.0)
+        return FabricView(None, None, "", 1.0, 0.0, 1.0, False)
     sw = None
     if r.swatch:
         try:
             sw = _thumb(Path(r.swatch), 192)
         except GarmentStyleError:
             sw = None
-    return FabricView(r.name, sw, r.swatch_label, r.pattern, r.rotation, r.strength)
+    return FabricView(r.name, sw, r.swatch_label, r.pattern, r.rotation, r.strength, r.tileable)
 
 
 def choose_sample_swatch(session: Optional[Session], name: str) -> Session:
@@ -648,7 +649,8 @@ def upload_swatch(ctx: AppContext, session: Optional[Session], path: Any) -> Ses
     return session
 
 
-def set_fabric(session: Optional[Session], *, pattern: float, rotation: float, strength: float) -> Session:
+def set_fabric(session: Optional[Session], *, pattern: float, rotation: float, strength: float,
+               tileable: Optional[bool] = None) -> Session:
     session = _require_sketch(session)
     r = _require_region(session)
     if not pattern or pattern <= 0:
@@ -656,6 +658,8 @@ def set_fabric(session: Optional[Session], *, pattern: float, rotation: float, s
     if strength is None or strength < 0:
         raise InputError(f"fabric strength must be 0 or more; got {strength}")
     r.pattern, r.rotation, r.strength = float(pattern), float(rotation or 0.0), float(strength)
+    if tileable is not None:
+        r.tileable = bool(tileable)
     return session
 
 
@@ -666,6 +670,7 @@ def fabric_to_all(session: Optional[Session]) -> Session:
     for o in session.regions:
         o.swatch, o.swatch_label, o.pattern, o.rotation, o.strength = (r.swatch, r.swatch_label, r.pattern,
                                                                        r.rotation, r.strength)
+        o.tileable = r.tileable
     return session
 
 
@@ -699,7 +704,8 @@ def render_regions(session: Session, *, skip: Sequence[str] = ()) -> list[Region
         if not r.swatch:
             raise InputError(f"region “{r.name}” has no fabric; pick a swatch for it in step 3")
         out.append(Region(mask=torch.from_numpy(r.mask.astype(np.float32)), swatch=r.swatch, name=r.name,
-                          scale=1.0 / r.pattern, rotation=r.rotation, style_weight=r.strength))
+                          scale=1.0 / r.pattern, rotation=r.rotation, style_weight=r.strength,
+                          tileable=r.tileable))
     return out
 
 

@@ -110,6 +110,7 @@ class RegionState:
             ``Region.scale`` is its inverse.
         rotation: degrees, counter-clockwise.
         strength: style weight.
+        tileable: blend the swatch's edges so a photo that does not repeat tiles without seams.
         points: SAM prompts ``[(x, y, label)]`` in sketch pixels (empty for classical regions).
     """
 
@@ -122,6 +123,7 @@ class RegionState:
     pattern: float = 1.0
     rotation: float = 0.0
     strength: float = 1.0
+    tileable: bool = False
     points: list = field(default_factory=list)
 
     @property

@@ -32,7 +32,7 @@ def _render_flow(server, sketch: Path) -> tuple[np.ndarray, Path, Path, str]:
     """Upload → Find garment → preview → export, in one client session. Returns the render, PNG, ZIP, status."""
     c = _client(server)
     out = c.predict(handle_file(str(sketch)), api_name="/upload_sketch")
-    assert "Loaded" in out[10]
+    assert "Loaded" in out[11]  # the 11 region outputs, then the hint (gr.State is not returned)
     out = c.predict(0, api_name="/find_garment")
     assert "Found the garment" in out[-1]
     live, status, compare, report = c.predict(PREVIEW_SIZE, PREVIEW_ITERATIONS, "swatch", True, 1.0, 0,

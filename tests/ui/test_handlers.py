@@ -320,6 +320,9 @@ class TestFabrics:
         assert [r.name for r in regions] == H.region_names(found)
         assert regions[0].scale == 0.5 and regions[0].rotation == 30 and regions[0].style_weight == 0.5
         assert tuple(regions[0].mask.shape) == found.size
+        assert not regions[0].tileable
+        H.set_fabric(found, pattern=2.0, rotation=30, strength=0.5, tileable=True)
+        assert H.render_regions(found)[0].tileable and H.fabric_view(found).tileable
 
     def test_colour_choices_cover_every_mode(self):
         from garmentstyle.colour import COLOUR_MODES
