@@ -36,15 +36,6 @@ def combine_luminance(lum: torch.Tensor, colour_from: torch.Tensor) -> torch.Ten
     return yiq_to_rgb(torch.cat([lum, yiq[:, 1:]], dim=1)).clamp(0, 1)
 
 
-def match_luminance_stats(source_lum: torch.Tensor, target_lum: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Shift/scale ``source_lum`` so its mean and std equal ``target_lum``'s (inside ``mask`` ``(H, W)`` if given)."""
-    t = target_lum[..., mask >= 0.5] if mask is not None else target_lum.flatten()
-    if t.numel() < 2:
-        return source_lum
-    s_mu, s_sd = source_lum.mean(), source_lum.std().clamp_min(1e-6)
-    return ((source_lum - s_mu) / s_sd * t.std() + t.mean()).clamp(0, 1)
-
-
 def match_histogram(source: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor | None = None,
                     *, eps: float = 1e-4) -> torch.Tensor:
     """Linear colour transfer: make ``source``'s colour mean and covariance equal ``reference``'s.

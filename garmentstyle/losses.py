@@ -43,10 +43,14 @@ def guided_gram(features: torch.Tensor, guides: torch.Tensor, *, min_mass: float
     return torch.stack(grams), valid
 
 
-def gram_loss(g: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared Frobenius distance normalised by C² (layer weights ∝ 1/C_l², Gatys 2016). ``(C, C)`` → scalar."""
+def gram_loss(g: torch.Tensor, target: torch.Tensor, *, norm: float | None = None) -> torch.Tensor:
+    """Squared Frobenius distance ``‖G − A‖² / norm``; ``(C, C)`` → scalar.
+
+    ``norm`` defaults to C² (layer weights ∝ 1/C_l², Gatys 2016); the transfer passes ‖A‖² for encoders whose
+    ``gram_norm`` is "target".
+    """
     c = g.shape[-1]
-    return (g - target).square().sum() / (c * c)
+    return (g - target).square().sum() / (c * c if norm is None else norm)
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:

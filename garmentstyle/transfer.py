@@ -492,7 +492,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                 if n not in gram_cache:
                     gram_cache[n] = losses.guided_gram(feats[n], guides[n])
                 G = gram_cache[n][0][r]
-                style_r[r] = style_r[r] + (G - A).square().sum() / norm
+                style_r[r] = style_r[r] + losses.gram_loss(G, A, norm=norm)
             total = xin.new_zeros(())
             for r, rg in enumerate(regions):
                 if per_region_layers[r]:
