@@ -278,9 +278,6 @@ def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "bilinear") -> t
     return F.interpolate(x, size=size, mode=mode, antialias=True, align_corners=False)
 
 
-DETAIL_NOISE = True
-
-
 def _fine_band_std(image: torch.Tensor) -> float:
     """Std of the finest octave of ``image`` ``(1, 3, H, W)`` (what a 2× down-and-up resampling removes)."""
     h, w = image.shape[-2:]
@@ -426,13 +423,10 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             ph, pw = x_prev.shape[-2:]
             if options.init == "tiled":
                 source = tiled
-            elif DETAIL_NOISE:
-                source = 0.5 + (torch.rand(1, 3, lh, lw, generator=gen).to(device) - 0.5) * 2 * _fine_band_std(tiled)
             else:
-                source = None
-            if source is not None:
-                detail = source - _resize(_resize(source, (ph, pw)), (lh, lw), "bilinear")
-                init = (init + detail).clamp(0, 1)
+                source = 0.5 + (torch.rand(1, 3, lh, lw, generator=gen).to(device) - 0.5) * 2 * _fine_band_std(tiled)
+            detail = source - _resize(_resize(source, (ph, pw)), (lh, lw), "bilinear")
+            init = (init + detail).clamp(0, 1)
         if lum_only:
             init, fixed = colour_ops.luminance(init), colour_ops.luminance(fixed)
 
