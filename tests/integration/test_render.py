@@ -268,3 +268,22 @@ def test_large_outputs_are_optimised_at_a_bounded_size(toy, monkeypatch):
     core = res.fabric[0, 1, 40:150, 40:80]  # green: 0.1 in the red stripes, 0.9 in the cream
     assert float(core.max() - core.min()) > 0.6
     assert float(((core > 0.3) & (core < 0.7)).float().mean()) < 0.25
+
+
+@pytest.mark.parametrize("sketch_name, part, swatch_name", [
+    ("fluent_dress", "garment", "acg_denim.png"),
+    ("ocal_woman_coat_skirt", "skirt", "acg_tartan_green.png"),
+])
+def test_real_sketches_and_swatches(shared_data, sketch_name, part, swatch_name):
+    sketch = shared_data / "sketches" / f"{sketch_name}.png"
+    mask_p = shared_data / "masks" / f"{sketch_name}__{part}.png"
+    swatch = shared_data / "swatches" / swatch_name
+    res = gs.render(sketch, [gs.Region(mask_p, swatch, name=part, scale=0.5)], fast(size=192, iterations=3))
+    m = res.masks[0]
+    sk = res.sketch
+    assert torch.equal((res.image[0][:, m == 0] * 255).round(), (sk[0][:, m == 0] * 255).round())
+    canvas = swatch_ops.tile(gs.api.io.load_image(swatch), (192, 192),
+                             zoom=res.report["regions"][0]["repeat_px_output"] / 128)
+    d_sketch = texture_distance(sk, m, canvas)
+    d_fabric = texture_distance(res.fabric, m, canvas)
+    assert d_fabric < 0.2 * d_sketch, (d_sketch, d_fabric)
