@@ -431,9 +431,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             init, fixed = colour_ops.luminance(init), colour_ops.luminance(fixed)
 
         # guides and targets
-        with torch.no_grad():
-            probe = encoder(torch.zeros(1, 3, lh, lw, device=device), taps)
-        sizes = {n: tuple(v.shape[-2:]) for n, v in probe.items()}
+        sizes = {n: encoder.feature_size((lh, lw), n) for n in taps}  # no forward pass needed
         guides = guidance.propagate(mask_l, encoder.geometry, sizes, extra_erosion=options.guide_erosion)
         min_cells = 16.0
         plan: list[tuple[int, str, torch.Tensor, float]] = []  # (region, layer, target, normaliser)

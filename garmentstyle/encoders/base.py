@@ -66,6 +66,12 @@ class Encoder(nn.Module):
             tapped.append(self.content_layer)
         return tuple(tapped)
 
+    def feature_size(self, size: tuple[int, int], layer: str) -> tuple[int, int]:
+        """``(h, w)`` of ``layer``'s feature map for an input of ``size`` ``(H, W)``: every downsampling step in these
+        encoders halves with floor (2×2 pooling, or the texture pyramid's ``h // 2``)."""
+        s = self.geometry[layer].stride
+        return max(1, size[0] // s), max(1, size[1] // s)
+
     def max_field(self, layers: tuple[str, ...] | None = None) -> int:
         names = layers or self.layers
         return max(self.geometry[n].field for n in names)

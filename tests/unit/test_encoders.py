@@ -27,6 +27,13 @@ def test_texture_encoder_shapes_follow_geometry():
         assert t.shape[-2:] == (128 // g.stride, 96 // g.stride)
 
 
+@pytest.mark.parametrize("encoder", [TextureEncoder(filters=4), VGG19Encoder(None)], ids=["texture", "vgg19"])
+@pytest.mark.parametrize("size", [(96, 80), (101, 67), (203, 157)])
+def test_feature_size_matches_the_forward_pass(encoder, size):
+    feats = encoder(torch.rand(1, 3, *size))
+    assert all(tuple(f.shape[-2:]) == encoder.feature_size(size, n) for n, f in feats.items())
+
+
 def test_vgg19_taps_and_pooling():
     enc = VGG19Encoder(None, pooling="max")
     assert not enc.pretrained
