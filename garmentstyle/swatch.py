@@ -44,7 +44,7 @@ def _prefilter(swatch: torch.Tensor, zoom: float) -> tuple[torch.Tensor, float]:
                         antialias=True, align_corners=False)
     ph, pw = round(pad * sh), round(pad * sw)
     small = out[..., ph: ph + nh, pw: pw + nw].contiguous()
-    return small, zoom * (nw / (w * zoom))
+    return small, zoom * w / nw  # canvas px per *small* swatch px (the small swatch is nw/w of the original)
 
 
 def tile(swatch: torch.Tensor, size: tuple[int, int], *, zoom: float = 1.0, rotation: float = 0.0,
