@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from . import __version__, colour as colour_ops, encoders, finish, io, transfer
 from .errors import InputError, MaskError, OptionsError
+from .options import opt, validate_fields
 from .swatch import check_swatch, make_tileable
 from .transfer import Progress, ProgressFn, RenderOptions
 
@@ -57,22 +58,16 @@ class Region:
 
     mask: Any
     swatch: Any
-    name: str = ""
-    scale: float = 1.0
-    repeat: Optional[float] = None
-    rotation: float = 0.0
-    style_weight: float = 1.0
-    tileable: bool = False
+    # Types and bounds in the metadata (garmentstyle.options.opt), checked by validate_fields: add fields the same way.
+    name: str = opt("", "label in reports and exports", max_len=100)
+    scale: float = opt(1.0, "swatch px per sketch px", lo=0.01, hi=100)
+    repeat: Optional[float] = opt(None, "width of one repeat in sketch px", kind=float, lo=1, hi=20000)
+    rotation: float = opt(0.0, "degrees, counter-clockwise", lo=-360, hi=360)
+    style_weight: float = opt(1.0, "strength of this region's fabric statistics", lo=0, hi=1000)
+    tileable: bool = opt(False, "blend the edges of a swatch photo that does not repeat")
 
     def __post_init__(self) -> None:
-        if not (self.scale > 0 and math.isfinite(self.scale)):
-            raise OptionsError(f"region {self.name or '?'}: scale must be a positive number; got {self.scale}")
-        if self.repeat is not None and not (self.repeat > 0 and math.isfinite(self.repeat)):
-            raise OptionsError(f"region {self.name or '?'}: repeat must be a positive width in px; got {self.repeat}")
-        if not math.isfinite(self.rotation):
-            raise OptionsError(f"region {self.name or '?'}: rotation must be a number of degrees")
-        if not (self.style_weight >= 0 and math.isfinite(self.style_weight)):
-            raise OptionsError(f"region {self.name or '?'}: style_weight must be ≥ 0; got {self.style_weight}")
+        validate_fields(self, label=f"region {self.name if isinstance(self.name, str) and self.name else '?'}: ")
 
 
 @dataclass

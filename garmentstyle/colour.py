@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-COLOUR_MODES: tuple[str, ...] = ("swatch", "luminance", "histogram")
+from .options import COLOUR_MODES  # noqa: F401 - defined torch-free with the other option choices
 
 _RGB2YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]])
 _YIQ2RGB = torch.linalg.inv(_RGB2YIQ)

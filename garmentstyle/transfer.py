@@ -12,7 +12,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, fields
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -21,17 +21,15 @@ from scipy import ndimage
 
 from . import colour as colour_ops
 from . import guidance, losses, swatch as swatch_ops
+from .canvas import region_canvas, stretch_sampler
 from .colour import COLOUR_MODES
 from .encoders import ENCODERS, Encoder
 from .errors import Cancelled, OptionsError
 from .metrics import texture_distance
+from .options import INITS, MAX_SIZE, OPTIMIZERS, POOLINGS, RenderOptions  # noqa: F401 - re-exported
 
-INITS: tuple[str, ...] = ("tiled", "content", "style", "noise")
-OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
-POOLINGS: tuple[str, ...] = ("avg", "max")
 #: Longest side of the coarsest pyramid level (smaller levels lose deep-layer guides on garment-sized masks).
 MIN_LEVEL_SIDE = 192
-MAX_SIZE = 4096
 #: Largest crop optimised at full resolution, in pixels; larger outputs are optimised at this size and upsampled.
 MAX_WORK_PIXELS = 1_000_000
 #: A level stops early when a chunk of L-BFGS iterations lowers the loss by less than this fraction.
@@ -40,95 +38,6 @@ CONVERGED = 1e-3
 CONVERGED_ABS = 1e-5
 #: … or when the style loss is within this factor of the noise floor (another sample of the swatch's loss).
 FLOOR_FACTOR = 1.5
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """Everything that controls a render. Defaults are the fast, good settings measured in bench/RESULTS.md.
-
-    Attributes:
-        size: longest side of the output in pixels; 0 = the sketch's own size.
-        iterations: optimiser iterations per pyramid level (L-BFGS iterations or Adam steps).
-        encoder: "auto" (vgg19 when its weights are present, else texture), "vgg19" or "texture".
-        pooling: VGG19 pooling, "avg" (as in Gatys et al.) or "max".
-        init: "tiled" (swatch tiled into the region: the fastest good start), "content" (the sketch), "style"
-            (the swatch stretched) or "noise".
-        optimizer: "lbfgs" or "adam" (with iterate averaging).
-        colour: "swatch" keeps the fabric's colours; "luminance" and "histogram" keep the sketch's (Gatys 2017).
-        keep_sketch: multiply the sketch's shading and line art back over the fabric.
-        shading_strength: 0 (flat fabric) … 1 (full shading).
-        content_weight: content/style weight ratio α/β (content = the sketch at the content layer, inside the
-            garment). 0 by default: the sketch is kept by the finishing step instead (see finish.py).
-        tv_weight: total-variation smoothing weight.
-        style_layers: override the encoder's style layers (e.g. "relu1_1,relu2_1"); empty = the encoder's.
-        guide_erosion: extra erosion (>0) or dilation (<0) of each guide, in cells of its layer.
-        levels: pyramid levels (steps of √2); 0 = automatic: one level for a tiled start or the texture encoder,
-            else enough levels to start near 192 px.
-        soft_edge: width in pixels of the opacity ramp inside a binary mask's edge.
-        lr: Adam's learning rate.
-        seed: random seed (noise init, Adam); the texture encoder's filters are fixed.
-        device: "cpu", "cuda", "cuda:1", … or "auto".
-        preview_every: send an intermediate image with the progress every this many iterations (0 = never).
-    """
-
-    size: int = 512
-    iterations: int = 30
-    encoder: str = "auto"
-    pooling: str = "avg"
-    init: str = "tiled"
-    optimizer: str = "lbfgs"
-    colour: str = "swatch"
-    keep_sketch: bool = True
-    shading_strength: float = 1.0
-    content_weight: float = 0.0
-    tv_weight: float = 0.0
-    style_layers: str = ""
-    guide_erosion: int = 0
-    levels: int = 0
-    soft_edge: float = 1.5
-    lr: float = 0.02
-    seed: int = 0
-    device: str = "cpu"
-    preview_every: int = 5
-
-    def __post_init__(self) -> None:
-        def choice(name: str, allowed: tuple[str, ...]) -> None:
-            if getattr(self, name) not in allowed:
-                raise OptionsError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-
-        choice("encoder", ENCODERS)
-        choice("pooling", POOLINGS)
-        choice("init", INITS)
-        choice("optimizer", OPTIMIZERS)
-        choice("colour", COLOUR_MODES)
-        if not (self.size == 0 or 32 <= self.size <= MAX_SIZE):
-            raise OptionsError(f"size must be 0 (the sketch's size) or 32…{MAX_SIZE} px; got {self.size}")
-        if not 0 <= self.iterations <= 5000:
-            raise OptionsError(f"iterations must be 0…5000; got {self.iterations}")
-        if not 0.0 <= self.shading_strength <= 1.0:
-            raise OptionsError(f"shading_strength must be in [0, 1]; got {self.shading_strength}")
-        for name in ("content_weight", "tv_weight", "soft_edge"):
-            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
-                raise OptionsError(f"{name} must be a finite number ≥ 0; got {getattr(self, name)}")
-        if not 0 <= self.levels <= 8:
-            raise OptionsError(f"levels must be 0 (automatic) … 8; got {self.levels}")
-        if not 0 < self.lr < 1:
-            raise OptionsError(f"lr must be in (0, 1); got {self.lr}")
-        if not -8 <= self.guide_erosion <= 8:
-            raise OptionsError(f"guide_erosion must be -8…8 cells; got {self.guide_erosion}")
-        if self.preview_every < 0:
-            raise OptionsError(f"preview_every must be ≥ 0; got {self.preview_every}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "RenderOptions":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise OptionsError(f"unknown render option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**data)
 
 
 @dataclass
@@ -167,6 +76,9 @@ class RegionSpec:
         zoom: output pixels per swatch pixel.
         rotation: degrees.
         style_weight: multiplies this region's style loss.
+        mapping: optional texture parameterisation (grain, drape): an object with
+            ``sample(region, frame) -> (1, 3, H, W)``; None = the swatch tiled straight at ``rotation``. Every
+            canvas of the render goes through it (see :mod:`garmentstyle.canvas`).
     """
 
     name: str
@@ -174,6 +86,7 @@ class RegionSpec:
     zoom: float
     rotation: float = 0.0
     style_weight: float = 1.0
+    mapping: Optional[Any] = None
 
 
 # --------------------------------------------------------------------------------------------------- style targets
@@ -397,19 +310,14 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         sk_l = _resize(sketch_crop, (lh, lw))
 
         # fabric canvas at this level: each pixel takes its (nearest) region's tiled swatch
-        tiled = torch.zeros(1, 3, lh, lw, device=device)
-        for r, rg in enumerate(regions):
-            t = swatch_ops.tile(rg.swatch, (lh, lw), zoom=rg.zoom * f, rotation=rg.rotation, origin=origin)
-            tiled = torch.where(lab == r, t, tiled)
+        tiled = region_canvas(regions, lab, factor=f, origin=origin, offset=(x0, y0))
         if li == 0:
             if options.init == "tiled":
                 init = tiled
             elif options.init == "content":
                 init = sk_l.clone()
             elif options.init == "style":
-                init = torch.zeros_like(tiled)
-                for r, rg in enumerate(regions):
-                    init = torch.where(lab == r, swatch_ops.stretch(rg.swatch, (lh, lw)), init)
+                init = region_canvas(regions, lab, factor=f, sampler=stretch_sampler, per_region_box=False)
             else:
                 init = torch.rand(1, 3, lh, lw, generator=gen).to(device)
             fixed = init
@@ -517,12 +425,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         # Noise floor: how far another sample of the same fabric (the tiling shifted by half a repeat) is from the
         # targets in this region shape. Below ~1.5× that, the statistics match as well as they can: stop.
         with torch.no_grad():
-            shifted = torch.zeros_like(tiled)
-            for r, rg in enumerate(regions):
-                half = (rg.zoom * f * rg.swatch.shape[-1] / 2, rg.zoom * f * rg.swatch.shape[-2] / 2)
-                t = swatch_ops.tile(rg.swatch, (lh, lw), zoom=rg.zoom * f, rotation=rg.rotation,
-                                    origin=(origin[0] + half[0], origin[1] + half[1]))
-                shifted = torch.where(lab == r, t, shifted)
+            shifted = region_canvas(regions, lab, factor=f, origin=origin, shift=(0.5, 0.5), offset=(x0, y0))
             objective(colour_ops.luminance(shifted) if lum_only else shifted)
             floors = {rg.name: last.get(f"style/{rg.name}", 0.0) for rg in regions}
             floor = last.get("style", 0.0)
@@ -641,10 +544,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         # Upsampling loses the finest band: put the tiled swatch's own band back (where the work size kept the tiled
         # start this rebuilds the full-resolution tiling; elsewhere it adds the fabric's grain).
         lab_c = labels_full
-        full = torch.zeros(1, 3, ch, cw, device=device)
-        for r, rg in enumerate(regions):
-            full = torch.where(lab_c == r, swatch_ops.tile(rg.swatch, (ch, cw), zoom=rg.zoom, rotation=rg.rotation,
-                                                           origin=origin_full), full)
+        full = region_canvas(regions, lab_c, factor=1.0, origin=origin_full, offset=(x0, y0))
         if lum_only:
             full = colour_ops.luminance(full).expand(-1, 3, -1, -1)
         ph, pw = x_prev.shape[-2:]

@@ -1,6 +1,6 @@
 """``garmentstyle render``: render fabric swatches into a sketch's regions.
 
-Flags are generated from :class:`~garmentstyle.transfer.RenderOptions` so defaults and choices have one source.
+Flags are generated from :class:`~garmentstyle.options.RenderOptions` (help, choices and bounds from its metadata).
 Regions: ``--region MASK=SWATCH[@key=value,...]`` (keys: name, scale, repeat, rotation, weight), repeatable; or
 ``--auto`` to find the garment first (``--swatch`` for the whole garment, or ``--region PART=SWATCH`` naming a
 part found by the segmenter); or ``--recipe recipe.json`` from an export.
@@ -13,34 +13,18 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from .. import transfer
-from ..colour import COLOUR_MODES
-from ..encoders import ENCODERS
 from ..errors import InputError, OptionsError
-from ..transfer import INITS, OPTIMIZERS, POOLINGS, RenderOptions
+from ..options import RenderOptions, Spec, specs
 
-_CHOICES = {"encoder": ENCODERS, "init": INITS, "optimizer": OPTIMIZERS, "colour": COLOUR_MODES, "pooling": POOLINGS}
-_HELP = {
-    "size": "longest side of the output in px (0 = the sketch's size)",
-    "iterations": "optimiser iterations per pyramid level",
-    "encoder": "feature extractor: auto = vgg19 if its weights are present, else the offline texture encoder",
-    "pooling": "VGG19 pooling",
-    "init": "start image: tiled swatch (fastest good), the sketch, the stretched swatch, or noise",
-    "optimizer": "L-BFGS (default) or Adam with iterate averaging",
-    "colour": "keep the swatch's colours, or the sketch's (luminance-only transfer / histogram matching)",
-    "keep_sketch": "multiply the sketch's line art and shading over the fabric",
-    "shading_strength": "0 = flat fabric … 1 = full shading",
-    "content_weight": "content/style weight ratio (content = the sketch at the content layer)",
-    "tv_weight": "total-variation smoothing weight",
-    "style_layers": "comma-separated style layers (default: the encoder's)",
-    "guide_erosion": "extra erosion (>0) / dilation (<0) of the guides, in cells",
-    "levels": "coarse-to-fine levels in steps of √2 (0 = automatic)",
-    "soft_edge": "opacity ramp inside the mask edge, px",
-    "lr": "Adam learning rate",
-    "seed": "random seed",
-    "device": "cpu, cuda, cuda:N or auto",
-    "preview_every": "iterations between progress updates",
-}
+
+def _option_help(spec: Spec | None, default: object) -> str:
+    """Help text from the option's metadata (:mod:`garmentstyle.options`): what it does, its bounds, its default."""
+    if spec is None:
+        return f"(default: {default})"
+    bounds = "" if spec.kind in (bool, str) or spec.choices else f"; {spec.bounds_text()}"
+    return f"{spec.help} (default: {default}{bounds})".replace("%", "%%")
+
+
 def _flag(text: str) -> bool:
     if text.lower() in ("1", "true", "yes", "on"):
         return True
@@ -77,16 +61,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bundle", type=Path, help="also write a layered ZIP (layers, masks, recipe.json)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     g = p.add_argument_group("render options")
-    defaults = RenderOptions()
-    for f in fields(RenderOptions):
-        flag = "--" + f.name.replace("_", "-")
-        default = getattr(defaults, f.name)
-        if isinstance(default, bool):
-            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
-                           help=f"{_HELP.get(f.name, '')} (default: {default})")
+    for name, default, spec in specs(RenderOptions):
+        flag = "--" + name.replace("_", "-")
+        kind = spec.kind if spec is not None else type(default)
+        if kind is bool:
+            g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                           help=_option_help(spec, default))
         else:
-            g.add_argument(flag, dest=f.name, type=type(default), default=None, choices=_CHOICES.get(f.name),
-                           help=f"{_HELP.get(f.name, '')} (default: {default})")
+            g.add_argument(flag, dest=name, type=kind, default=None, choices=(spec.choices or None) if spec else None,
+                           help=_option_help(spec, default))
     p.set_defaults(func=run)
 
 
@@ -183,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(total=100, file=sys.stderr, unit="%", bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]",
                    dynamic_ncols=True)
 
-    def on_progress(p: transfer.Progress) -> None:
+    def on_progress(p) -> None:  # p: transfer.Progress
         if bar is None:
             return
         bar.n = round(100 * p.fraction)

@@ -14,7 +14,7 @@ from ..errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..transfer import MAX_SIZE
+    from ..options import MAX_SIZE
 
     p = subparsers.add_parser(
         "ui",
@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..transfer import MAX_SIZE
+    from ..options import MAX_SIZE
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be 1…65535; got {args.port}")

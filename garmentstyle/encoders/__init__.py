@@ -10,7 +10,7 @@ from functools import lru_cache
 from ..errors import OptionsError
 from .base import Encoder, LayerGeometry
 
-ENCODERS: tuple[str, ...] = ("auto", "vgg19", "texture")
+from ..options import ENCODERS  # defined torch-free with the other option choices
 
 __all__ = ["Encoder", "LayerGeometry", "ENCODERS", "get", "resolve_name"]
 
