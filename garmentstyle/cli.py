@@ -1,7 +1,8 @@
 """The ``garmentstyle`` command: a thin shell over the Python API.
 
-Errors a user can cause (:class:`~garmentstyle.errors.GarmentStyleError`) become one line on stderr and exit code 2;
-anything else is a bug and keeps its traceback.
+Errors a user can cause (:class:`~garmentstyle.errors.GarmentStyleError`) and every ``OSError`` (permissions, full
+disk, names too long: the file system's refusal, not a bug) become one line on stderr and exit code 2; anything else
+is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from .errors import GarmentStyleError
+from .errors import Cancelled, GarmentStyleError
 
 #: Sub-command modules under ``garmentstyle.commands``, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = ("render", "segment", "weights", "ui")
@@ -45,8 +46,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GarmentStyleError as exc:
         print(f"garmentstyle: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the file system refused something (permissions, space, a name too long): not a bug
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"garmentstyle: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("garmentstyle: interrupted", file=sys.stderr)
+        return 130
+    except Cancelled as exc:  # not an error: the work was stopped on request (garmentstyle.progress)
+        print(f"garmentstyle: {exc}", file=sys.stderr)
         return 130
 
 

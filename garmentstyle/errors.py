@@ -27,6 +27,11 @@ class OptionsError(InputError):
     """An option is out of range or not one of the known choices."""
 
 
+class OutputError(GarmentStyleError, OSError):
+    """An output path cannot be written: missing or read-only folder, a folder where a file is expected, a name too
+    long, the same file as an input or another output, or the disk refused the write."""
+
+
 class WeightsNotFoundError(GarmentStyleError, FileNotFoundError):
     """A pretrained checkpoint was asked for but is not on disk."""
 
@@ -39,5 +44,17 @@ class SegmentationError(GarmentStyleError, RuntimeError):
     """Segmentation found nothing usable (blank page, no closed region, …)."""
 
 
-class Cancelled(GarmentStyleError):
-    """Raised by a progress callback to stop long work early; the current result is kept."""
+class Cancelled(Exception):
+    """Long work was stopped on request (a :class:`~garmentstyle.progress.CancelToken`, or raised by a progress
+    callback). Not a :class:`GarmentStyleError`: nothing went wrong, so the CLI says "cancelled" (exit 130) rather
+    than printing an error. A render raises it only before its start image exists; after that it returns the image
+    so far with ``report.cancelled`` set (the contract: :mod:`garmentstyle.progress`).
+
+    Attributes:
+        checkpoint: the named checkpoint where the work stopped ("prepare", "targets", "optimise", "finish", a
+            segmentation stage, "download"), or None when raised outside one.
+    """
+
+    def __init__(self, message: str = "cancelled", *, checkpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint

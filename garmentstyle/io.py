@@ -7,8 +7,10 @@ names the file and the problem. Writers are atomic: a failed save never leaves a
 """
 from __future__ import annotations
 
+import errno
 import io as _io
 import os
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -36,6 +38,51 @@ def _name(src: object) -> str:
     return f"<{type(src).__name__}>"
 
 
+def _check_file(path: Path, name: str) -> None:
+    """An existing, non-empty regular file, else :class:`ImageReadError` (an ``OSError`` on the way — a name too long
+    for the file system, a folder we may not enter — is one too, not a traceback)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise ImageReadError(f"{name}: no such file") from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise ImageReadError(f"{name[:80]}…: a name in this path is longer than the file system allows "
+                                 f"({max(len(os.fsencode(p)) for p in path.parts)} bytes; usually 255); rename it") from None
+        raise ImageReadError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageReadError(f"{name}: is a folder, expected an image file")
+    if st.st_size == 0:
+        raise ImageReadError(f"{name}: the file is empty (0 bytes)")
+
+
+def check_finite(values: np.ndarray | torch.Tensor, label: str) -> None:
+    """Refuse NaN / ±inf pixels, naming how many and where: they would silently blacken a render (a float TIFF's
+    0–1 scale came from a NaN maximum; a NaN swatch poisons every Gram matrix it touches). ``values`` is
+    ``(H, W)``, ``(H, W, C)`` or ``(1, C, H, W)`` / ``(C, H, W)`` for tensors."""
+    if isinstance(values, torch.Tensor):
+        if not values.is_floating_point() or bool(torch.isfinite(values).all()):
+            return
+        t = values.detach().cpu()
+        while t.ndim > 3:
+            t = t[0]
+        bad = (~torch.isfinite(t)).any(dim=0).numpy() if t.ndim == 3 else (~torch.isfinite(t)).numpy()
+    else:
+        a = np.asarray(values)
+        if a.dtype.kind not in "fc" or bool(np.isfinite(a).all()):
+            return
+        bad = ~np.isfinite(a)
+        if bad.ndim == 3:
+            bad = bad.any(axis=2)
+    ys, xs = np.nonzero(bad)
+    n = int(len(xs))
+    raise ImageReadError(
+        f"{label}: {n} pixel{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} NaN or infinite (of {bad.size}; "
+        f"first at x={int(xs[0])}, y={int(ys[0])}; all within x {int(xs.min())}–{int(xs.max())}, "
+        f"y {int(ys.min())}–{int(ys.max())}); fill or crop them, or re-export the image as 8/16-bit PNG or TIFF"
+    )
+
+
 def open_pil(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open ``src`` as a fully decoded, upright PIL image (mode unchanged apart from EXIF rotation).
 
@@ -48,12 +95,7 @@ def open_pil(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         name = _name(src)
         if isinstance(src, (str, os.PathLike)):
             path = Path(src)
-            if not path.exists():
-                raise ImageReadError(f"{name}: no such file")
-            if path.is_dir():
-                raise ImageReadError(f"{name}: is a folder, expected an image file")
-            if path.stat().st_size == 0:
-                raise ImageReadError(f"{name}: the file is empty (0 bytes)")
+            _check_file(path, name)
             fp: object = path
         elif isinstance(src, bytes):
             if not src:
@@ -92,11 +134,13 @@ def open_pil(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     return img
 
 
-def _to_float_array(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """PIL image of any mode → (RGB ``(H, W, 3)`` float32 [0, 1], alpha ``(H, W)`` float32 [0, 1] or None)."""
+def _to_float_array(img: Image.Image, label: str = "the image") -> tuple[np.ndarray, np.ndarray | None]:
+    """PIL image of any mode → (RGB ``(H, W, 3)`` float32 [0, 1], alpha ``(H, W)`` float32 [0, 1] or None).
+    A float image with NaN/inf pixels is refused (:func:`check_finite`) before its 0–1 scale is chosen."""
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img).astype(np.float32)
+        check_finite(arr, label)
         top = 65535.0 if (mode.startswith("I;16") or arr.max(initial=0) > 255) else 255.0
         if mode == "F" and arr.max(initial=0) <= 1.0:
             top = 1.0
@@ -123,15 +167,19 @@ def read_rgb(src: ImageSource, *, background: float = 1.0, max_pixels: int = MAX
     if isinstance(src, np.ndarray):
         return _array_to_rgb(src)
     if isinstance(src, torch.Tensor):
+        check_finite(src, "the image tensor")
         return tensor_to_array(src)
-    rgb, alpha = _to_float_array(open_pil(src, max_pixels=max_pixels))
+    rgb, alpha = _to_float_array(open_pil(src, max_pixels=max_pixels), _name(src))
     if alpha is not None:
         rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
     return np.ascontiguousarray(rgb, dtype=np.float32)
 
 
-def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
+def _array_to_rgb(arr: np.ndarray, label: str = "the image array") -> np.ndarray:
     a = np.asarray(arr)
+    if a.dtype.kind not in "biuf":
+        raise ImageReadError(f"{label}: expected numbers (uint8, uint16, float or bool pixels), got dtype {a.dtype}")
+    check_finite(a, label)
     if a.dtype == np.uint8:
         a = a.astype(np.float32) / 255.0
     elif a.dtype == np.uint16:
@@ -162,6 +210,7 @@ def load_image(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> torch.Tenso
             t = t.unsqueeze(0)
         if t.ndim != 4 or t.shape[1] != 3:
             raise ImageReadError(f"expected an image tensor (1, 3, H, W), got shape {tuple(src.shape)}")
+        check_finite(t, "the image tensor")
         return t.clamp(0, 1)
     return array_to_tensor(read_rgb(src, max_pixels=max_pixels))
 
@@ -182,6 +231,7 @@ def load_mask(
             m = m[0]
         if m.ndim != 2:
             raise MaskError(f"{label}: expected a mask of shape (H, W), got {tuple(src.shape)}")
+        check_finite(m, label)
         if m.max() > 1.0:
             m = m / 255.0
     elif isinstance(src, np.ndarray):
@@ -190,13 +240,16 @@ def load_mask(
             a = a[..., 3] if a.shape[2] == 4 and a[..., 3].min() < a[..., 3].max() else a[..., :3].mean(axis=2)
         if a.ndim != 2:
             raise MaskError(f"{label}: expected a mask of shape (H, W), got {a.shape}")
+        if a.dtype.kind not in "biuf":
+            raise MaskError(f"{label}: expected numbers (uint8, float or bool pixels), got dtype {a.dtype}")
+        check_finite(a, label)
         a = a.astype(np.float32)
         if src.dtype == np.uint8 or a.max(initial=0) > 1.0:
             a = a / 255.0
         m = torch.from_numpy(np.ascontiguousarray(a))
     else:
         img = open_pil(src, max_pixels=max_pixels)
-        rgb, alpha = _to_float_array(img)
+        rgb, alpha = _to_float_array(img, label)
         if alpha is not None and float(alpha.min()) < float(alpha.max()):
             a = alpha
         else:
@@ -258,7 +311,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder, so no partial file is ever left."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".gs-", suffix=".part", dir=path.parent)  # short: any legal name still fits
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

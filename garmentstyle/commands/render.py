@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--recipe", type=Path, help="render a recipe.json exported by the UI or `--save-recipe`")
     p.add_argument("--scale", type=float, default=1.0, help="default pattern scale for every region")
     p.add_argument("--rotation", type=float, default=0.0, help="default rotation for every region")
-    p.add_argument("--out", "-o", type=Path, required=True, help="output PNG")
+    p.add_argument("--out", "-o", type=Path, required=True, help="output PNG (checked before any work; never an input)")
     p.add_argument("--transparent", action="store_true", help="transparent background outside the garment")
     p.add_argument("--report", type=Path, help="write a JSON report (encoder, device, sizes, losses, seconds)")
     p.add_argument("--bundle", type=Path, help="also write a layered ZIP (layers, masks, recipe.json)")
@@ -133,25 +133,33 @@ def _auto_regions(args: argparse.Namespace, specs: list[str]):
 def run(args: argparse.Namespace) -> int:
     from ..api import render
     from .. import encoders, export
+    from ..outputs import Outputs
 
-    if args.out.suffix.lower() != ".png":
-        raise InputError(f"--out {args.out}: renders are written as PNG (lossless, print quality); use a .png name")
+    # Every output path is checked before any work (a render must never fail at the end on a bad path, nor
+    # overwrite one of its inputs); see garmentstyle/outputs.py.
+    outs = Outputs({"sketch": args.sketch, "recipe": args.recipe, "swatch": args.swatch})
+    out_path = outs.file("--out", args.out, suffixes=(".png",))
+    report_path = outs.file("--report", args.report, suffixes=(".json",)) if args.report else None
+    bundle_path = outs.file("--bundle", args.bundle, suffixes=(".zip",)) if args.bundle else None
+    outs.check()
     segmenter = None
     if args.recipe:
         sketch, regions, base = export.load_recipe(args.recipe)
         if args.sketch:
             sketch = args.sketch
+        options = _options(args, base)
     else:
         if not args.sketch:
             raise InputError("no sketch given: garmentstyle render SKETCH --region MASK=SWATCH --out OUT.png")
-        sketch, base = args.sketch, RenderOptions()
+        sketch, options = args.sketch, _options(args, RenderOptions())
         if args.auto:
             regions, segmenter = _auto_regions(args, args.region)
         else:
             if not args.region:
                 raise InputError("no regions: add --region MASK=SWATCH (repeatable), or --auto --swatch FABRIC")
             regions = [_parse_region(t, args.scale, args.rotation)[1] for t in args.region]
-    options = _options(args, base)
+    outs.add_inputs({"sketch": sketch, "mask": [r.mask for r in regions], "swatch": [r.swatch for r in regions]})
+    outs.check()
     enc_name = encoders.resolve_name(options.encoder)
     if enc_name == "texture" and options.encoder == "auto":
         print("encoder: texture (offline fallback: VGG19 weights not found; get them with "
@@ -182,18 +190,21 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     if segmenter:
         result.report["segmenter"] = segmenter
-    result.save(args.out, transparent=args.transparent)
     rep = result.report
+    from ..io import atomic_write_bytes
+
+    with outs.writing() as tx:  # all or nothing: no file appears unless every file could be written
+        result.save(tx.path(out_path), transparent=args.transparent)
+        if report_path is not None:
+            atomic_write_bytes(tx.path(report_path), json.dumps(rep, indent=2, default=str).encode())
+        if bundle_path is not None:
+            export.bundle(result, regions, tx.path(bundle_path))
     print(f"wrote {args.out} ({rep['output_size'][0]}×{rep['output_size'][1]}, encoder {rep['encoder']}"
           f"{' pretrained' if rep['encoder_pretrained'] else ' offline'}, {rep['iterations']} iterations, "
           f"{rep['seconds']:.1f} s)")
     for note in rep["notes"]:
         print(f"  note: {note}", file=sys.stderr)
-    if args.report:
-        from ..io import atomic_write_bytes
-
-        atomic_write_bytes(args.report, json.dumps(rep, indent=2, default=str).encode())
-    if args.bundle:
-        export.bundle(result, regions, args.bundle)
-        print(f"wrote {args.bundle}")
+    for extra in (args.report, args.bundle):
+        if extra:
+            print(f"wrote {extra}")
     return 0

@@ -50,8 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..io import read_rgb
+    from ..outputs import Outputs
     from ..segment import load_strokes, segment
 
+    outs = Outputs({"sketch": args.sketch, "strokes": args.strokes})  # checked before any work (issue 12)
+    out_dir = outs.directory("--out-dir", args.out_dir)
+    outs.check()
     options = SegmentOptions(
         gap=args.gap,
         layout=args.layout,
@@ -65,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     sketch = read_rgb(args.sketch)
     strokes = load_strokes(args.strokes, size=sketch.shape[:2]) if args.strokes is not None else None
     seg = segment(sketch, method=args.method, strokes=strokes, options=options)
-    data = seg.save(args.out_dir)
+    with outs.writing() as tx:  # all or nothing: a failed save leaves no half set of masks
+        data = seg.save(tx.folder(out_dir))
     h, w = seg.size
     total = h * w
     out = sys.stdout
