@@ -16,7 +16,7 @@ from . import io
 from .api import Region, RenderOptions, RenderResult
 from .errors import InputError, OptionsError
 
-RECIPE_VERSION = 1
+from .recipe import RECIPE_VERSION  # noqa: E402 - the schema lives in recipe.py
 _REGION_KEYS = ("name", "scale", "repeat", "rotation", "style_weight", "tileable")
 
 
@@ -32,26 +32,13 @@ def recipe_dict(sketch: str, regions: Sequence[dict], options: RenderOptions) ->
             "options": options.to_dict()}
 
 
-def load_recipe(path: str | Path) -> tuple[Path, list[Region], RenderOptions]:
-    """Read a recipe JSON → (sketch path, regions, options), paths resolved against the recipe's folder."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such recipe file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a readable recipe JSON ({exc})") from None
-    if not isinstance(data, dict) or "sketch" not in data or not isinstance(data.get("regions"), list):
-        raise InputError(f"{path}: a recipe needs 'sketch' and a list of 'regions'")
-    base = path.parent
-    regions = []
-    for i, r in enumerate(data["regions"]):
-        if not isinstance(r, dict) or "mask" not in r or "swatch" not in r:
-            raise InputError(f"{path}: region {i + 1} needs 'mask' and 'swatch' file names")
-        extra = {k: r[k] for k in _REGION_KEYS if k in r and r[k] is not None}
-        regions.append(Region(mask=base / r["mask"], swatch=base / r["swatch"], **extra))
-    options = RenderOptions.from_dict(data.get("options", {}))
-    return base / data["sketch"], regions, options
+def load_recipe(path: str | Path, *, allow_outside_paths: bool = False) -> tuple[Path, list[Region], RenderOptions]:
+    """Read a recipe JSON → (sketch path, regions, options), validated as untrusted input by
+    :func:`garmentstyle.recipe.load` (schema, limits, paths confined to the recipe's folder unless allowed)."""
+    from . import recipe
+
+    r = recipe.load(path, allow_outside_paths=allow_outside_paths)
+    return r.sketch, r.regions, r.options
 
 
 def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,

@@ -52,7 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "edges of a swatch photo that does not repeat). Repeatable.")
     p.add_argument("--auto", action="store_true", help="find the garment automatically (see `garmentstyle segment`)")
     p.add_argument("--swatch", help="with --auto: the swatch for the whole garment")
-    p.add_argument("--recipe", type=Path, help="render a recipe.json exported by the UI or `--save-recipe`")
+    p.add_argument("--recipe", type=Path, help="render a recipe.json exported by the UI or a --bundle (validated "
+                   "before anything runs; its files must lie in the recipe's folder)")
+    p.add_argument("--allow-outside-paths", action="store_true",
+                   help="let --recipe use files outside its folder (absolute or ../ paths); only for recipes you trust")
     p.add_argument("--scale", type=float, default=1.0, help="default pattern scale for every region")
     p.add_argument("--rotation", type=float, default=0.0, help="default rotation for every region")
     p.add_argument("--out", "-o", type=Path, required=True, help="output PNG (checked before any work; never an input)")
@@ -144,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     outs.check()
     segmenter = None
     if args.recipe:
-        sketch, regions, base = export.load_recipe(args.recipe)
+        sketch, regions, base = export.load_recipe(args.recipe, allow_outside_paths=args.allow_outside_paths)
         if args.sketch:
             sketch = args.sketch
         options = _options(args, base)
