@@ -1,0 +1,300 @@
+"""``prepare(image, mode) -> PreparedSwatch``: any swatch image → a seamless, evenly lit tile, with a report.
+
+``auto`` (the default everywhere): a swatch that already tiles is returned bit-identical; otherwise the light is
+flattened and, when a repeat lattice is found, an exact straightened repeat is cut (:mod:`.lattice`), else a
+seamless tile is synthesized (:mod:`.quilt` offline; :mod:`.gram` with VGG19 when its weights are present and asked
+for). ``off`` uses the file as given; ``repeat``, ``synthesize`` and ``flatten`` force one path. Results are cached
+by content, so a preview and the final render prepare a swatch once. The user's file is only ever read.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from typing import Any, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import io
+from ..errors import InputError, OptionsError
+from . import checks
+from .analyse import find_lattice, light_unevenness, luminance, seam_ratio
+from .flatten import flatten
+from .lattice import cut_repeat
+from .quilt import quilt
+from .types import PREPARE_MODES, Analysis, Lattice, PrepareReport, PreparedSwatch
+
+#: Photos larger than this many pixels are analysed and cut at a reduced size (the tile says by how much).
+WORK_PIXELS = 1_500_000
+#: Lattice strength at which ``auto`` trusts the lattice path (below it: synthesis).
+AUTO_STRENGTH = 0.45
+#: Default side of a synthesized tile (px).
+SYNTH_SIZE = 256
+#: A prepared tile whose wrap seam ratio stays above this failed.
+SEAM_FAIL = 3.0
+
+
+class _Cache:
+    """Prepared swatches by (content hash, mode, tile size, seed, synthesizer): LRU of ``maxsize``."""
+
+    def __init__(self, maxsize: int = 32) -> None:
+        self.maxsize = maxsize
+        self._store: OrderedDict[tuple, PreparedSwatch] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple) -> Optional[PreparedSwatch]:
+        if key in self._store:
+            self.hits += 1
+            self._store.move_to_end(key)
+            return self._store[key]
+        self.misses += 1
+        return None
+
+    def put(self, key: tuple, value: PreparedSwatch) -> None:
+        self._store[key] = value
+        if len(self._store) > self.maxsize:
+            self._store.popitem(last=False)
+
+    def clear(self) -> None:
+        self._store.clear()
+        self.hits = self.misses = 0
+
+
+#: The process-wide cache (``CACHE.clear()`` empties it; tests read ``hits``/``misses``).
+CACHE = _Cache()
+
+
+def _load(image: Any, name: str) -> tuple[torch.Tensor, np.ndarray]:
+    """The swatch as the renderer would load it ``(1, 3, h, w)``, plus a float64-checked array ``(h, w, 3)``."""
+    if isinstance(image, np.ndarray) and image.dtype.kind == "f":
+        checks.check_finite(image, name=name)
+    if isinstance(image, torch.Tensor):
+        checks.check_finite(image.detach().cpu().numpy(), name=name)
+    checks.check_alpha(checks.alpha_of(image), name=name)
+    t = io.load_image(image)
+    arr = t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
+    checks.check_finite(arr, name=name)
+    return t, arr
+
+
+def _work(arr: np.ndarray) -> tuple[np.ndarray, float]:
+    """Downscale a huge photo for analysis (area average); returns it and work px per source px."""
+    h, w = arr.shape[:2]
+    if h * w <= WORK_PIXELS:
+        return arr, 1.0
+    f = (WORK_PIXELS / (h * w)) ** 0.5
+    t = torch.from_numpy(arr).permute(2, 0, 1)[None]
+    nh, nw = max(16, round(h * f)), max(16, round(w * f))
+    small = F.interpolate(t, size=(nh, nw), mode="area")[0].permute(1, 2, 0).numpy()
+    return np.ascontiguousarray(small), nw / w
+
+
+def prepare(image: Any, mode: str = "auto", *, tile_size: int = SYNTH_SIZE, seed: int = 0, name: str = "swatch",
+            synthesizer: str = "auto", use_cache: bool = True) -> PreparedSwatch:
+    """Prepare one swatch.
+
+    Args:
+        image: path / PIL / array ``(h, w, 3)`` / tensor ``(1, 3, h, w)`` in [0, 1].
+        mode: one of :data:`PREPARE_MODES`.
+        tile_size: side of a synthesized tile in px (capped by the photo's shorter side).
+        seed: random seed for synthesis.
+        name: used in messages ("swatch of skirt").
+        synthesizer: "auto" (quilting offline; Gram with VGG19 when its weights are present), "quilting" or
+            "gram" (VGG19 Gram-loss synthesis on a circular canvas; needs the weights).
+        use_cache: reuse a tile prepared before from the same pixels and settings.
+
+    Returns:
+        :class:`PreparedSwatch` (``.tile`` ``(1, 3, h, w)`` in [0, 1], ``.report``, ``.lattice``).
+
+    Raises:
+        InputError: a swatch that cannot be prepared (flat colour, mostly background, tiny, transparent, NaN/Inf,
+            no lattice for ``repeat``, synthesis that does not close), with what was found and what to do.
+        OptionsError: an unknown mode.
+    """
+    if mode not in PREPARE_MODES:
+        raise OptionsError(f"prepare must be one of {', '.join(PREPARE_MODES)}; got {mode!r}")
+    if synthesizer not in ("auto", "quilting", "gram"):
+        raise OptionsError(f"synthesizer must be auto, quilting or gram; got {synthesizer!r}")
+    if not (isinstance(tile_size, int) and 32 <= tile_size <= 1024):
+        raise OptionsError(f"tile_size must be 32…1024 px; got {tile_size!r}")
+    t0 = time.perf_counter()
+    tensor, arr = _load(image, name)
+    key = (hashlib.sha1(arr.tobytes()).hexdigest(), arr.shape, mode, tile_size, seed, synthesizer)
+    if use_cache and (hit := CACHE.get(key)) is not None:
+        return hit
+    result = _prepare(tensor, arr, mode, tile_size=tile_size, seed=seed, name=name, synthesizer=synthesizer, t0=t0)
+    if use_cache:
+        CACHE.put(key, result)
+    return result
+
+
+def _report(mode: str, action: str, method: str, an: Analysis, tile: np.ndarray, *, t0: float, **kw) -> PrepareReport:
+    h, w = tile.shape[:2]
+    seam_after = seam_ratio(tile)[0] if kw.pop("measure", True) else an.seam_ratio
+    return PrepareReport(mode=mode, action=action, method=method, kind=an.kind, source_size=an.size,
+                         tile_size=(w, h), seam_before=an.seam_ratio, seam_after=seam_after,
+                         light_before=an.light_unevenness, seconds=time.perf_counter() - t0, **kw)
+
+
+def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int, seed: int, name: str,
+             synthesizer: str, t0: float) -> PreparedSwatch:
+    label = f"{name}"
+    if mode == "off":
+        checks.check_size(arr, name=label)
+        ratio, tiles = seam_ratio(arr)
+        an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=ratio, tiles=tiles,
+                      light_unevenness=light_unevenness(arr), lattice=None, kind="unknown")
+        rep = _report(mode, "as given", "the file as given (prepare=off)", an, arr, t0=t0, measure=False,
+                      tile_px_per_source_px=1.0, repeat_px=float(arr.shape[1]), lattice_px=None, rotation=0.0,
+                      skew=0.0, light_correction=0.0, light_after=an.light_unevenness)
+        return PreparedSwatch(tile=tensor, report=rep, lattice=None, analysis=an)
+    checks.check_size(arr, name=label)
+    checks.check_content(arr, name=label)
+    ratio, tiles = seam_ratio(arr)
+    if mode == "auto" and tiles:
+        an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=ratio, tiles=True,
+                      light_unevenness=light_unevenness(arr), lattice=None, kind="unknown")
+        rep = _report(mode, "unchanged", "already tiles seamlessly: left bit-identical", an, arr, t0=t0,
+                      measure=False, tile_px_per_source_px=1.0, repeat_px=float(arr.shape[1]), lattice_px=None,
+                      rotation=0.0, skew=0.0, light_correction=0.0, light_after=an.light_unevenness)
+        return PreparedSwatch(tile=tensor, report=rep, lattice=None, analysis=an)
+    work, f = _work(arr)
+    notes: list[str] = []
+    if f < 1.0:
+        notes.append(f"the photo ({arr.shape[1]}×{arr.shape[0]}) was analysed at {work.shape[1]}×{work.shape[0]} px")
+    pre, _ = flatten(work)
+    lat = find_lattice(luminance(pre))
+    period = max(lat.periods) if lat is not None else None
+    flat, strength = flatten(work, period=period)
+    light_scale = 2 * period if period else None
+    an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=ratio, tiles=tiles,
+                  light_unevenness=light_unevenness(work, scale=light_scale), lattice=lat,
+                  kind="stochastic" if lat is None else ("stripes" if lat.a2 is None else "periodic"))
+    common = dict(t0=t0, light_correction=strength)
+    if mode == "flatten":
+        rep = _report(mode, "flatten", "light flattened (quadratic surface + wide Gaussian on log-luminance); "
+                      "not made seamless", an, flat, tile_px_per_source_px=f, repeat_px=float(flat.shape[1]),
+                      lattice_px=_lat_px(lat, f), rotation=0.0, skew=0.0, notes=tuple(notes),
+                      light_after=light_unevenness(flat, scale=light_scale), **common)
+        return PreparedSwatch(tile=_tensor(flat), report=rep, lattice=_lat_src(lat, f), analysis=an)
+    use_lattice = lat is not None and (mode == "repeat" or (mode == "auto" and lat.strength >= AUTO_STRENGTH))
+    if mode == "repeat" and lat is None:
+        raise InputError(f"{label}: no repeat lattice found (the autocorrelation has no clear peaks: "
+                         f"{an.kind} texture); use prepare=synthesize for a fabric without a regular repeat, crop "
+                         "a piece holding at least two repeats each way, or prepare=off")
+    if use_lattice:
+        try:
+            tile, facts = cut_repeat(flat, lat)
+            tile, (rx, ry) = _quiet_roll(tile)
+            (v1x, v1y), (v2x, v2y) = facts["cell"]
+            fx, fy = rx / tile.shape[1], ry / tile.shape[0]
+            facts["origin"] = (facts["origin"][0] + fx * v1x + fy * v2x, facts["origin"][1] + fx * v1y + fy * v2y)
+        except ValueError as exc:
+            raise InputError(f"{label}: a lattice {_fmt(lat, f)} was found but {exc}; crop a piece holding at "
+                             "least two repeats each way, or use prepare=synthesize / prepare=off") from None
+        scale = facts["px_per_source_px"] * f
+        lp = _lat_px(lat, f)
+        rep = _report(mode, "repeat", f"exact repeat: straightened to the lattice, {facts['cells']} cell copies "
+                      "combined (median)", an, tile, tile_px_per_source_px=scale, repeat_px=facts["repeat_px"],
+                      lattice_px=lp, rotation=lat.rotation, skew=lat.skew, cells=facts["cells"],
+                      light_after=_tiled_light(tile, light_scale), notes=tuple(notes), **common)
+        origin = tuple(c / f for c in facts["origin"])
+        cell = tuple(tuple(c / f for c in v) for v in facts["cell"])
+        out = PreparedSwatch(tile=_tensor(tile), report=rep, lattice=_lat_src(lat, f), analysis=an,
+                             origin=origin, cell=cell)
+    else:
+        if lat is not None and mode == "auto":
+            notes.append(f"a weak lattice {_fmt(lat, f)} (strength {lat.strength:.2f}) was not trusted; synthesized")
+        tile, method, action = _synthesize(flat, tile_size, seed, synthesizer, lat)
+        tile, _ = _quiet_roll(tile)
+        rep = _report(mode, action, method, an, tile, tile_px_per_source_px=f, repeat_px=float(tile.shape[1]),
+                      lattice_px=_lat_px(lat, f), rotation=0.0, skew=0.0, light_after=_tiled_light(tile, light_scale),
+                      notes=tuple(notes), **common)
+        out = PreparedSwatch(tile=_tensor(tile), report=rep, lattice=_lat_src(lat, f), analysis=an)
+    if out.report.seam_after > SEAM_FAIL:
+        raise InputError(f"{label}: preparation did not give a seamless tile (seam ratio {out.report.seam_after:.1f} "
+                         f"after {out.report.action}; {an.kind} texture, lattice "
+                         f"{_fmt(lat, f) if lat else 'none'}); crop a cleaner, evenly lit piece of the fabric, or "
+                         "use prepare=off")
+    return out
+
+
+def _synthesize(flat: np.ndarray, tile_size: int, seed: int, synthesizer: str,
+                lat: Optional[Lattice]) -> tuple[np.ndarray, str, str]:
+    """(tile, method sentence, action): Gram synthesis with VGG19 when available/asked, else image quilting."""
+    from .. import encoders
+
+    size = int(min(tile_size, 8 * (min(flat.shape[:2]) * 3 // 4 // 8)))
+    if size < 32:
+        raise InputError(f"the photo ({flat.shape[1]}×{flat.shape[0]} px) is too small to synthesize a tile from; "
+                         "use a larger photo, or prepare=off")
+    want_gram = synthesizer == "gram" or (synthesizer == "auto" and encoders.resolve_name("auto") == "vgg19")
+    if want_gram:
+        from .gram import synthesize_gram
+
+        tile, iters = synthesize_gram(flat, size, seed=seed)
+        return tile, f"Gram-loss texture synthesis (vgg19, circular canvas, {iters} L-BFGS iterations)", \
+            "synthesize:gram-vgg19"
+    block = _block_size(flat, size, lat)
+    tile = quilt(flat, size, block=block, seed=seed)
+    return tile, (f"image quilting with minimum-error boundary cuts on a wrap-around canvas (Efros & Freeman "
+                  f"2001), {block} px blocks (offline: VGG19 weights not found)"
+                  if synthesizer == "auto" else f"image quilting (Efros & Freeman 2001), {block} px blocks"), \
+        "synthesize:quilting"
+
+
+def _block_size(flat: np.ndarray, size: int, lat: Optional[Lattice]) -> int:
+    """Blocks a few texture features wide: from a (weak) lattice's period, else from the autocorrelation's central
+    lobe; between 24 px and a third of the tile."""
+    from .analyse import _central_radius, autocorrelation
+
+    if lat is not None:
+        feat = max(lat.periods)
+    else:
+        g = luminance(flat)
+        c = min(g.shape) // 2
+        h0, w0 = g.shape[0] // 2 - c // 2, g.shape[1] // 2 - c // 2
+        feat = 2 * _central_radius(autocorrelation(g[h0: h0 + c, w0: w0 + c]))
+    return int(np.clip(3 * feat, 24, size // 3))
+
+
+def _quiet_roll(tile: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Roll a seamless tile (exact, whole pixels) so its wrap edges fall where the pattern changes least: the file
+    then also looks seamless to a tool that checks only the edges, and the reported seam ratio is meaningful.
+    Returns the tile and the (x, y) px it was rolled by."""
+    ex = ((tile - np.roll(tile, 1, axis=1)) ** 2).mean(axis=(0, 2))  # step between column c-1 and c
+    ey = ((tile - np.roll(tile, 1, axis=0)) ** 2).mean(axis=(1, 2))
+    cx, cy = int(np.argmin(ex)), int(np.argmin(ey))
+    return np.roll(tile, (-cy, -cx), axis=(0, 1)), (cx, cy)
+
+
+def _tiled_light(tile: np.ndarray, scale: Optional[float]) -> float:
+    """Low-frequency light variation of the tile laid 4×4 (what a garment shows), at the source's scale."""
+    h, w = tile.shape[:2]
+    return light_unevenness(np.tile(tile, (4, 4, 1)), scale=scale or max(h, w))
+
+
+def _lat_px(lat: Optional[Lattice], f: float) -> Optional[tuple[tuple[float, float], ...]]:
+    if lat is None:
+        return None
+    vs = [lat.a1] + ([lat.a2] if lat.a2 is not None else [])
+    return tuple((v[0] / f, v[1] / f) for v in vs)
+
+
+def _lat_src(lat: Optional[Lattice], f: float) -> Optional[Lattice]:
+    """The lattice in source px (the analysis may run on a reduced copy)."""
+    if lat is None or f == 1.0:
+        return lat
+    return Lattice(a1=(lat.a1[0] / f, lat.a1[1] / f), a2=None if lat.a2 is None else (lat.a2[0] / f, lat.a2[1] / f),
+                   strength=lat.strength, rotation=lat.rotation, skew=lat.skew)
+
+
+def _fmt(lat: Lattice, f: float) -> str:
+    return " / ".join(f"({x:.1f}, {y:.1f}) px" for x, y in (_lat_px(lat, f) or ()))
+
+
+def _tensor(arr: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(2, 0, 1)[None].clamp(0, 1)

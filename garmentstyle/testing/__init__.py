@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks (realistic degraded inputs with their ground truth)."""
