@@ -8,6 +8,7 @@ part found by the segmenter); or ``--recipe recipe.json`` from an export.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from dataclasses import fields
@@ -48,10 +49,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("sketch", nargs="?", help="the garment sketch (PNG, JPEG, WebP, TIFF…)")
     p.add_argument("--region", action="append", default=[], metavar="MASK=SWATCH[@k=v,…]",
                    help="a region mask and its swatch; options after @: name, scale (swatch px per sketch px), "
-                        "repeat (px on the sketch per repeat), rotation (degrees), weight, tileable=1 (blend the "
-                        "edges of a swatch photo that does not repeat). Repeatable.")
+                        "repeat (px on the sketch per repeat), rotation (degrees), weight, prepare=auto|off|repeat|"
+                        "synthesize|flatten (swatch preparation; auto: a seamless swatch is left as it is, a photo is "
+                        "made a seamless repeat), swatch_cm / repeat_cm (true size of the swatch file / one repeat; "
+                        "needs --sketch-cm or --sketch-dpi), tileable=1 (alias of prepare=auto). Repeatable. A file name holding = @ or , "
+                        "goes in quotes inside the argument (--region \"'run=1/m.png'='tartan@2x.png'@scale=2\") or "
+                        "takes a backslash before the character (tartan\\@2x.png); or use --mask/--swatch.")
+    p.add_argument("--mask", action=_PairAction, metavar="MASK",
+                   help="a region mask; the next --swatch is its fabric (for scripts: no quoting). Repeatable.")
+    p.add_argument("--swatch", action=_PairAction, metavar="SWATCH",
+                   help="after --mask: that region's fabric; with --auto and no --mask: the whole garment's")
+    p.add_argument("--with", dest="with_", action=_PairAction, metavar="K=V[,…]",
+                   help="after --mask/--swatch: that region's options, as after @ in --region (name=…,scale=…)")
     p.add_argument("--auto", action="store_true", help="find the garment automatically (see `garmentstyle segment`)")
-    p.add_argument("--swatch", help="with --auto: the swatch for the whole garment")
     p.add_argument("--recipe", type=Path, help="render a recipe.json exported by the UI or a --bundle (validated "
                    "before anything runs; its files must lie in the recipe's folder)")
     p.add_argument("--allow-outside-paths", action="store_true",
@@ -76,26 +86,170 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_region(text: str, default_scale: float, default_rotation: float):
+#: Characters a backslash escapes in --region (elsewhere a backslash is kept: Windows paths).
+_ESCAPABLE = "=@,\\\"'"
+
+
+def _unquoted(text: str, flag: str) -> list[tuple[str, bool]]:
+    """``text`` as (character, literal) pairs: characters inside '…' or "…", or after a backslash, are literal
+    (never separators). Raises InputError on an unclosed quote."""
+    out: list[tuple[str, bool]] = []
+    quote, i = None, 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = None
+            else:
+                out.append((c, True))
+        elif c in "\"'":
+            quote = c
+        elif c == "\\" and i + 1 < len(text) and text[i + 1] in _ESCAPABLE:
+            out.append((text[i + 1], True))
+            i += 1
+        else:
+            out.append((c, False))
+        i += 1
+    if quote:
+        raise InputError(f"{flag} {text!r}: unclosed {quote} quote")
+    return out
+
+
+def _split(chars: list[tuple[str, bool]], sep: str, maxsplit: int = -1) -> list[list[tuple[str, bool]]]:
+    parts: list[list[tuple[str, bool]]] = [[]]
+    for c, literal in chars:
+        if c == sep and not literal and (maxsplit < 0 or len(parts) <= maxsplit):
+            parts.append([])
+        else:
+            parts[-1].append((c, literal))
+    return parts
+
+
+def _text(chars: list[tuple[str, bool]]) -> str:
+    return "".join(c for c, _ in chars)
+
+
+def _region_value(key: str, value: str):
+    """Parse one @key=value: the converters in _REGION_KEYS, else by the type in Region's field metadata."""
+    if key in _REGION_KEYS:
+        return _REGION_KEYS[key](value)
+    from ..api import Region
+    from ..options import spec_of
+
+    spec = spec_of(Region, key)
+    kind = spec.kind if spec is not None else str
+    return _flag(value) if kind is bool else kind(value)
+
+
+def _region_keys() -> list[str]:
+    from dataclasses import fields as dc_fields
+
     from ..api import Region
 
-    if "=" not in text:
-        raise InputError(f"--region {text!r}: expected MASK=SWATCH (e.g. masks/skirt.png=swatches/denim.png)")
-    mask, rest = text.split("=", 1)
-    swatch, _, opts = rest.partition("@")
-    kw: dict = {"scale": default_scale, "rotation": default_rotation}
-    for item in filter(None, opts.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or key not in _REGION_KEYS:
-            raise InputError(f"--region {text!r}: unknown option {item!r}; use {', '.join(_REGION_KEYS)}")
+    extra = [f.name for f in dc_fields(Region) if f.name not in ("mask", "swatch", "style_weight") and
+             f.name not in _REGION_KEYS]
+    return [*_REGION_KEYS, *extra]
+
+
+def _region_options(text: str, opts: list[tuple[str, bool]], flag: str) -> dict:
+    keys = _region_keys()
+    kw: dict = {}
+    for item in _split(opts, ","):
+        if not item:
+            continue
+        parts = _split(item, "=", 1)
+        key = _text(parts[0]).strip()
+        if len(parts) != 2 or key not in keys:
+            hint = (" (is @ part of a file name? quote it: 'tartan@2x.png', or tartan\\@2x.png)"
+                    if flag == "--region" else "")
+            raise InputError(f"{flag} {text!r}: unknown option {_text(item)!r}; use {', '.join(keys)}{hint}")
+        value = _text(parts[1])
         try:
-            kw["style_weight" if key == "weight" else key] = _REGION_KEYS[key](value)
+            kw["style_weight" if key == "weight" else key] = _region_value(key, value)
         except ValueError:
             kind = "1 or 0" if key == "tileable" else "a number"
-            raise InputError(f"--region {text!r}: {key} must be {kind}, got {value!r}") from None
+            raise InputError(f"{flag} {text!r}: {key} must be {kind}, got {value!r}") from None
+    return kw
+
+
+def _make_region(mask, swatch, kw: dict, flag: str, text: str):
+    from ..api import Region
+
+    name = kw.pop("name", "") or Path(str(mask)).stem.split("__")[-1]
+    try:
+        return Region(mask=mask, swatch=swatch, name=name, **kw)
+    except InputError as exc:
+        raise type(exc)(f"{flag} {text!r}: {exc}") from None
+
+
+def _parse_region(text: str, default_scale: float, default_rotation: float):
+    """``MASK=SWATCH[@key=value,…]`` → (mask text, Region). The first unquoted ``=`` ends the mask and the first
+    unquoted ``@`` after it ends the swatch; quote a name holding ``=``, ``@`` or ``,`` ('run=1/m.png') or escape
+    the character with a backslash (tartan\\@2x.png)."""
+    chars = _unquoted(text, "--region")
+    parts = _split(chars, "=", 1)
+    if len(parts) != 2:
+        raise InputError(f"--region {text!r}: expected MASK=SWATCH (e.g. masks/skirt.png=swatches/denim.png)")
+    rest = _split(parts[1], "@", 1)
+    mask, swatch = _text(parts[0]), _text(rest[0])
     if not mask or not swatch:
         raise InputError(f"--region {text!r}: expected MASK=SWATCH")
-    return mask, Region(mask=mask, swatch=swatch, name=kw.pop("name", "") or Path(mask).stem.split("__")[-1], **kw)
+    kw: dict = {"scale": default_scale, "rotation": default_rotation}
+    kw.update(_region_options(text, rest[1] if len(rest) == 2 else [], "--region"))
+    return mask, _make_region(mask, swatch, kw, "--region", text)
+
+
+def _check_region_files(text: str, region) -> None:
+    """Before any work: a --region's files exist; when they don't and the text holds more = or @, say how to quote."""
+    for what in ("mask", "swatch"):
+        path = getattr(region, what)
+        try:
+            missing = not Path(path).exists()
+        except OSError:
+            continue  # a name too long etc.: io's reader gives the message
+        if missing:
+            hint = ""
+            if text.count("=") > 1 or text.count("@") > 1:
+                hint = (" (a file name holding = or @? quote it: --region \"'run=1/mask.png'='tartan@2x.png'\", or "
+                        "escape the character: run\\=1/mask.png, or use --mask FILE --swatch FILE)")
+            raise InputError(f"--region {text!r}: the {what} {str(path)!r} does not exist{hint}")
+
+
+class _PairAction(argparse.Action):
+    """``--mask M --swatch S [--with k=v,…]``, repeatable: each --mask opens a region, the next --swatch and --with
+    complete it (no quoting needed: for scripts). A --swatch before any --mask is the --auto whole-garment swatch."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        pairs = getattr(namespace, "pairs", None)
+        if pairs is None:
+            pairs = []
+            setattr(namespace, "pairs", pairs)
+        if self.dest == "mask":
+            pairs.append({"mask": values})
+        elif self.dest == "swatch":
+            if pairs and "mask" in pairs[-1] and "swatch" not in pairs[-1]:
+                pairs[-1]["swatch"] = values
+            else:
+                pairs.append({"swatch": values})
+        else:  # --with
+            if not pairs or "mask" not in pairs[-1] or "with" in pairs[-1]:
+                parser.error(f"{option_string} {values}: give it after the --mask/--swatch it belongs to")
+            pairs[-1]["with"] = values
+
+
+def _pair_regions(pairs: list[dict], default_scale: float, default_rotation: float):
+    regions = []
+    for p in pairs:
+        if "mask" not in p:
+            continue
+        text = f"--mask {p['mask']} --swatch {p.get('swatch', '?')}"
+        if "swatch" not in p:
+            raise InputError(f"--mask {p['mask']}: give its fabric with --swatch FILE right after it")
+        kw: dict = {"scale": default_scale, "rotation": default_rotation}
+        if "with" in p:
+            kw.update(_region_options(p["with"], _unquoted(p["with"], "--with"), "--with"))
+        regions.append((text, _make_region(p["mask"], p["swatch"], kw, "--mask", p["mask"])))
+    return regions
 
 
 def _options(args: argparse.Namespace, base: RenderOptions) -> RenderOptions:
@@ -125,9 +279,7 @@ def _auto_regions(args: argparse.Namespace, specs: list[str]):
         if mask not in by_name:
             raise InputError(f"--region {text!r}: with --auto, name a part found by the segmenter: "
                              f"{', '.join(by_name) or '(none found)'}")
-        regions.append(Region(mask=by_name[mask].mask, swatch=region.swatch, name=mask, scale=region.scale,
-                              repeat=region.repeat, rotation=region.rotation, style_weight=region.style_weight,
-                              tileable=region.tileable))
+        regions.append(dataclasses.replace(region, mask=by_name[mask].mask, name=mask))  # every other field kept
     if not regions:
         raise InputError("--auto needs --swatch FABRIC (whole garment) or --region PART=FABRIC")
     return regions, seg.method
@@ -138,6 +290,12 @@ def run(args: argparse.Namespace) -> int:
     from .. import encoders, export
     from ..outputs import Outputs
 
+    pairs = getattr(args, "pairs", None) or []  # --mask/--swatch/--with, in order
+    garment = [p["swatch"] for p in pairs if "mask" not in p]
+    if len(garment) > 1 or (garment and not args.auto):
+        raise InputError("--swatch belongs after its --mask (--mask M --swatch S), or once with --auto for the "
+                         "whole garment")
+    args.swatch = garment[0] if garment else None
     # Every output path is checked before any work (a render must never fail at the end on a bad path, nor
     # overwrite one of its inputs); see garmentstyle/outputs.py.
     outs = Outputs({"sketch": args.sketch, "recipe": args.recipe, "swatch": args.swatch})
@@ -158,9 +316,14 @@ def run(args: argparse.Namespace) -> int:
         if args.auto:
             regions, segmenter = _auto_regions(args, args.region)
         else:
-            if not args.region:
-                raise InputError("no regions: add --region MASK=SWATCH (repeatable), or --auto --swatch FABRIC")
-            regions = [_parse_region(t, args.scale, args.rotation)[1] for t in args.region]
+            parsed = [(t, _parse_region(t, args.scale, args.rotation)[1]) for t in args.region]
+            parsed += _pair_regions(pairs, args.scale, args.rotation)
+            if not parsed:
+                raise InputError("no regions: add --region MASK=SWATCH or --mask MASK --swatch SWATCH (repeatable), "
+                                 "or --auto --swatch FABRIC")
+            for text, region in parsed:
+                _check_region_files(text, region)
+            regions = [r for _, r in parsed]
     outs.add_inputs({"sketch": sketch, "mask": [r.mask for r in regions], "swatch": [r.swatch for r in regions]})
     outs.check()
     enc_name = encoders.resolve_name(options.encoder)
@@ -205,6 +368,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.out} ({rep['output_size'][0]}×{rep['output_size'][1]}, encoder {rep['encoder']}"
           f"{' pretrained' if rep['encoder_pretrained'] else ' offline'}, {rep['iterations']} iterations, "
           f"{rep['seconds']:.1f} s)")
+    for r in rep["regions"]:  # one line per prepared swatch (issue 7)
+        prep = r.get("prepare") or {}
+        if prep.get("action") not in (None, "unchanged", "as given"):
+            print(f"  swatch {r['name']}: {prep.get('summary', prep['action'])}", file=sys.stderr)
     for note in rep["notes"]:
         print(f"  note: {note}", file=sys.stderr)
     for extra in (args.report, args.bundle):
