@@ -26,10 +26,13 @@ import torch
 import torch.nn.functional as F
 
 from . import __version__, colour as colour_ops, encoders, finish, io, transfer
-from .errors import InputError, MaskError, OptionsError
+from .errors import Cancelled, InputError, MaskError, OptionsError
 from .options import opt, validate_fields
-from .swatch import check_swatch, make_tileable
-from .transfer import Progress, ProgressFn, RenderOptions
+from .swatch import check_swatch
+from . import swatches
+from .swatches import PREPARE_MODES
+from .progress import CancelToken, Progress, ProgressFn, Reporter
+from .transfer import RenderOptions
 
 __all__ = ["Region", "RenderOptions", "RenderResult", "Progress", "render", "resolve_device"]
 
@@ -52,8 +55,18 @@ class Region:
         repeat: alternatively, the width of one swatch repeat in sketch pixels (overrides ``scale``).
         rotation: degrees, counter-clockwise.
         style_weight: how strongly this region's fabric statistics are enforced (relative to other regions).
-        tileable: cross-fade the swatch's edges into itself first (:func:`garmentstyle.swatch.make_tileable`), for
-            a photo of cloth that was not cut as a seamless repeat; leave off for prints that already repeat.
+        tileable: kept as an alias of ``prepare="auto"`` (the old offset-and-blend is replaced by it).
+        prepare: swatch preparation (:func:`garmentstyle.swatches.prepare`): "auto" leaves a swatch that already
+            tiles bit-identical and turns anything else (a phone photo, a scan) into a seamless, evenly lit repeat
+            (exact lattice repeat, or synthesis); "off" uses the file as given; "repeat", "synthesize", "flatten"
+            force one step. The report's ``regions[i]["prepare"]`` says what was found and done.
+        swatch_cm / repeat_cm: true scale: the real width of the swatch file, or of one repeat, in cm; with the
+            sketch's size (``RenderOptions.sketch_cm`` or ``sketch_dpi``) they set the pattern scale (and override
+            ``scale`` / ``repeat``).
+        grain: which way the fabric runs (:mod:`garmentstyle.mapping`): "straight" (the plain tiling at
+            ``rotation``), "auto" (along the region's interior seams and folds; straight where it has none), or grain
+            strokes — a path / image / array the sketch's shape whose non-background pixels are lines along the warp.
+        drape: 0 (off) … 2: the sketch's shading and fold lines bend and compress the pattern.
     """
 
     mask: Any
@@ -64,10 +77,38 @@ class Region:
     repeat: Optional[float] = opt(None, "width of one repeat in sketch px", kind=float, lo=1, hi=20000)
     rotation: float = opt(0.0, "degrees, counter-clockwise", lo=-360, hi=360)
     style_weight: float = opt(1.0, "strength of this region's fabric statistics", lo=0, hi=1000)
-    tileable: bool = opt(False, "blend the edges of a swatch photo that does not repeat")
+    tileable: bool = opt(False, "alias of prepare='auto' (kept for old recipes): make a photo seamless")
+    prepare: str = opt("auto", "swatch preparation: auto (a seamless swatch is left as it is, anything else is made "
+                       "a seamless, evenly lit repeat), off (the file as given), repeat, synthesize, flatten",
+                       choices=PREPARE_MODES)
+    swatch_cm: Optional[float] = opt(None, "real width of the swatch file in cm (true scale; needs sketch_cm or "
+                                     "sketch_dpi)", kind=float, lo=0.01, hi=100000)
+    repeat_cm: Optional[float] = opt(None, "real width of one pattern repeat in cm (true scale; needs sketch_cm or "
+                                     "sketch_dpi)", kind=float, lo=0.01, hi=100000)
+    grain: Any = "straight"  # "straight" | "auto" | strokes (path / image / array): checked in __post_init__
+    drape: float = opt(0.0, "how much the sketch's folds and shading bend the pattern (0 = off)", lo=0, hi=2)
+    # Recolour the swatch first (garmentstyle.colourway): its k dominant colours → these k colours, largest first.
+    # "#1b2a49/#e4c59e/#ffffff", a list of hex / lab(L a b) / [L, a, b], or a palette name ($GARMENTSTYLE_PALETTES);
+    # normalised in __post_init__ to a tuple of "#rrggbb" / "lab(L a b)" strings (what recipes store). None = off.
+    colourway: Any = None
 
     def __post_init__(self) -> None:
+        if self.colourway is not None and self.colourway != "":
+            from .colourway import parse_palette
+
+            try:
+                object.__setattr__(self, "colourway", parse_palette(self.colourway))
+            except OptionsError as exc:
+                raise OptionsError(f"region {self.name or '?'}: colourway: {exc}") from None
+        else:
+            object.__setattr__(self, "colourway", None)
         validate_fields(self, label=f"region {self.name if isinstance(self.name, str) and self.name else '?'}: ")
+        if self.tileable and self.prepare == "off":
+            raise OptionsError(f"region {self.name or '?'}: tileable=True (make the swatch seamless) contradicts "
+                               "prepare='off' (use the file as given); keep one of them")
+        if isinstance(self.grain, str) and self.grain not in ("straight", "auto") and not Path(self.grain).suffix:
+            raise OptionsError(f"region {self.name or '?'}: grain must be straight, auto or a strokes image file; "
+                               f"got {self.grain!r}")
 
 
 @dataclass
@@ -161,8 +202,46 @@ def _page(sketch: torch.Tensor) -> torch.Tensor | None:
     return torch.from_numpy(part.labels == 0)
 
 
+def _region_scale(rg: Region, prep: "swatches.PreparedSwatch", *, name: str, sketch_h: int,
+                  options: RenderOptions) -> float:
+    """Tile px per sketch px: from centimetres (``swatch_cm`` / ``repeat_cm`` + the sketch's size) when given, else
+    ``repeat`` (the tile's width in sketch px), else ``scale`` (the *file's* px per sketch px, so a prepared tile
+    shows the pattern at the size the file had)."""
+    from .swatches.scale import pattern_scale, sketch_px_per_cm
+
+    if rg.swatch_cm or rg.repeat_cm:
+        return pattern_scale(name=name, tile_px_per_source_px=prep.report.tile_px_per_source_px,
+                             source_width_px=prep.report.source_size[0], repeat_px=prep.report.repeat_px,
+                             swatch_cm=rg.swatch_cm, repeat_cm=rg.repeat_cm,
+                             sketch_px_cm=sketch_px_per_cm(sketch_h, sketch_cm=options.sketch_cm,
+                                                           sketch_dpi=options.sketch_dpi))
+    if rg.repeat is not None:
+        return prep.tile.shape[-1] / rg.repeat
+    return rg.scale * prep.report.tile_px_per_source_px
+
+
+def _region_mapping(rg: Region, mask: torch.Tensor, sketch: torch.Tensor, *, native: tuple[int, int], name: str,
+                    notes: list[str]):
+    """The region's texture parameterisation at output size (:mod:`garmentstyle.mapping`), or None for the plain
+    tiling. Grain strokes are read at the sketch's own size (their size is checked against it), then resized."""
+    from . import mapping
+    from .mapping.strokes import resize_strokes, stroke_map
+
+    grain = rg.grain
+    if isinstance(grain, str) and grain == "straight" and rg.drape == 0:
+        return None
+    if not (isinstance(grain, str) and grain in mapping.GRAINS):
+        strokes, more = stroke_map(grain, native)
+        notes.extend(f"{name}: {n}" for n in more)
+        grain = resize_strokes(strokes, tuple(mask.shape))
+    mp = mapping.build(mask.cpu(), sketch.cpu(), grain=grain, rotation=rg.rotation, drape=rg.drape)
+    notes.extend(f"{name}: {n}" for n in mp.notes)
+    return mp if mp.maps is not None else None
+
+
 def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None = None, *,
-           on_progress: ProgressFn | None = None) -> RenderResult:
+           on_progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+           preview_every: int | None = None) -> RenderResult:
     """Render each region's swatch into its mask on the sketch.
 
     Args:
@@ -170,7 +249,13 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         regions: one or more :class:`Region` (later regions lie on top where masks overlap).
         options: :class:`RenderOptions` (validated before anything loads).
         on_progress: called with :class:`Progress` events; may raise :class:`~garmentstyle.errors.Cancelled` to
-            stop early and get the current image.
+            stop early (the same as ``cancel.cancel()``).
+        cancel: a :class:`~garmentstyle.progress.CancelToken`; cancel from any thread. Before the start image
+            exists (stage "prepare") the render raises ``Cancelled``; after that it always returns the image so far,
+            finished, with ``report["cancelled"]`` True and ``report["cancelled_at"]`` the checkpoint
+            (the contract: :mod:`garmentstyle.progress`).
+        preview_every: send a preview with the progress every this many iterations (None: the options' value;
+            0: never). Previews never change the render.
 
     Returns:
         :class:`RenderResult`.
@@ -184,8 +269,8 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
     if not regions:
         raise InputError("no regions given: pass at least one Region(mask, swatch)")
     device = resolve_device(options.device)
-    emit = on_progress or (lambda p: None)
-    emit(Progress("prepare"))
+    rep = Reporter(on_progress, cancel)
+    rep.emit(Progress("prepare"))
 
     sk_native = io.load_image(sketch)
     nh, nw = sk_native.shape[-2:]
@@ -222,34 +307,50 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
             raise MaskError(f"mask of {name}: only {int((m_out >= 0.5).sum())} px inside at {ow}×{oh}; a region "
                             f"needs at least {MIN_REGION_PIXELS} px (use a larger size or a larger mask)")
         masks.append(m_out.to(device))
-        try:
-            sw = check_swatch(io.load_image(rg.swatch), name=f"swatch of {name}")
-        except InputError:
-            raise
-        if rg.tileable:
-            sw = make_tileable(sw)
+        prep = swatches.prepare(rg.swatch, rg.prepare, name=f"swatch of {name}")
+        sw = check_swatch(prep.tile, name=f"swatch of {name}")
+        recoloured = None
+        if rg.colourway:  # the prepared tile recoloured pixel by pixel, so it still tiles
+            from . import colourway
+
+            recoloured = colourway.recolour(sw, rg.colourway)
+            sw = recoloured.image
+            notes.extend(f"{name}: colourway: {n}" for n in recoloured.notes)
         if options.colour == "histogram":
             if colour_ops.chroma_spread(sk_native, m) < 0.02:
                 notes.append(f"{name}: histogram matching to an uncoloured sketch gives a grey fabric; use "
                              "colour='swatch' to keep the fabric's colours")
             sw = colour_ops.match_histogram(sw, sk_native, m)
-        scale = rg.scale if rg.repeat is None else sw.shape[-1] / rg.repeat
+        scale = _region_scale(rg, prep, name=name, sketch_h=nh, options=options)
         zoom = px_per_sketch_px / scale
+        mp = _region_mapping(rg, m_out, sk, native=(nh, nw), name=name, notes=notes)
         specs.append(transfer.RegionSpec(name=name, swatch=sw.to(device), zoom=zoom, rotation=rg.rotation,
-                                         style_weight=rg.style_weight))
+                                         style_weight=rg.style_weight, mapping=mp))
         region_report.append({
             "name": name, "area_px": int((m_out >= 0.5).sum()), "swatch_size": [int(sw.shape[-1]), int(sw.shape[-2])],
             "scale": scale, "repeat_px_sketch": sw.shape[-1] / scale, "repeat_px_output": sw.shape[-1] * zoom,
             "rotation": rg.rotation, "style_weight": rg.style_weight, "tileable": rg.tileable,
+            "prepare": prep.report.to_dict(), "swatch_cm": rg.swatch_cm, "repeat_cm": rg.repeat_cm,
+            "grain": rg.grain if isinstance(rg.grain, str) else ("strokes" if not isinstance(rg.grain, Path)
+                                                                else str(rg.grain)),
+            "drape": rg.drape, "mapping": mp.stats.to_dict() if mp is not None else None,
+            "colourway": list(rg.colourway) if rg.colourway else None,
+            "colourway_match": recoloured.to_dict() if recoloured is not None else None,
         })
     mask_t = torch.stack(masks)
     overlap = int(((mask_t >= 0.5).sum(dim=0) > 1).sum())
     if overlap:
         notes.append(f"{overlap} px belong to more than one region; later regions are on top")
 
+    rep.check("prepare")
     enc = encoders.get(options.encoder, pooling=options.pooling, device=str(device))
-    out = transfer.run(sk, mask_t, specs, options, enc, on_progress=on_progress)
-    emit(Progress("finish", level=len(out.report["levels"]), levels=len(out.report["levels"])))
+    rep.check("prepare")  # the last point where a cancel leaves no image
+    out = transfer.run(sk, mask_t, specs, options, enc, reporter=rep, preview_every=preview_every)
+    try:  # the finished render is always returned, also when the cancel arrives now
+        rep.emit(Progress("finish", level=len(out.report["levels"]), levels=len(out.report["levels"])))
+    except Cancelled:
+        out.report["cancelled"] = True
+        out.report["cancelled_at"] = out.report.get("cancelled_at") or "finish"
     alphas = finish.region_alphas(mask_t, soft_edge=options.soft_edge)
     image = finish.compose(sk, out.fabric, alphas, keep_sketch=options.keep_sketch,
                            shading_strength=options.shading_strength)

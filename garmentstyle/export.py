@@ -41,6 +41,23 @@ def load_recipe(path: str | Path, *, allow_outside_paths: bool = False) -> tuple
     return r.sketch, r.regions, r.options
 
 
+def _bundle_grain(region: Region, safe: str, files: dict[str, bytes], result: RenderResult) -> str:
+    """The recipe's ``grain``: "straight" / "auto" as they are; grain strokes (a file or an array) are written into
+    the bundle as ``grain/<region>.png`` at the bundled sketch's size (black strokes on white) and named."""
+    import numpy as np
+    from PIL import Image
+
+    from .mapping.strokes import resize_strokes, stroke_map
+
+    if isinstance(region.grain, str) and region.grain in ("straight", "auto"):
+        return region.grain
+    w, h = result.report["sketch_size"]
+    strokes, _ = stroke_map(region.grain, (h, w))
+    strokes = resize_strokes(strokes, tuple(result.sketch.shape[-2:])) >= 0.5
+    files[f"grain/{safe}.png"] = _png_bytes(Image.fromarray(np.where(strokes, 0, 255).astype(np.uint8)))
+    return f"grain/{safe}.png"
+
+
 def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
            swatch_sources: Sequence[Any] | None = None, transparent: bool = False) -> Path:
     """Write a layered ZIP: ``render.png``, ``render_transparent.png``, ``sketch.png``, ``lineart.png`` (the
@@ -64,11 +81,18 @@ def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
         files[f"swatches/{safe}.png"] = _png_bytes(io.to_pil(io.load_image(sources[i])))
         rep = result.report["regions"][i]
         region_entries.append({"name": name, "mask": f"masks/{safe}.png", "swatch": f"swatches/{safe}.png",
-                               "scale": rep["scale"] * result.report["sketch_size"][0] / result.sketch.shape[-1],
+                               "scale": rep["scale"] * result.report["sketch_size"][0] / result.sketch.shape[-1]
+                               / ((rep.get("prepare") or {}).get("tile_px_per_source_px") or 1.0),
                                "rotation": region.rotation, "style_weight": region.style_weight,
-                               "tileable": region.tileable})
+                               "tileable": region.tileable, "drape": region.drape,
+                               "prepare": region.prepare, "swatch_cm": region.swatch_cm,
+                               "repeat_cm": region.repeat_cm,
+                               "grain": _bundle_grain(region, safe, files, result),
+                               "colourway": list(region.colourway) if region.colourway else None})
     opts = dict(result.report["options"])
     opts["size"] = 0  # the bundled sketch is already at the output size
+    if opts.get("sketch_dpi"):  # …so its dpi scales with it (sketch_cm, a height, does not change)
+        opts["sketch_dpi"] = opts["sketch_dpi"] * result.sketch.shape[-1] / result.report["sketch_size"][0]
     try:
         options = RenderOptions.from_dict(opts)
     except OptionsError:  # pragma: no cover - options came from a validated render

@@ -169,6 +169,8 @@ def _region(i: int, entry: Any, base: Path, *, source: str, allow_outside: bool)
         value = entry[f.name]
         # Field by field first (names the field); Region's own __post_init__ then checks the rest.
         kw[f.name] = check_value(value, spec, label=f"{source}: {where}.{f.name}") if spec is not None else value
+    if isinstance(kw.get("grain"), str) and kw["grain"] not in ("straight", "auto"):  # a grain-strokes file name
+        kw["grain"] = _path(kw["grain"], f"{where}.grain", base, source=source, allow_outside=allow_outside)
     mask = _path(entry["mask"], f"{where}.mask", base, source=source, allow_outside=allow_outside)
     swatch = _path(entry["swatch"], f"{where}.swatch", base, source=source, allow_outside=allow_outside)
     try:

@@ -78,9 +78,7 @@ def stroke_map(src: Any, size: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
         if abs((w / h) / (W / H) - 1) > ASPECT_TOLERANCE:
             raise InputError(f"grain strokes are {w}×{h} px but the sketch is {W}×{H}: draw the strokes on an image "
                              "the sketch's size (or the same shape at another resolution)")
-        t = torch.from_numpy(strokes.astype(np.float32))[None, None]
-        strokes = torch.nn.functional.adaptive_max_pool2d(t, (H, W))[0, 0].numpy() >= 0.5 if h > H else \
-            torch.nn.functional.interpolate(t, size=(H, W), mode="nearest")[0, 0].numpy() >= 0.5
+        strokes = resize_strokes(strokes, (H, W)) >= 0.5
         notes.append(f"grain strokes resized from {w}×{h} to {W}×{H}")
     if not strokes.any():
         raise InputError("grain strokes: no stroke found (every pixel is the background colour); draw the grain "
@@ -89,3 +87,13 @@ def stroke_map(src: Any, size: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
         raise InputError("grain strokes: more than half the image differs from its background; draw thin lines "
                          "along the grain on a plain background")
     return strokes.astype(np.float32), notes
+
+
+def resize_strokes(strokes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Stroke presence ``(h, w)`` → ``(H, W)`` float {0, 1}; shrinking keeps every stroke (max pooling)."""
+    t = torch.from_numpy(np.asarray(strokes, dtype=np.float32))[None, None]
+    if tuple(t.shape[-2:]) == tuple(size):
+        return t[0, 0].numpy()
+    if t.shape[-2] > size[0] or t.shape[-1] > size[1]:
+        return torch.nn.functional.adaptive_max_pool2d(t, size)[0, 0].numpy()
+    return torch.nn.functional.interpolate(t, size=size, mode="nearest")[0, 0].numpy()
