@@ -17,6 +17,14 @@ Environment:
     ``weights/``).
     ``GARMENTSTYLE_WEIGHTS_MIRROR``: a base URL that replaces the scheme and host of every manifest URL (the path is
     kept), for machines that must fetch from an internal mirror.
+    ``GARMENTSTYLE_DOWNLOAD_STALL``: seconds without a single byte after which a download stops (default 60).
+    ``GARMENTSTYLE_DOWNLOAD_TIMEOUT``: seconds a whole download may take (default: 5 minutes plus the file's size at
+    100 kB/s, e.g. about 1 h 40 min for VGG19's 575 MB).
+
+Bounded downloads: a download can neither fill the disk nor hang. It stops with a clear message when the server
+announces a length other than the manifest's, when it sends more bytes than the manifest's size (an endless or wrong
+mirror; the ``.part`` is deleted), when no byte arrives for the stall timeout (a silent server), and when the whole
+transfer exceeds its time limit (a trickle); the last two keep the ``.part`` so a re-run resumes.
 """
 from __future__ import annotations
 
@@ -25,6 +33,8 @@ import http.client
 import os
 import re
 import shutil
+import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -48,6 +58,16 @@ VGG19_FEATURES_FILENAME = "vgg19-features.pth"
 _HEX = re.compile(r"[0-9a-f]+")
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _URL_SCHEMES = ("http", "https", "file")
+
+#: Environment variables bounding a download (seconds): no byte for this long, and the whole transfer.
+ENV_STALL = "GARMENTSTYLE_DOWNLOAD_STALL"
+ENV_TIMEOUT = "GARMENTSTYLE_DOWNLOAD_TIMEOUT"
+#: Defaults: stall timeout; the total limit is BASE + size / MIN_RATE.
+DEFAULT_STALL_S = 60.0
+TOTAL_BASE_S = 300.0
+MIN_RATE_BYTES_S = 100_000
+#: Cap for a checkpoint whose size is not in the manifest (size_bytes=0).
+DEFAULT_MAX_BYTES = 5_000_000_000
 
 
 @dataclass(frozen=True)
@@ -367,7 +387,8 @@ def download(
     dest_dir: Union[str, os.PathLike, None] = None,
     url: Optional[str] = None,
     on_progress: Optional[ByteProgress] = None,
-    timeout: float = 60,
+    timeout: Optional[float] = None,
+    total_timeout: Optional[float] = None,
     chunk: int = 1 << 20,
     features_only: bool = False,
     force: bool = False,
@@ -382,6 +403,10 @@ def download(
 
     A file already present under the final name is hashed and returned (``force=True`` re-downloads it and
     discards any ``.part``).
+
+    Bounds: ``timeout`` is the stall timeout (seconds without a byte; default ``$GARMENTSTYLE_DOWNLOAD_STALL`` or
+    60), ``total_timeout`` the limit for the whole transfer (default ``$GARMENTSTYLE_DOWNLOAD_TIMEOUT`` or 5 min +
+    size at 100 kB/s); never more than the manifest's ``size_bytes`` is written (see the module doc).
 
     ``features_only=True`` (``vgg19`` only) keeps just the convolutional part: after the full file is downloaded
     and verified it is reduced with :func:`extract_vgg19_features` to ``vgg19-features.pth`` (~80 MB instead of
@@ -399,6 +424,7 @@ def download(
     if chunk <= 0:
         raise OptionsError(f"chunk must be a positive number of bytes, got {chunk}")
     src_url = resolve_url(ckpt, url)
+    limits = _limits(ckpt, timeout, total_timeout)
     dest = Path(dest_dir).expanduser() if dest_dir is not None else weights_dir()
     try:
         dest.mkdir(parents=True, exist_ok=True)
@@ -418,12 +444,12 @@ def download(
                 )
             return features
         had_full = final.is_file()
-        full = _download_file(ckpt, final, src_url, on_progress=on_progress, timeout=timeout, chunk=chunk, force=force)
+        full = _download_file(ckpt, final, src_url, on_progress=on_progress, limits=limits, chunk=chunk, force=force)
         extract_vgg19_features(full, features)
         if not had_full:
             full.unlink(missing_ok=True)
         return features
-    return _download_file(ckpt, final, src_url, on_progress=on_progress, timeout=timeout, chunk=chunk, force=force)
+    return _download_file(ckpt, final, src_url, on_progress=on_progress, limits=limits, chunk=chunk, force=force)
 
 
 def _download_file(
@@ -432,7 +458,7 @@ def _download_file(
     src_url: str,
     *,
     on_progress: Optional[ByteProgress],
-    timeout: float,
+    limits: "_Limits",
     chunk: int,
     force: bool,
 ) -> Path:
@@ -450,7 +476,7 @@ def _download_file(
 
     # At most two passes: the second one starts afresh when the server refused to resume.
     for _attempt in range(2):
-        restart = _transfer(ckpt, part, src_url, on_progress=on_progress, timeout=timeout, chunk=chunk)
+        restart = _transfer(ckpt, part, src_url, on_progress=on_progress, limits=limits, chunk=chunk)
         if not restart:
             break
         part.unlink(missing_ok=True)
@@ -475,7 +501,7 @@ def _transfer(
     src_url: str,
     *,
     on_progress: Optional[ByteProgress],
-    timeout: float,
+    limits: "_Limits",
     chunk: int,
 ) -> bool:
     """Bring ``part`` to the full file (resuming it if possible). True means "discard ``part`` and start over"."""
@@ -494,7 +520,7 @@ def _transfer(
         )
 
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - scheme checked in resolve_url
+        response = urllib.request.urlopen(request, timeout=limits.stall)  # noqa: S310 - scheme checked in resolve_url
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # our .part is already complete (or longer than the file): start afresh
             exc.close()
@@ -505,6 +531,11 @@ def _transfer(
         ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise WeightsDownloadError(
+                f"{src_url}: the server did not answer within {limits.stall:g} s (stall timeout); try again later, "
+                f"use a mirror ({ENV_MIRROR}=BASE_URL), or allow longer with {ENV_STALL}=SECONDS"
+            ) from None
         raise WeightsDownloadError(
             f"could not reach {src_url} ({reason}); check the network, set {ENV_MIRROR}=BASE_URL for a mirror, "
             f"or copy {ckpt.filename} by hand into {part.parent}"
@@ -527,6 +558,12 @@ def _transfer(
                 total = have + remaining if remaining is not None else None
         else:
             total = remaining  # 200 (also when the server ignored our Range): the whole file from byte 0
+        if total is not None and ckpt.size_bytes and total != ckpt.size_bytes:
+            raise WeightsDownloadError(
+                f"{src_url}: the server announces {total:,} bytes but {ckpt.filename} is {ckpt.size_bytes:,} bytes; "
+                f"it is sending a different file (a wrong URL or a misbehaving mirror); nothing was written. Check "
+                f"--url / {ENV_MIRROR}"
+            )
         if remaining is not None:
             _check_space(part.parent, remaining, ckpt)
 
@@ -536,16 +573,32 @@ def _transfer(
             fh = part.open(mode)
         except OSError as exc:
             raise WeightsDownloadError(f"cannot write {part} ({exc.strerror or exc}); check the folder") from None
+        read = getattr(response, "read1", None) or response.read  # read1: returns what arrived, so the clock runs
         with fh:
             received = 0
             while True:
                 try:
-                    block = response.read(chunk)
-                except (OSError, http.client.HTTPException) as exc:  # reset, timeout, IncompleteRead
+                    block = read(chunk)
+                except (socket.timeout, TimeoutError):
+                    fh.flush()
+                    raise WeightsDownloadError(
+                        f"the download of {ckpt.filename} from {src_url} stalled: no data for {limits.stall:g} s "
+                        f"(at {human_size(done)} of {human_size(total)}); {part.name} keeps what arrived: re-run "
+                        f"`garmentstyle weights download {ckpt.name}` to resume, or allow longer with "
+                        f"{ENV_STALL}=SECONDS"
+                    ) from None
+                except (OSError, http.client.HTTPException) as exc:  # reset, IncompleteRead
                     fh.flush()
                     raise interrupted(exc or type(exc).__name__) from None
                 if not block:
                     break
+                if done + len(block) > limits.max_bytes:
+                    fh.close()
+                    part.unlink(missing_ok=True)
+                    raise WeightsDownloadError(
+                        f"{src_url} sent more than {limits.max_bytes:,} bytes, the size of {ckpt.filename}; stopped "
+                        f"and deleted the download (an endless or wrong file: check --url / {ENV_MIRROR})"
+                    )
                 try:
                     fh.write(block)
                 except OSError as exc:
@@ -556,11 +609,53 @@ def _transfer(
                 done += len(block)
                 if on_progress is not None:
                     on_progress(done, total)
+                if time.monotonic() > limits.deadline:
+                    fh.flush()
+                    raise WeightsDownloadError(
+                        f"the download of {ckpt.filename} from {src_url} took longer than its limit of "
+                        f"{limits.total:g} s (at {human_size(done)} of {human_size(total)}; too slow); "
+                        f"{part.name} keeps what arrived: re-run to resume, or allow longer with "
+                        f"{ENV_TIMEOUT}=SECONDS"
+                    )
             fh.flush()
             os.fsync(fh.fileno())
         if remaining is not None and received < remaining:
             raise interrupted(f"connection closed after {done} of {total} bytes")
     return False
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """A download's bounds: ``stall`` s without a byte, ``total`` s in all (ending at monotonic ``deadline``), at
+    most ``max_bytes`` written."""
+
+    stall: float
+    total: float
+    deadline: float
+    max_bytes: int
+
+
+def _seconds(value: Optional[float], env: str, default: float, what: str) -> float:
+    if value is None:
+        text = os.environ.get(env, "").strip()
+        if not text:
+            return default
+        try:
+            value = float(text)
+        except ValueError:
+            raise OptionsError(f"{env}={text!r}: expected a number of seconds") from None
+        what = env
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < 1e7):
+        raise OptionsError(f"{what} must be a positive number of seconds below 10 000 000; got {value!r}")
+    return float(value)
+
+
+def _limits(ckpt: Checkpoint, stall: Optional[float], total: Optional[float]) -> _Limits:
+    default_total = TOTAL_BASE_S + (ckpt.size_bytes or DEFAULT_MAX_BYTES) / MIN_RATE_BYTES_S
+    stall_s = _seconds(stall, ENV_STALL, DEFAULT_STALL_S, "the stall timeout")
+    total_s = _seconds(total, ENV_TIMEOUT, default_total, "the download time limit")
+    return _Limits(stall=stall_s, total=total_s, deadline=time.monotonic() + total_s,
+                   max_bytes=ckpt.size_bytes or DEFAULT_MAX_BYTES)
 
 
 def _check_space(folder: Path, needed: int, ckpt: Checkpoint) -> None:

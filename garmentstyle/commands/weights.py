@@ -38,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="vgg19 only: keep just the conv layers (~80 MB instead of 575 MB); the style encoder needs no more",
     )
     p.add_argument("--force", action="store_true", help="download again even if the file is present")
+    p.add_argument("--stall-timeout", type=float, default=None, metavar="S",
+                   help=f"stop when no byte arrives for S seconds (default: ${W.ENV_STALL} or {W.DEFAULT_STALL_S:g})")
+    p.add_argument("--max-time", type=float, default=None, metavar="S",
+                   help=f"stop when the whole download takes longer than S seconds (default: ${W.ENV_TIMEOUT} or "
+                        f"{W.TOTAL_BASE_S:g} s + the file's size at {W.MIN_RATE_BYTES_S // 1000} kB/s); a re-run "
+                        "resumes")
     p.set_defaults(func=run_download)
 
     p = sub.add_parser("verify", help="check a checkpoint's SHA-256")
@@ -99,6 +105,8 @@ def run_download(args: argparse.Namespace) -> int:
             on_progress=progress,
             features_only=args.features_only,
             force=args.force,
+            timeout=args.stall_timeout,
+            total_timeout=args.max_time,
         )
     print(path)
     if args.dir is not None and Path(args.dir).expanduser().resolve() != W.weights_dir().resolve():
