@@ -1,0 +1,620 @@
+"""Colourways: recolour a print or fabric to a designer's palette, keeping its texture and shading.
+
+A colourway is the same print in another set of colours. :func:`find_colours` finds the swatch's k dominant colours
+by k-means in CIELAB (k = the palette's length), ordered by coverage, largest first; :func:`recolour` maps the i-th
+found colour to the i-th palette colour. Each colour is *moved*, not flattened: the pixels of a cluster keep their
+offsets from the cluster's mean, with shading treated as a change of reflectance (a fold that is 20 % darker on the
+original is 20 % darker on the new colour, see :func:`_move`). Pixels between two clusters (anti-aliased edges of a
+motif, yarn mixing at a weave boundary) are blended between the two moves, so the result is a continuous function of
+the input colour and edges do not alias. Lastly each cluster's mean is corrected, after clipping to the sRGB gamut,
+until it meets its palette colour (ΔE2000 per colour is reported).
+
+Palettes: ``"#1b2a49/#e4c59e/#ffffff"``, a list of hex strings, CIELAB triples ``[(L, a, b), …]`` or
+``"lab(30 5 -20)"`` strings, or the *name* of a palette in a JSON file the designer keeps
+(``{"navy-sand": ["#1b2a49", "#e4c59e", "#ffffff"], …}``; the file is passed as ``palette_file`` or named by
+``$GARMENTSTYLE_PALETTES``). Colour conversions (sRGB D65 ↔ CIELAB) and ΔE2000 come from ``colour-science``,
+imported on first use (it takes a couple of seconds to import, so ``--help`` and renders without a colourway never
+pay for it).
+
+Images are ``(1, 3, H, W)`` float RGB in [0, 1] (paths, PIL images and arrays are accepted too).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .errors import InputError, OptionsError
+
+#: Most colours a palette may have (a print with more dominant colours than this is recoloured in parts).
+MAX_COLOURS = 12
+#: Environment variable naming the designer's palette JSON file (used when no ``palette_file`` is given).
+PALETTE_ENV = "GARMENTSTYLE_PALETTES"
+#: Pixels k-means is fitted on (a deterministic random sample; every pixel is then assigned to its nearest centre).
+KMEANS_SAMPLE = 40_000
+#: k-means restarts (k-means++ seeding each); the one with the lowest inertia is kept.
+KMEANS_RESTARTS = 4
+#: Half-width of a cluster's core along the line to its neighbour, in its standard deviations: pixels inside the core
+#: take their own cluster's move only; pixels between two cores blend the two moves.
+CORE_SIGMAS = 2.0
+#: Limits of the spread gain, so a near-black cluster moved to white does not amplify its noise 6×.
+GAIN_RANGE = (0.25, 3.0)
+#: Weight of the contrast ratio (vs the lightness ratio) in a cluster's spread gain (:func:`_gains`).
+GAIN_MIX = 0.5
+#: Most a highlight's chroma may grow over its colour's (the reflectance model would scale it with lightness).
+CHROMA_GAIN_MAX = 1.25
+#: Chroma (C*ab) added when scaling a cluster's colour noise, so grey clusters are not divided by ~0.
+CHROMA_FLOOR = 5.0
+#: Gaussian smoothing (px) before edge detection in :func:`edges`.
+EDGE_SIGMA = 1.0
+#: Two found colours closer than this (ΔE2000) are one colour split by its texture.
+DUPLICATE_DELTA_E = 3.0
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+_LAB = re.compile(r"^lab\(\s*([-+0-9.eE]+)[\s,]+([-+0-9.eE]+)[\s,]+([-+0-9.eE]+)\s*\)$", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------------- palettes
+def parse_colour(value: Any) -> str:
+    """One palette colour → its canonical text: ``"#rrggbb"`` (lower case) or ``"lab(L a b)"``.
+
+    Accepts ``"#1b2a49"``, ``"#fff"``, ``"lab(30 5 -20)"`` / ``"lab(30,5,-20)"``, or a sequence of three numbers
+    (CIELAB L*, a*, b*). Raises :class:`OptionsError` naming the value and the accepted forms.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        m = _HEX.match(text)
+        if m and text.startswith("#"):
+            h = m.group(1).lower()
+            return "#" + ("".join(c * 2 for c in h) if len(h) == 3 else h)
+        m = _LAB.match(text)
+        if m:
+            try:
+                return _lab_text(tuple(float(g) for g in m.groups()))
+            except ValueError:
+                pass
+        raise OptionsError(f"colour {value!r} is not a colour; use #rrggbb (e.g. #1b2a49) or lab(L a b) "
+                           "(e.g. lab(30 5 -20))")
+    if isinstance(value, (list, tuple)) and len(value) == 3 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return _lab_text(tuple(float(v) for v in value))
+    raise OptionsError(f"colour {value!r} is not a colour; use '#rrggbb', 'lab(L a b)' or three numbers [L, a, b]")
+
+
+def _lab_text(lab: tuple[float, ...]) -> str:
+    L, a, b = lab
+    if not all(math.isfinite(v) for v in lab):
+        raise OptionsError(f"CIELAB colour {lab} has a non-finite value")
+    if not 0.0 <= L <= 100.0 or not (-128.0 <= a <= 128.0 and -128.0 <= b <= 128.0):
+        raise OptionsError(f"CIELAB colour {lab}: L* must be 0…100 and a*, b* −128…128")
+    return "lab(" + " ".join(f"{v:.4g}" for v in (L, a, b)) + ")"
+
+
+def load_palettes(path: str | os.PathLike) -> dict[str, tuple[str, ...]]:
+    """Read a designer's palette file: JSON ``{"name": ["#1b2a49", …], …}`` (optionally under ``"palettes"``);
+    each palette is a list of colours or one ``"a/b/c"`` string. Returns name → canonical colour strings."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such palette file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable palette JSON ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("palettes"), dict):
+        data = data["palettes"]
+    if not isinstance(data, dict) or not data:
+        raise InputError(f"{path}: a palette file is a JSON object {{\"name\": [\"#rrggbb\", …], …}}")
+    out = {}
+    for name, colours in data.items():
+        try:
+            out[str(name)] = _parse_colours(colours)
+        except OptionsError as exc:
+            raise InputError(f"{path}: palette {name!r}: {exc}") from None
+    return out
+
+
+def _parse_colours(value: Any) -> tuple[str, ...]:
+    items = value.split("/") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise OptionsError(f"a palette is a list of colours, got {type(value).__name__}")
+    colours = tuple(parse_colour(v) for v in items)
+    if not 1 <= len(colours) <= MAX_COLOURS:
+        raise OptionsError(f"a palette has 1…{MAX_COLOURS} colours; got {len(colours)}")
+    return colours
+
+
+def parse_palette(spec: Any, *, palette_file: str | os.PathLike | None = None) -> tuple[str, ...]:
+    """A palette in any accepted form → canonical colour strings (cheap: no colour library is imported).
+
+    Args:
+        spec: ``"#1b2a49/#e4c59e/#ffffff"``, a list of colours (hex, ``lab(…)``, ``[L, a, b]``), or a palette name
+            looked up in ``palette_file`` (default: the file named by ``$GARMENTSTYLE_PALETTES``).
+    Raises:
+        OptionsError: a malformed colour, too many colours, or an unknown palette name (the message lists the
+            names the file has).
+    """
+    if isinstance(spec, str) and "/" not in spec and not spec.strip().startswith("#") \
+            and not spec.strip().lower().startswith("lab("):
+        name = spec.strip()
+        file = palette_file or os.environ.get(PALETTE_ENV)
+        if not file:
+            raise OptionsError(f"palette {name!r} is not a colour list and no palette file is given; write colours "
+                               f"as #rrggbb/#rrggbb/… or name a palette file (--palette-file, or ${PALETTE_ENV})")
+        palettes = load_palettes(file)
+        if name not in palettes:
+            raise OptionsError(f"palette {name!r} is not in {file}; it has: {', '.join(sorted(palettes))}")
+        return palettes[name]
+    return _parse_colours(spec)
+
+
+# --------------------------------------------------------------------------------------------------- colour maths
+_COLOUR_MODULE = None
+
+
+def _colour():
+    """The ``colour`` (colour-science) module, imported once, its optional-dependency warnings silenced."""
+    global _COLOUR_MODULE
+    if _COLOUR_MODULE is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import colour  # noqa: PLC0415 - heavy import kept off the CLI's start-up path
+        _COLOUR_MODULE = colour
+    return _COLOUR_MODULE
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` sRGB in [0, 1] → CIELAB (D65, 2° observer), float64."""
+    c = _colour()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return c.XYZ_to_Lab(c.sRGB_to_XYZ(np.asarray(rgb, dtype=np.float64)))
+
+
+def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` CIELAB → sRGB, *not* clipped (values outside [0, 1] are out of gamut)."""
+    c = _colour()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return c.XYZ_to_sRGB(c.Lab_to_XYZ(np.asarray(lab, dtype=np.float64)))
+
+
+def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference between ``(..., 3)`` CIELAB arrays (broadcast)."""
+    c = _colour()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(c.delta_E(np.asarray(lab1, float), np.asarray(lab2, float), method="CIE 2000"))
+
+
+def lab_to_hex(lab: Sequence[float]) -> str:
+    """The nearest displayable sRGB colour of a CIELAB triple, as ``"#rrggbb"``."""
+    rgb = np.clip(lab_to_srgb(np.asarray(lab, float)), 0.0, 1.0)
+    return "#" + "".join(f"{int(round(v * 255)):02x}" for v in rgb)
+
+
+@dataclass(frozen=True)
+class PaletteColour:
+    """One target colour. ``spec``: as written in recipes; ``lab``: CIELAB; ``hex``: nearest sRGB;
+    ``in_gamut``: whether sRGB can show it exactly."""
+
+    spec: str
+    lab: tuple[float, float, float]
+    hex: str
+    in_gamut: bool
+
+
+def resolve_palette(spec: Any, *, palette_file: str | os.PathLike | None = None) -> tuple[PaletteColour, ...]:
+    """A palette in any accepted form → :class:`PaletteColour` s (CIELAB values from colour-science)."""
+    out = []
+    for s in parse_palette(spec, palette_file=palette_file):
+        if s.startswith("#"):
+            rgb = np.array([int(s[i:i + 2], 16) / 255.0 for i in (1, 3, 5)])
+            lab = srgb_to_lab(rgb)
+            out.append(PaletteColour(s, tuple(float(v) for v in lab), s, True))
+        else:
+            lab = np.array([float(v) for v in s[4:-1].split()])
+            rgb = lab_to_srgb(lab)
+            ok = bool(np.all(rgb >= -1e-3) and np.all(rgb <= 1 + 1e-3))
+            out.append(PaletteColour(s, tuple(float(v) for v in lab), lab_to_hex(lab), ok))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------------- found colours
+@dataclass(frozen=True)
+class FoundColour:
+    """A dominant colour: ``lab`` (cluster mean, CIELAB), ``hex`` (sRGB), ``coverage`` (fraction of pixels)."""
+
+    lab: tuple[float, float, float]
+    hex: str
+    coverage: float
+
+
+@dataclass(frozen=True, eq=False)
+class FoundColours:
+    """The k dominant colours of an image, largest coverage first.
+
+    Attributes:
+        colours: one :class:`FoundColour` per cluster.
+        labels: ``(H, W)`` int, the cluster (index into ``colours``) of every pixel; -1 outside the mask.
+        spreads: ``(k,)`` each cluster's standard deviation in CIELAB (per axis, isotropic).
+        notes: e.g. that two found colours are one colour split by its texture.
+    """
+
+    colours: tuple[FoundColour, ...]
+    labels: np.ndarray
+    spreads: np.ndarray
+    notes: tuple[str, ...] = ()
+
+    @property
+    def centres(self) -> np.ndarray:
+        """``(k, 3)`` CIELAB cluster means."""
+        return np.array([c.lab for c in self.colours], dtype=np.float64)
+
+
+def _image_array(image: Any) -> np.ndarray:
+    """Anything :func:`garmentstyle.io.load_image` reads → ``(H, W, 3)`` float64 sRGB in [0, 1]."""
+    from . import io
+
+    t = io.load_image(image)
+    return io.tensor_to_array(t).astype(np.float64)
+
+
+def _kmeans(samples: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """``(M, 3)`` → ``(k, 3)`` centres: scipy's k-means (k-means++ seeding), best of :data:`KMEANS_RESTARTS`."""
+    from scipy.cluster.vq import kmeans2
+
+    best: tuple[float, np.ndarray] | None = None
+    for r in range(KMEANS_RESTARTS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "one of the clusters is empty": handled below by coverage 0
+            centres, lab = kmeans2(samples, k, iter=30, minit="++", rng=np.random.default_rng(seed + r))
+        inertia = float(((samples - centres[lab]) ** 2).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, centres)
+    return best[1]
+
+
+def _nearest(lab: np.ndarray, centres: np.ndarray, chunk: int = 262_144) -> np.ndarray:
+    """Index of the nearest centre for each of ``(N, 3)`` pixels (chunked to bound memory)."""
+    out = np.empty(len(lab), dtype=np.int64)
+    for s in range(0, len(lab), chunk):
+        d2 = ((lab[s:s + chunk, None, :] - centres[None]) ** 2).sum(-1)
+        out[s:s + chunk] = d2.argmin(1)
+    return out
+
+
+def _sample_index(n: int, size: int, seed: int) -> np.ndarray:
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def _find_in_lab(lab: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(N, 3)`` Lab → (centres ``(k, 3)``, labels ``(N,)``, counts ``(k,)``, spreads ``(k,)``), by coverage."""
+    centres = _kmeans(lab[_sample_index(len(lab), KMEANS_SAMPLE, seed)], k, seed)
+    labels = _nearest(lab, centres)
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    for j in range(k):  # the full-image mean of each cluster (the sample's centre is an estimate)
+        if counts[j]:
+            centres[j] = lab[labels == j].mean(0)
+    order = sorted(range(k), key=lambda j: (-counts[j], -centres[j, 0]))
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(k)
+    labels, centres, counts = remap[labels], centres[order], counts[order]
+    spreads = np.array([math.sqrt(float(((lab[labels == j] - centres[j]) ** 2).sum(1).mean()) / 3.0)
+                        if counts[j] else 0.0 for j in range(k)])
+    return centres, labels, counts, spreads
+
+
+def find_colours(image: Any, k: int, *, mask: Any = None, seed: int = 0) -> FoundColours:
+    """The ``k`` dominant colours of ``image``, by k-means clustering in CIELAB, largest coverage first.
+
+    Args:
+        image: ``(1, 3, H, W)`` float RGB in [0, 1] (or a path / PIL image / ``(H, W, 3)`` array).
+        k: number of colours, 1…:data:`MAX_COLOURS` (a colourway's palette length).
+        mask: optional ``(H, W)`` in [0, 1]: only pixels with mask ≥ 0.5 count (e.g. the fabric of one region).
+        seed: k-means seed (the result is deterministic for a given seed).
+
+    Returns:
+        :class:`FoundColours`.
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_COLOURS:
+        raise OptionsError(f"k must be an integer 1…{MAX_COLOURS}; got {k!r}")
+    rgb = _image_array(image)
+    H, W = rgb.shape[:2]
+    lab = srgb_to_lab(rgb).reshape(-1, 3)
+    inside = np.ones(H * W, dtype=bool)
+    if mask is not None:
+        from . import io
+
+        inside = io.load_mask(mask, size=(H, W), name="colour mask").numpy().reshape(-1) >= 0.5
+    if int(inside.sum()) < 4 * k:
+        raise InputError(f"only {int(inside.sum())} pixels to find {k} colours in; use a larger image or region")
+    centres, lab_labels, counts, spreads = _find_in_lab(lab[inside], k, seed)
+    labels = np.full(H * W, -1, dtype=np.int64)
+    labels[inside] = lab_labels
+    colours = tuple(FoundColour(tuple(float(v) for v in centres[j]), lab_to_hex(centres[j]),
+                                float(counts[j] / counts.sum())) for j in range(k))
+    notes = []
+    if k > 1:
+        de = delta_e2000(centres[:, None, :], centres[None, :, :])
+        close = [(i, j) for i in range(k) for j in range(i + 1, k) if de[i, j] < DUPLICATE_DELTA_E or not counts[j]]
+        if close:
+            i, j = close[0]
+            notes.append(f"the image has fewer than {k} distinct colours (found colours {i + 1} and {j + 1} are only "
+                         f"ΔE {de[i, j]:.1f} apart): one colour is split by its texture; use a shorter palette")
+    return FoundColours(colours, labels.reshape(H, W), spreads, tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------------- recolouring
+def _move(lab: np.ndarray, mu: np.ndarray, target: np.ndarray, gain: float) -> np.ndarray:
+    """Move pixels ``(N, 3)`` of a cluster with mean ``mu`` so the cluster's mean becomes ``target`` (CIELAB), their
+    offsets from the mean scaled by ``gain`` (see :func:`_gains`).
+
+    Shading is a change of reflectance: scaling a colour's XYZ by ρ scales L*+16, a* and b* alike by ρ^⅓. So the
+    shading part of a pixel's chroma follows the *new* colour (t_ab·r', r' its new relative lightness), and the rest
+    of its chroma (colour noise, yarn mixing) keeps its offset, scaled down when the new colour is greyer.
+    """
+    L = target[0] + gain * (lab[:, 0] - mu[0])
+    r = (lab[:, 0] + 16.0) / (mu[0] + 16.0)
+    r_new = np.minimum((L + 16.0) / (target[0] + 16.0), CHROMA_GAIN_MAX)
+    c_mu, c_t = math.hypot(mu[1], mu[2]), math.hypot(target[1], target[2])
+    s_c = gain * min(1.0, (c_t + CHROMA_FLOOR) / (c_mu + CHROMA_FLOOR))
+    ab = target[None, 1:] * r_new[:, None] + s_c * (lab[:, 1:] - mu[None, 1:] * r[:, None])
+    return np.concatenate([L[:, None], ab], axis=1)
+
+
+def _gains(centres: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``(k,)`` spread gain per cluster: how much its texture and shading are scaled.
+
+    Two reasons to scale: lightness (a dark colour shows a fold as a smaller L* step than a light one: the ratio of
+    L*+16) and contrast (when the palette's colours are closer together, or further apart, than the print's, the
+    texture inside each colour is scaled alike, so every edge keeps its strength relative to the others and the
+    print reads the same). The gain is their geometric mean ``** GAIN_MIX``, limited to :data:`GAIN_RANGE`.
+    """
+    light = np.maximum(targets[:, 0] + 16.0, 1.0) / np.maximum(centres[:, 0] + 16.0, 1.0)
+    k = len(centres)
+    if k == 1:
+        contrast = np.ones(1)
+    else:
+        def nearest(c: np.ndarray) -> np.ndarray:
+            d = np.linalg.norm(c[:, None, :] - c[None, :, :], axis=-1) + np.eye(k) * 1e9
+            return d.min(1)
+        contrast = nearest(targets) / np.maximum(nearest(centres), 1e-6)
+    g = light ** (1.0 - GAIN_MIX) * contrast ** GAIN_MIX
+    return np.clip(g, *GAIN_RANGE)
+
+
+def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For pixels ``(N, 3)``: nearest cluster j1, second j2 and the weight w2 of j2 (0 in j1's core).
+
+    The pixel is projected on the line from centre j1 to j2; inside j1's core (:data:`CORE_SIGMAS` of its spread
+    along that line) it belongs to j1 alone, past j2's core to j2, and in between the weight ramps linearly — the
+    same weight seen from either side of the midpoint, so the mapping is continuous.
+    """
+    d2 = ((lab[:, None, :] - centres[None]) ** 2).sum(-1)
+    order = np.argsort(d2, axis=1, kind="stable")
+    j1, j2 = order[:, 0], order[:, 1]
+    axis = centres[j2] - centres[j1]
+    D = np.maximum(np.linalg.norm(axis, axis=1), 1e-9)
+    u = ((lab - centres[j1]) * axis).sum(1) / D
+    c1, c2 = CORE_SIGMAS * spreads[j1], CORE_SIGMAS * spreads[j2]
+    shrink = np.minimum(1.0, 0.9 * D / np.maximum(c1 + c2, 1e-9))  # overlapping clusters: a narrow ramp
+    c1, c2 = c1 * shrink, c2 * shrink
+    w2 = np.clip((u - c1) / np.maximum(D - c1 - c2, 1e-9), 0.0, 1.0)
+    return j1, j2, w2
+
+
+def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.ndarray,
+         chunk: int = 262_144) -> np.ndarray:
+    """Recoloured CIELAB ``(N, 3)``: each pixel's move(s), blended by :func:`_soft_weights`.
+
+    (Assigning on a spatially smoothed copy was tried, to calm noise at soft boundaries: it mixed fine two-colour
+    textures such as denim into one colour and lowered the measures; see bench/bench_colourway.py.)"""
+    k = len(centres)
+    gains = _gains(centres, targets)
+    if k == 1:
+        return _move(lab, centres[0], targets[0], float(gains[0]))
+    out = np.empty_like(lab)
+    for s in range(0, len(lab), chunk):
+        x = lab[s:s + chunk]
+        j1, j2, w2 = _soft_weights(x, centres, spreads)
+        y = np.zeros_like(x)
+        for j in range(k):
+            for idx, w in ((j1 == j, 1.0 - w2), (j2 == j, w2)):
+                sel = idx & (w > 0)
+                if sel.any():
+                    y[sel] += w[sel, None] * _move(x[sel], centres[j], targets[j], float(gains[j]))
+        out[s:s + chunk] = y
+    return out
+
+
+def _displayed(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CIELAB → (sRGB clipped to [0, 1], the CIELAB of what is shown)."""
+    rgb = np.clip(lab_to_srgb(lab), 0.0, 1.0)
+    return rgb, srgb_to_lab(rgb)
+
+
+def _cluster_means(lab: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray) -> np.ndarray:
+    means = fallback.copy()
+    for j in range(k):
+        sel = labels == j
+        if sel.any():
+            means[j] = lab[sel].mean(0)
+    return means
+
+
+def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours, targets: np.ndarray,
+                       rounds: int = 5) -> np.ndarray:
+    """Targets to aim the moves at so that, after blending and gamut clipping, every cluster's displayed mean meets
+    its palette colour (a few fixed-point rounds on a pixel sample)."""
+    idx = _sample_index(len(lab), KMEANS_SAMPLE, 1)
+    x, lx = lab[idx], labels[idx]
+    k = len(targets)
+    aim = targets.copy()
+    for _ in range(rounds):
+        _, shown = _displayed(_map(x, found.centres, found.spreads, aim))
+        means = _cluster_means(shown, lx, k, targets)
+        if float(delta_e2000(means, targets).max()) < 0.2:
+            break
+        aim = aim + (targets - means)
+        aim[:, 0] = np.clip(aim[:, 0], -20.0, 130.0)  # bounded: an unreachable target must not run away
+    return aim
+
+
+@dataclass(frozen=True, eq=False)
+class RecolourResult:
+    """A recoloured image.
+
+    Attributes:
+        image: ``(1, 3, H, W)`` float RGB in [0, 1], the input's size.
+        found: the input's k dominant colours (largest first); ``found.colours[i]`` became ``targets[i]``.
+        targets: the palette, in order.
+        delta_e: ΔE2000 per colour between the recoloured cluster's mean (as displayed) and its palette colour.
+        notes: warnings (out-of-gamut palette colours, fewer distinct colours than the palette).
+    """
+
+    image: torch.Tensor
+    found: FoundColours
+    targets: tuple[PaletteColour, ...]
+    delta_e: tuple[float, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable summary for reports: per colour the found hex, coverage, palette colour and ΔE."""
+        return {"colours": [{"found": f.hex, "coverage": round(f.coverage, 4), "target": t.spec, "shown": t.hex,
+                             "delta_e2000": round(d, 3)}
+                            for f, t, d in zip(self.found.colours, self.targets, self.delta_e)],
+                "notes": list(self.notes)}
+
+
+_CACHE: "OrderedDict[tuple, RecolourResult]" = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None = None,
+             found: FoundColours | None = None, seed: int = 0) -> RecolourResult:
+    """Recolour ``image`` to ``palette``: the i-th dominant colour becomes the i-th palette colour.
+
+    Args:
+        image: ``(1, 3, H, W)`` float RGB in [0, 1] (or a path / PIL image / array).
+        palette: see :func:`parse_palette`; its length is k.
+        palette_file: where palette names are looked up (default ``$GARMENTSTYLE_PALETTES``).
+        found: reuse :func:`find_colours` ``(image, k)`` computed before (a live editor finds them once).
+        seed: k-means seed.
+
+    Returns:
+        :class:`RecolourResult` (cached per image and palette: repeated calls, e.g. every render of a batch that
+        uses this swatch and colourway, cost a hash).
+    """
+    targets = resolve_palette(palette, palette_file=palette_file)
+    rgb = _image_array(image)
+    key = (hashlib.sha1(rgb.tobytes()).hexdigest(), rgb.shape, tuple(t.spec for t in targets), seed)
+    if found is None and key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    k = len(targets)
+    H, W = rgb.shape[:2]
+    if found is None:
+        found = find_colours(rgb, k, seed=seed)
+    elif len(found.colours) != k or found.labels.shape != (H, W):
+        raise OptionsError(f"found colours are for k={len(found.colours)} on {found.labels.shape[::-1]}; the palette "
+                           f"has {k} colours and the image is {W}×{H}")
+    lab = srgb_to_lab(rgb).reshape(-1, 3)
+    labels = found.labels.reshape(-1)
+    t_lab = np.array([t.lab for t in targets])
+    aim = _corrected_targets(lab, labels, found, t_lab)
+    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim))
+    means = _cluster_means(shown, labels, k, t_lab)
+    de = tuple(float(v) for v in delta_e2000(means, t_lab))
+    notes = list(found.notes)
+    notes += [f"palette colour {t.spec} is outside sRGB; shown as the nearest displayable colour {t.hex}"
+              for t in targets if not t.in_gamut]
+    worst = max(range(k), key=lambda j: de[j])
+    if de[worst] > 3.0:
+        notes.append(f"colour {worst + 1} ({targets[worst].spec}) reached only ΔE2000 {de[worst]:.1f}: the shading "
+                     "and texture of that colour do not fit inside sRGB at that lightness")
+    image_t = torch.from_numpy(out_rgb.reshape(H, W, 3).astype(np.float32)).permute(2, 0, 1)[None].contiguous()
+    result = RecolourResult(image_t, found, targets, de, tuple(notes))
+    _CACHE[key] = result
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------- measuring
+@dataclass(frozen=True)
+class PaletteMatch:
+    """How well an image's k dominant colours meet a palette: ``delta_e[i]`` is ΔE2000 between palette colour i and
+    the found colour matched to it (optimal one-to-one matching), ``found`` the image's colours."""
+
+    delta_e: tuple[float, ...]
+    found: tuple[FoundColour, ...]
+    matched: tuple[int, ...]
+
+    @property
+    def worst(self) -> float:
+        return max(self.delta_e)
+
+
+def match_palette(image: Any, palette: Any, *, mask: Any = None,
+                  palette_file: str | os.PathLike | None = None) -> PaletteMatch:
+    """Find ``len(palette)`` dominant colours of ``image`` (inside ``mask``) and match them one-to-one to the palette
+    (Hungarian assignment on ΔE2000), e.g. to check a rendered fabric against its colourway."""
+    from scipy.optimize import linear_sum_assignment
+
+    targets = resolve_palette(palette, palette_file=palette_file)
+    found = find_colours(image, len(targets), mask=mask)
+    t_lab = np.array([t.lab for t in targets])
+    cost = delta_e2000(t_lab[:, None, :], found.centres[None, :, :])
+    rows, cols = linear_sum_assignment(cost)
+    return PaletteMatch(tuple(float(cost[r, c]) for r, c in zip(rows, cols)), found.colours,
+                        tuple(int(c) for c in cols))
+
+
+def edges(image: Any, *, low: float = 0.1, high: float = 0.25) -> np.ndarray:
+    """``(H, W)`` bool edge map: OpenCV's Canny on the CIELAB gradient (the strongest of L*, a*, b* per pixel),
+    after Gaussian smoothing (σ = :data:`EDGE_SIGMA` px) as Canny's detector prescribes.
+
+    Thresholds are fractions of the image's own strong-edge level (99th percentile of the gradient), so a
+    recolouring that lowers or raises contrast does not by itself add or remove edges: the map shows *where* the
+    print's structure is.
+    """
+    import cv2
+
+    lab = srgb_to_lab(_image_array(image)).astype(np.float32) * np.float32(2.0)
+    lab = cv2.GaussianBlur(lab, (0, 0), EDGE_SIGMA)  # Canny's own smoothing step (cv2.Canny leaves it to us)
+    dx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.sqrt(dx ** 2 + dy ** 2).max(axis=2)
+    ref = float(np.percentile(mag, 99)) or 1.0
+    scale = 4000.0 / max(ref, 1e-6)  # int16 range for cv2.Canny's gradient input
+    gx = np.clip(dx * scale, -32767, 32767).astype(np.int16)
+    gy = np.clip(dy * scale, -32767, 32767).astype(np.int16)
+    return cv2.Canny(gx, gy, low * 4000.0, high * 4000.0, L2gradient=True) > 0
+
+
+def structure_iou(a: Any, b: Any, *, tolerance: int = 1) -> float:
+    """IoU of the edge maps of two same-size images, an edge pixel counting as matched when the other map has an
+    edge within ``tolerance`` px (Canny localises an edge to ±1 px)."""
+    import cv2
+
+    ea, eb = edges(a), edges(b)
+    if ea.shape != eb.shape:
+        raise InputError(f"structure_iou needs two images of one size; got {ea.shape[::-1]} and {eb.shape[::-1]}")
+    kernel = np.ones((2 * tolerance + 1, 2 * tolerance + 1), np.uint8)
+    da = cv2.dilate(ea.astype(np.uint8), kernel) > 0
+    db = cv2.dilate(eb.astype(np.uint8), kernel) > 0
+    hit = 0.5 * (float((ea & db).sum()) + float((eb & da).sum()))
+    union = float(ea.sum() + eb.sum()) - hit
+    return 1.0 if union == 0 else hit / union
