@@ -212,7 +212,7 @@ def _check_region_files(text: str, region) -> None:
             if text.count("=") > 1 or text.count("@") > 1:
                 hint = (" (a file name holding = or @? quote it: --region \"'run=1/mask.png'='tartan@2x.png'\", or "
                         "escape the character: run\\=1/mask.png, or use --mask FILE --swatch FILE)")
-            raise InputError(f"--region {text!r}: the {what} {str(path)!r} does not exist{hint}")
+            raise InputError(f"--region {text!r}: the {what} {str(path)!r}: no such file{hint}")
 
 
 class _PairAction(argparse.Action):

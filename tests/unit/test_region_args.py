@@ -79,7 +79,7 @@ def test_unquoted_awkward_name_says_how_to_quote(awkward, capsys):
     rc = main(["render", str(tmp / "sketch.png"), "--region", f"{mask}={tmp / 'run=1' / 'x.png'}",
                "--out", str(tmp / "o.png"), "--quiet"])
     err = capsys.readouterr().err
-    assert rc == 2 and "does not exist" in err and "quote it" in err and not (tmp / "o.png").exists()
+    assert rc == 2 and "no such file" in err and "quote it" in err and not (tmp / "o.png").exists()
 
 
 def test_mask_without_swatch_and_stray_swatch(awkward, capsys):
