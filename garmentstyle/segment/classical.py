@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+import cv2
 import numpy as np
 
 from ..errors import SegmentationError
@@ -19,8 +20,25 @@ def _speck(shape: tuple[int, int], options: SegmentOptions) -> int:
     return lineart._speck_px(shape, options)
 
 
+def to_work(strokes: Strokes, part: lineart.Partition) -> Strokes:
+    """Strokes at the input's size → the partition's (working) size: masks resized (any stroke pixel counts),
+    clicks and boxes scaled."""
+    if part.scale == 1.0 and strokes.size == part.shape:
+        return strokes
+    h, w = part.shape
+    s = part.scale
+
+    def rs(m) -> np.ndarray:
+        a = m.numpy().astype(np.uint8) * 255
+        return cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA) > 0
+
+    pts = [(min(w - 1.0, x * s), min(h - 1.0, y * s), p) for x, y, p in strokes.points]
+    bxs = [(x0 * s, y0 * s, x1 * s, y1 * s) for x0, y0, x1, y1 in strokes.boxes]
+    return Strokes(rs(strokes.positive), rs(strokes.negative), points=pts, boxes=bxs, notes=list(strokes.notes))
+
+
 def select_by_strokes(
-    grey: np.ndarray, part: lineart.Partition, strokes: Strokes, options: SegmentOptions
+    sketch, part: lineart.Partition, strokes: Strokes, options: SegmentOptions
 ) -> tuple[lineart.Partition, list[int], list[str], str]:
     """The regions the strokes ask for: ``(partition used, chosen labels, notes, layout)``.
 
@@ -33,15 +51,16 @@ def select_by_strokes(
         SegmentationError: positive strokes only on the background, or nothing left selected.
     """
     notes: list[str] = []
-    strokes = fit_to(strokes, part.shape)
+    strokes = to_work(fit_to(strokes, part.full_size), part)
     notes += strokes.notes
     pos, neg, facts = stroke_regions(part.labels, part.n, strokes)
     has_pos = bool(strokes.positive.any() or any(p[2] for p in strokes.points) or strokes.boxes)
     if has_pos and not pos and options.gap is None:
         max_gap = lineart._max_gap(part.shape, options)
-        for g in [g for g in lineart.GAP_LADDER if part.gap < g <= max(max_gap, 2 * part.gap)]:
+        # The designer asked for this area: try gaps well beyond the automatic search's.
+        for g in [g for g in lineart.GAP_LADDER if part.gap < g <= max(3 * max_gap, 2 * part.gap)]:
             try:
-                p2 = lineart.partition(grey, options, gap=g)
+                p2 = lineart.partition(sketch, options, gap=g)
             except SegmentationError:
                 continue
             pos2, neg2, _ = stroke_regions(p2.labels, p2.n, strokes)
@@ -86,17 +105,20 @@ def run(
     options: SegmentOptions = SegmentOptions(),
     progress: Callable[[str], None] = lambda stage: None,
 ):
-    """Classical segmentation of ``sketch`` (see :func:`garmentstyle.segment.segment`)."""
+    """Classical segmentation of ``sketch`` (see :func:`garmentstyle.segment.segment`).
+
+    The partition and the pick run on the working copy (≤ :data:`~.lineart.WORK_SIDE` px); the garment is refined
+    there, then brought to the input's size (smoothly, so its edge is not blocky) with its parts and partition.
+    """
     progress("read")
-    grey = lineart.to_grey(sketch)
     progress("regions")
-    part = lineart.partition(grey, options)
+    part = lineart.partition(sketch, options)
     notes = list(part.notes)
     progress("pick")
     if strokes is not None:
-        strokes = fit_to(strokes, grey.shape)  # wrong size / everything outside: an error even when empty
+        strokes = fit_to(strokes, part.full_size)  # wrong size / everything outside: an error even when empty
     if strokes is not None and not strokes.is_empty():
-        part, chosen, more, layout = select_by_strokes(grey, part, strokes, options)
+        part, chosen, more, layout = select_by_strokes(sketch, part, strokes, options)
         notes = [n for n in part.notes] + more
         confidence = part.closure
         scores = np.zeros(part.n + 1)
@@ -117,6 +139,10 @@ def run(
     sel[np.asarray(chosen)] = True
     parts = np.where(sel[part.labels], part.labels, 0)
     kinds = np.array([0] + [1 if k == lineart.KIND_FILL else 0 for k in part.kinds], np.uint8)[part.labels]
+    score_map = scores[part.labels].astype(np.float32)
+    labels = part.labels
+    if part.full_size != part.shape:
+        garment, parts, score_map, kinds, labels = upscale(part.full_size, garment, parts, score_map, kinds, labels)
     return build(
         garment,
         parts,
@@ -126,7 +152,25 @@ def run(
         notes=notes,
         layout=layout,
         gap=part.gap,
-        score=scores[part.labels].astype(np.float32),
+        score=score_map,
         kinds=kinds,
-        partition=part.labels,
+        partition=labels,
     )
+
+
+def upscale(size: tuple[int, int], garment: np.ndarray, parts: np.ndarray, score: np.ndarray, kinds: np.ndarray,
+            labels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Working-copy results → the input's ``size`` ``(H, W)``: the garment by a smooth (bilinear) resize of its
+    mask, the label maps nearest-neighbour (restricted to the garment, gaps filled from the nearest part)."""
+    from . import refine as R
+
+    H, W = size
+    g = cv2.resize(garment.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR) > 0.5
+
+    def near(a: np.ndarray) -> np.ndarray:
+        return cv2.resize(a, (W, H), interpolation=cv2.INTER_NEAREST)
+
+    p = near(parts.astype(np.int32))
+    p = np.where(g, p, 0)
+    p = R.nearest_fill(p, g)
+    return g, p, near(score.astype(np.float32)), near(kinds.astype(np.uint8)), near(labels.astype(np.int32))

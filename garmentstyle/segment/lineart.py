@@ -42,6 +42,10 @@ THRESHOLD_RANGE: tuple[float, float] = (0.30, 0.60)
 
 KIND_ENCLOSED = "enclosed"
 KIND_FILL = "fill"
+#: A flat colour area (marker, wash) found by the sketch preparation's colour segmentation.
+KIND_COLOUR = "colour"
+#: Long side (px) the partition works at; larger sketches are analysed downscaled and the results mapped back.
+WORK_SIDE = 1024
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -142,6 +146,60 @@ def check_line_art(grey: np.ndarray, ink: np.ndarray) -> list[str]:
     return notes
 
 
+def check_drawing(work) -> list[str]:
+    """Refuse what is not a drawing, on the prepared sketch (a :class:`~garmentstyle.sketchprep.WorkImage`);
+    return notes. Flat colour fills count as drawing (a marker flat), texture does not (a photo).
+
+    Raises:
+        SegmentationError: a blank page, a photo / texture, or noise.
+    """
+    from ..sketchprep import texture
+
+    page = work.page
+    h, w = page.shape
+    n = max(int(page.sum()), 1)
+    lines = work.lines & page
+    fills = (work.fills > 0) & page
+    dark = ((work.grey < 0.7) & page) | lines
+    if dark.sum() >= max(16, n // 200):
+        _, _, st, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+        areas = st[1:, cv2.CC_STAT_AREA]
+        speck_share = float(areas[areas < 6].sum()) / max(int(dark.sum()), 1)
+        if speck_share > 0.6:
+            raise SegmentationError(
+                f"this looks like noise or a texture, not line art ({speck_share:.0%} of the dark pixels are "
+                "isolated specks); expected a drawing with connected dark lines on light paper. Clean the scan "
+                "(despeckle) or use --method sam"
+            )
+    ink_frac = float(lines.sum()) / n
+    fill_frac = float(fills.sum()) / n
+    paper_frac = 1.0 - ink_frac - fill_frac
+    tex = texture(work)
+    if work.raw_level < 0.4 or work.noise > 0.035:
+        raise SegmentationError(
+            f"this does not look like line art (the image is {'dark' if work.raw_level < 0.4 else 'textured'}: "
+            f"median grey {work.raw_level:.2f}, fine-detail noise {work.noise:.3f}); expected a drawing on light "
+            "paper. For a photo use --method sam, or trace it first"
+        )
+    if ink_frac > 0.45 or paper_frac < 0.2 or tex > 0.3:
+        raise SegmentationError(
+            f"this does not look like line art ({ink_frac:.0%} lines, {fill_frac:.0%} colour fills, "
+            f"{tex:.0%} textured, {paper_frac:.0%} bare paper); expected a drawing on paper. For a photo use "
+            "--method sam, or trace it first"
+        )
+    if int(lines.sum()) + int(fills.sum()) < max(16, n // 20000):
+        raise SegmentationError(
+            f"no line art found: the page is blank (no line or fill darker than the paper's noise in {w}×{h}); "
+            "expected dark lines on light paper"
+        )
+    notes = []
+    if tex > 0.12:
+        notes.append(f"much texture off the lines ({tex:.0%} of the page): is this a photo or a shaded sketch?")
+    if fill_frac > 0.01:
+        notes.append(f"flat colour fills ({fill_frac:.0%} of the page) were taken as regions of their own")
+    return notes
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # the partition
 
@@ -159,9 +217,14 @@ class Partition:
             circle radius (px), number of canvas-border pixels it touches.
         boxes: per region ``(x0, y0, x1, y1)`` exclusive ends.
         adjacency: ``(N + 1, N + 1)`` int: shared boundary length in px between labels (0 = background).
-        gap: the gap tolerance used (px); threshold: the ink threshold; stroke: the typical line width (px).
+        gap: the gap tolerance used (px); threshold: the ink threshold (NaN: adaptive, from sketch preparation);
+            stroke: the typical line width (px).
         closure: in [0, 1]: how well the drawing closes its regions (1 = closed without any gap closing).
         notes: warnings for the user.
+        bridges: ``(x, y, gap)`` (partition px) where the automatic gap closed a broken outline.
+        scale: partition px per input px (≤ 1: large sketches are partitioned on a downscaled working copy);
+            size: the input's ``(H, W)``; rotation: the drawing's small rotation (degrees, clockwise), from
+            sketch preparation.
     """
 
     labels: np.ndarray
@@ -181,6 +244,15 @@ class Partition:
     stroke: float
     closure: float
     notes: list[str] = field(default_factory=list)
+    bridges: list[tuple[float, float, int]] = field(default_factory=list)
+    scale: float = 1.0
+    size: Optional[tuple[int, int]] = None
+    rotation: float = 0.0
+
+    @property
+    def full_size(self) -> tuple[int, int]:
+        """``(H, W)`` of the input sketch (the partition itself is at ``shape``, ``scale`` × smaller)."""
+        return self.size if self.size is not None else self.shape
 
     @property
     def n(self) -> int:
@@ -205,9 +277,11 @@ def _speck_px(shape: tuple[int, int], options: SegmentOptions) -> int:
 
 
 def _max_gap(shape: tuple[int, int], options: SegmentOptions) -> int:
+    """The largest gap the automatic search tries: ``options.max_gap``, else 1 % of the long side (≥ 6 px): pencil
+    breaks are a few px; larger openings are the drawing's own (between legs, a neckline) and are not bridged."""
     if options.max_gap is not None:
         return int(options.max_gap)
-    return max(8, int(round(max(shape) * 0.025)))
+    return max(6, int(round(max(shape) * 0.01)))
 
 
 def _border_contact(lab: np.ndarray, n: int) -> np.ndarray:
@@ -227,27 +301,46 @@ def _background_ids(contact: np.ndarray, *, strict: bool = True) -> np.ndarray:
     return np.flatnonzero(c >= max(1, 0.25 * c.max()))
 
 
-def _enclosed_share(
-    free: np.ndarray, dist: np.ndarray, g: int, speck: int, bbox_area: float, strict: bool = True
-) -> float:
-    """Cheap closure measure for the gap search: area of the ball-reachable paper that is enclosed, / drawing box."""
+@dataclass
+class GapChoice:
+    """What the automatic gap search found.
+
+    Attributes:
+        gap: the gap tolerance chosen (px).
+        share: enclosed paper at that gap / the drawing's box area.
+        bridges: ``(x, y, gap)`` in px of the openings bridged to close panels (where a line was broken).
+        steps: ``(gap, enclosed share, panels appearing)`` per tried gap, for reports and tests.
+    """
+
+    gap: int
+    share: float
+    bridges: list[tuple[float, float, int]] = field(default_factory=list)
+    steps: list[tuple[int, float, int]] = field(default_factory=list)
+
+
+def _enclosed(free: np.ndarray, dist: np.ndarray, g: int, strict: bool) -> np.ndarray:
+    """``(H, W)`` bool: the paper a ball of diameter ``g`` rolling in from the border cannot reach."""
     seeds = (free if g <= 1 else dist > g / 2.0).astype(np.uint8)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(seeds, connectivity=4)
+    n, lab = cv2.connectedComponents(seeds, connectivity=4, ltype=cv2.CV_32S)
     if n <= 1:
-        return 0.0
-    contact = _border_contact(lab, n - 1)
-    bg = _background_ids(contact, strict=strict)
-    keep = stats[:, cv2.CC_STAT_AREA] >= speck
-    keep[0] = False
-    keep[bg] = False
-    return float(stats[keep, cv2.CC_STAT_AREA].sum()) / max(bbox_area, 1.0)
+        return free.copy()
+    bg = _background_ids(_border_contact(lab, n - 1), strict=strict)
+    reach = np.isin(lab, bg) if len(bg) else np.zeros(free.shape, bool)
+    if g > 1 and reach.any():
+        # Everything the ball's body sweeps: within g/2 of a reachable centre.
+        reach = cv2.distanceTransform((~reach).astype(np.uint8), cv2.DIST_L2, 3) <= g / 2.0 + 0.5
+    return free & ~reach
 
 
 def choose_gap(
     free: np.ndarray, dist: np.ndarray, ink: np.ndarray, speck: int, max_gap: int, *, strict: bool = True
-) -> tuple[int, float]:
-    """The smallest gap from :data:`GAP_LADDER` (≤ ``max_gap``) at which the drawing encloses at least 60 % of the
-    most it encloses at any tried gap; returns ``(gap, enclosed share at that gap)``.
+) -> GapChoice:
+    """Choose the gap by what it closes. For each gap of :data:`GAP_LADDER` (≤ ``max_gap``) the paper a ball of
+    that diameter cannot reach from outside is *enclosed*; a **panel appears** at a gap when newly enclosed paper
+    forms a piece wider than the gap (inscribed radius ≥ 0.75 × gap) and not tiny: a broken outline that the gap
+    closes. Newly enclosed channels as narrow as the ball (between two legs, in a corner) are openings of the
+    drawing, not breaks, and do not count. The chosen gap is the largest at which a panel appeared (0 if none),
+    and where each such panel's mouth was is reported as a bridge.
 
     Raises:
         SegmentationError: nothing is enclosed even at ``max_gap``.
@@ -255,26 +348,49 @@ def choose_gap(
     ys, xs = np.nonzero(ink)
     bbox_area = float((xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1)) if len(xs) else float(free.size)
     ladder = [g for g in GAP_LADDER if g <= max_gap] or [0]
-    # Most drawings are closed: when no gap encloses much more than none, stop after two measurements.
-    first = _enclosed_share(free, dist, ladder[0], speck, bbox_area, strict)
-    last = _enclosed_share(free, dist, ladder[-1], speck, bbox_area, strict) if len(ladder) > 1 else first
-    if first >= 0.02 and first >= 0.6 * last:
-        mid = ladder[len(ladder) // 2]
-        if len(ladder) < 3 or first >= 0.6 * _enclosed_share(free, dist, mid, speck, bbox_area, strict):
-            return ladder[0], first
-    shares = [first] + [_enclosed_share(free, dist, g, speck, bbox_area, strict) for g in ladder[1:-1]] + (
-        [last] if len(ladder) > 1 else []
-    )
+    min_area = max(speck, 0.002 * bbox_area)
+    prev = _enclosed(free, dist, ladder[0], strict)
+    shares = [float(prev.sum()) / bbox_area]
+    steps = [(ladder[0], shares[0], 0)]
+    chosen, bridges = ladder[0], []
+    for g in ladder[1:]:
+        enc = _enclosed(free, dist, g, strict)
+        shares.append(float(enc.sum()) / bbox_area)
+        new = enc & ~prev
+        found: list[tuple[float, float, int]] = []
+        if new.sum() >= min_area:
+            n, lab, st, cen = cv2.connectedComponentsWithStats(new.astype(np.uint8), connectivity=4)
+            big = [i for i in range(1, n) if st[i, cv2.CC_STAT_AREA] >= min_area]
+            if big:
+                denc = cv2.distanceTransform(enc.astype(np.uint8), cv2.DIST_L2, 3)
+                rad_all = np.zeros(n, np.float32)
+                sel = new
+                np.maximum.at(rad_all, lab[sel], denc[sel])
+                rad = rad_all[big]
+                outside = cv2.dilate((free & ~enc).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+                for i, r in zip(big, np.atleast_1d(rad)):
+                    if r >= 0.75 * g and st[i, cv2.CC_STAT_AREA] >= 4.0 * g * g:
+                        mouth = (lab == i) & outside
+                        if mouth.sum() > 3 * g + 6:  # a wide mouth: an opening of the drawing, not a break
+                            continue
+                        my, mx = np.nonzero(mouth) if mouth.any() else (np.array([cen[i][1]]), np.array([cen[i][0]]))
+                        found.append((float(mx.mean()), float(my.mean()), int(g)))
+        steps.append((g, shares[-1], len(found)))
+        if found:
+            chosen = g
+            bridges += found
+        prev = enc
     best = max(shares)
     if best < 0.02:
         raise SegmentationError(
             f"no closed region found: the outlines stay open even when closing gaps up to {ladder[-1]} px; "
             "close the outline in the sketch, pass a larger --gap, or select the garment with strokes / SAM"
         )
-    for g, s in zip(ladder, shares):
-        if s >= 0.6 * best and s >= 0.02:
-            return g, s
-    return ladder[-1], shares[-1]  # pragma: no cover - the loop always returns
+    k = ladder.index(chosen)
+    if shares[k] < 0.02:  # nothing enclosed at 0 and no panel test passed: the smallest gap that encloses
+        k = next(i for i, sh in enumerate(shares) if sh >= 0.02)
+        chosen = ladder[k]
+    return GapChoice(int(chosen), shares[k], [b for b in bridges if b[2] <= chosen], steps)
 
 
 def _label_paper(free: np.ndarray, dist: np.ndarray, gap: int) -> tuple[np.ndarray, int]:
@@ -331,19 +447,26 @@ def _adjacency(lab: np.ndarray, n: int) -> np.ndarray:
     return adj + adj.T
 
 
-def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = None) -> Partition:
+def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = None,
+           work=None) -> Partition:
+    """The partition of a working copy: ``grey`` ``(h, w)`` (cleaned by :mod:`garmentstyle.sketchprep` when
+    ``work`` is its :class:`~garmentstyle.sketchprep.WorkImage`, whose lines and colour fills are then used)."""
     h, w = grey.shape
     notes: list[str] = []
     _check_not_uniform(grey)
-    thr = float(options.ink_threshold) if options.ink_threshold is not None else ink_threshold(grey)
-    ink = grey < thr
-    edge = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
-    if ink.mean() > 0.5 and edge.mean() > 0.9:  # light lines on dark paper (a negative, a chalkboard)
-        grey = 1.0 - grey
+    fills = None
+    if work is not None and options.ink_threshold is None:
+        from ..sketchprep.ink import fill_edges
+
+        thr = float("nan")
+        fills = work.fills
+        lines = work.lines
+        notes += check_drawing(work)
+        ink = lines | (fill_edges(fills) & work.page)
+    else:
         thr = float(options.ink_threshold) if options.ink_threshold is not None else ink_threshold(grey)
         ink = grey < thr
-        notes.append("light lines on a dark background: the sketch was inverted")
-    notes += check_line_art(grey, ink)
+        notes += check_line_art(grey, ink)
     free = ~ink
     speck = _speck_px((h, w), options)
     dist = cv2.distanceTransform(free.astype(np.uint8), cv2.DIST_L2, 5)
@@ -351,12 +474,14 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
     want_gap = options.gap if gap is None else gap
     max_gap = _max_gap((h, w), options)
     found = None
+    bridges: list[tuple[float, float, int]] = []
     for strict in (True, False):
         try:
             if want_gap is None:
-                g, _ = choose_gap(free, dist, ink, speck, max_gap, strict=strict)
+                choice = choose_gap(free, dist, ink, speck, max_gap, strict=strict)
+                g, bridges = choice.gap, choice.bridges
             else:
-                g = int(want_gap)
+                g, bridges = int(want_gap), []
         except SegmentationError:
             if strict:
                 continue
@@ -398,7 +523,7 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
             "sketch, raise --gap, or select the garment with strokes / SAM"
         )
     g, lab, n, bg_ids, is_region = found
-    if want_gap is None and g > 0:
+    if want_gap is None and g > 0 and not bridges:
         notes.append(f"no closed outline found; gap closing at {g} px")
     bg_mask = np.isin(lab, bg_ids) if len(bg_ids) else np.zeros_like(free)
     region_ids = np.flatnonzero(is_region)
@@ -456,6 +581,13 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
     border = _border_contact(labels, n_all)
     adjacency = _adjacency(labels, n_all)
     closure = 1.0 if g == 0 else max(0.3, 1.0 - g / (2.0 * _max_gap((h, w), options) + 1e-9))
+    if fills is not None and fills.any():
+        # Regions mostly made of a flat colour fill are colour regions (a marker flat's parts).
+        in_fill = np.bincount(free_lab.ravel(), weights=(fills > 0).ravel().astype(np.float64), minlength=n_free + 1)
+        tot = np.bincount(free_lab.ravel(), minlength=n_free + 1)
+        for i in range(1, n_free + 1):
+            if tot[i] and in_fill[i] > 0.5 * tot[i]:
+                kinds[i - 1] = KIND_COLOUR
     return Partition(
         labels=labels.astype(np.int32),
         free_labels=free_lab.astype(np.int32),
@@ -474,6 +606,7 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
         stroke=stroke,
         closure=closure,
         notes=notes,
+        bridges=list(bridges),
     )
 
 
@@ -482,13 +615,24 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
 
 
+def _thin(mask: np.ndarray) -> bool:
+    """Whether ``mask``'s pieces are line-like (a typical width under 1.5 % of the long side)."""
+    from ..sketchprep.ink import stroke_width
+
+    return bool(mask.any()) and stroke_width(mask) <= max(8.0, 0.015 * max(mask.shape))
+
+
 def partition(sketch, options: SegmentOptions = SegmentOptions(), *, gap: Optional[int] = None) -> Partition:
     """Every region of a line drawing (see the module docstring). Cached per (image, options, gap): the UI's clicks
     on the same sketch cost nothing after the first.
 
+    The sketch is prepared first (:mod:`garmentstyle.sketchprep`: paper flattened, ink binarised adaptively, colour
+    fills found) on a working copy of at most :data:`WORK_SIDE` px; the partition is at that size (``scale``).
+
     Args:
         sketch: path / bytes / PIL / ``(H, W, 3)`` float array / ``(1, 3, H, W)`` tensor / ``(H, W)`` grey float32.
-        options: :class:`SegmentOptions` (``gap``, ``max_gap``, ``ink_threshold``, ``min_speck`` matter here).
+        options: :class:`SegmentOptions` (``gap``, ``max_gap``, ``ink_threshold``, ``min_speck`` matter here;
+            an explicit ``ink_threshold`` skips the adaptive binarisation: absolute grey levels, as before).
         gap: overrides ``options.gap``.
 
     Returns:
@@ -498,9 +642,15 @@ def partition(sketch, options: SegmentOptions = SegmentOptions(), *, gap: Option
         SegmentationError: blank page, not line art, or no closed region.
         ImageReadError: unreadable input.
     """
-    grey = to_grey(sketch)
+    from ..sketchprep import PrepOptions, prepare_loaded, read_input
+
+    if isinstance(sketch, Partition):
+        return sketch
+    work_rgb, _, size = read_input(sketch, work_side=WORK_SIDE, full=False)
+    raw = np.ascontiguousarray(work_rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32), dtype=np.float32)
     key = (
-        image_key(grey),
+        image_key(raw),
+        size,
         options.gap if gap is None else gap,
         options.max_gap,
         options.ink_threshold,
@@ -511,7 +661,35 @@ def partition(sketch, options: SegmentOptions = SegmentOptions(), *, gap: Option
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
-    part = _build(grey, options, gap=gap)
+    notes: list[str] = []
+    _check_not_uniform(raw)
+    t0 = ink_threshold(raw)
+    dark = raw < t0
+    edge = np.concatenate([dark[0], dark[-1], dark[:, 0], dark[:, -1]])
+    if dark.mean() > 0.6 and edge.mean() > 0.9 and _thin(~dark):  # light lines on dark paper (a chalkboard)
+        raw, work_rgb = 1.0 - raw, 1.0 - work_rgb
+        notes.append("light lines on a dark background: the sketch was inverted")
+    if options.ink_threshold is not None:
+        part = _build(raw, options, gap=gap)
+        rotation = 0.0
+    else:
+        prep = prepare_loaded(np.ascontiguousarray(work_rgb), None, size, PrepOptions(work_side=WORK_SIDE))
+        part = _build(prep.work.grey, options, gap=gap, work=prep.work)
+        notes += prep.notes
+        rotation = prep.rotation
+    part.scale = raw.shape[1] / float(size[1])
+    part.size = size
+    part.rotation = rotation
+    part.notes = notes + part.notes
+    if part.bridges:
+        inv = 1.0 / part.scale
+        where = ", ".join(f"({x * inv:.0f}, {y * inv:.0f})" for x, y, _ in part.bridges[:6])
+        more = f" and {len(part.bridges) - 6} more" if len(part.bridges) > 6 else ""
+        part.notes = [n for n in part.notes if "gap closing" not in n]
+        part.notes.append(
+            f"broken outline: gap closing at {part.gap} px bridged {len(part.bridges)} opening(s) near {where}{more} "
+            "(x, y px); check those panels"
+        )
     with _CACHE_LOCK:
         _CACHE[key] = part
         while len(_CACHE) > _CACHE_SIZE:

@@ -98,11 +98,11 @@ class TestSelect:
         img = np.full((H, W), 255, np.uint8)
         cv2.rectangle(img, (25, 25), (174, 174), 0, 3)  # an outer band 12 px wide ...
         cv2.rectangle(img, (40, 40), (159, 159), 0, 3)  # ... round a closed panel: the auto gap stays 0
-        img[100:106, 172:177] = 255  # a 6 px opening in the band's outer line
+        img[96:110, 172:177] = 255  # a 14 px opening in the band's outer line: beyond the automatic search
         rgb = np.repeat((img / 255.0).astype(np.float32)[..., None], 3, axis=2)
         assert lineart.partition(rgb).gap == 0
         seg = segment(rgb, method="classical", strokes=Strokes.from_points((H, W), [(32, 100, True)]))
-        assert seg.gap >= 6
+        assert seg.gap >= 8
         g = seg.garment.numpy()
         assert g[100, 32] == 1 and g[5, 5] == 0
         assert any("open to the background" in n for n in seg.notes)

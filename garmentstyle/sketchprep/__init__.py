@@ -1,0 +1,211 @@
+"""Sketch preparation: make a scan or phone photo of a drawing look like clean line art on white paper.
+
+    from garmentstyle.sketchprep import prepare
+    prep = prepare("phone_photo.jpg")
+    prep.cleaned      # (1, 3, H, W) in [0, 1]: the drawing on white paper (what renders finish on)
+    prep.ink          # (H, W) in [0, 1]: line opacity, 1 = solid ink (the finishing's ink layer)
+    prep.paper, prep.rotation, prep.page_box, prep.notes
+    prep.work         # the analysis at ≤ 1024 px: lines, colour fills, sheet (what segmentation reads)
+
+Steps (each its own module): find the sheet in a photo and measure a small rotation (:mod:`.page`); estimate the
+paper's illumination and divide it out, which also white-balances (:mod:`.paper`); binarise the ink relative to
+the local paper with a stroke-width-aware, noise-scaled threshold with hysteresis, and find flat colour fills
+(:mod:`.ink`). Large inputs are analysed on an area-averaged working copy (bounded time) and mapped back.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from .ink import clean_levels, colour_fills, ink_opacity, line_map, paper_noise, texture_share
+from .page import find_page, lines_rotation
+from .paper import estimate_paper, flatten
+from .types import WORK_SIDE, PreparedSketch, PrepOptions, WorkImage
+
+__all__ = ["prepare", "prepare_loaded", "prepare_work", "PrepOptions", "PreparedSketch", "WorkImage", "WORK_SIDE", "read_input"]
+
+LUMA = np.float32([0.299, 0.587, 0.114])
+
+
+def read_input(sketch: Any, *, work_side: int, full: bool) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """``(working copy (h, w, 3) float32, full-size (H, W, 3) float32 or None, (H, W))``.
+
+    A large file is decoded to 8 bits and area-downscaled before any float copy, so a 50 MP scan costs one decode,
+    not gigabytes of float arrays.
+    """
+    from .. import io
+
+    if isinstance(sketch, np.ndarray) and sketch.ndim == 2 and sketch.dtype == np.float32:
+        rgb_full = np.repeat(np.clip(sketch, 0, 1)[..., None], 3, axis=2)
+        u8 = None
+    elif isinstance(sketch, (np.ndarray, torch.Tensor)):
+        rgb_full = io.read_rgb(sketch)
+        u8 = None
+    else:
+        from PIL import Image
+
+        pil = io.open_pil(sketch)
+        if pil.mode in ("RGBA", "LA", "PA", "P", "RGBa", "La"):
+            pil = pil.convert("RGBA")
+            bg = Image.new("RGBA", pil.size, (255, 255, 255, 255))
+            pil = Image.alpha_composite(bg, pil)
+        if pil.mode in ("I;16", "I", "F") or pil.mode.startswith("I;16"):
+            rgb_full, u8 = io.read_rgb(pil), None
+        else:
+            u8 = np.asarray(pil.convert("RGB"))
+            rgb_full = None
+    src = u8 if u8 is not None else rgb_full
+    h, w = src.shape[:2]
+    s = min(1.0, work_side / float(max(h, w)))
+    if s < 1.0:
+        work = cv2.resize(src, (max(1, int(round(w * s))), max(1, int(round(h * s)))), interpolation=cv2.INTER_AREA)
+    else:
+        work = src
+    work = work.astype(np.float32) / 255.0 if work.dtype == np.uint8 else work.astype(np.float32)
+    if full and rgb_full is None:
+        rgb_full = u8.astype(np.float32) / 255.0
+    return np.ascontiguousarray(work), (rgb_full if full else None), (h, w)
+
+
+def prepare_work(rgb: np.ndarray, options: PrepOptions = PrepOptions(), *, scale: float = 1.0,
+                 speck: int = 12) -> tuple[WorkImage, np.ndarray, float, str, list[str]]:
+    """Analyse the working copy: ``(WorkImage, paper illumination (h, w, 3), rotation, rotation source, notes)``."""
+    h, w = rgb.shape[:2]
+    notes: list[str] = []
+    page, page_rot = find_page(rgb) if options.find_page else (None, None)
+    if page is not None:
+        notes.append(f"photo of a sheet: the desk around it ({1 - page.mean():.0%} of the image) was ignored")
+    sheet = page if page is not None else np.ones((h, w), bool)
+    paper = estimate_paper(rgb, page) if options.flatten else np.ones_like(rgb)
+    flat = flatten(rgb, paper)
+    flat[~sheet] = 1.0
+    grey = flat @ LUMA
+    noise = paper_noise(grey, sheet)
+    lines, _sw = line_map(grey, flat, sheet, noise=noise, sensitivity=float(options.sensitivity))
+    fills = colour_fills(flat, grey, lines, sheet, noise=noise, speck=speck)
+    floor = min(0.2, 3.0 * noise)
+    clean = clean_levels(flat, floor)
+    clean[~sheet] = 1.0
+    grey_c = clean @ LUMA
+    rot, src = 0.0, "none"
+    if options.deskew:
+        if page_rot is not None:
+            rot, src = page_rot, "page"
+        else:
+            r = lines_rotation(lines)
+            if r is not None:
+                rot, src = r, "lines"
+    if abs(rot) >= 0.3:
+        notes.append(f"the drawing is rotated {rot:+.1f}° (measured from the {'sheet' if src == 'page' else 'lines'})")
+    raw_grey = (rgb @ LUMA).astype(np.float32)
+    raw_tex = texture_share(raw_grey, lines, sheet)
+    work = WorkImage(rgb=clean, grey=grey_c.astype(np.float32), lines=lines, fills=fills, page=sheet,
+                     noise=noise, scale=scale, raw_texture=raw_tex, raw_level=float(np.median(raw_grey[sheet])))
+    return work, paper, rot, src, notes
+
+
+_CACHE: "OrderedDict[tuple, PreparedSketch]" = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _key(work_rgb: np.ndarray, size: tuple[int, int], options: PrepOptions, full: bool) -> tuple:
+    import hashlib
+
+    hsh = hashlib.blake2b(digest_size=16)
+    hsh.update(str((work_rgb.shape, size)).encode())
+    hsh.update((np.clip(work_rgb, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes())
+    return (hsh.hexdigest(), options, full)
+
+
+def prepare(sketch: Any, options: PrepOptions = PrepOptions(), *, full: bool = True) -> PreparedSketch:
+    """Prepare a sketch (see the module docstring).
+
+    Args:
+        sketch: path / bytes / PIL / ``(H, W, 3)`` array / ``(1, 3, H, W)`` tensor / ``(H, W)`` float32 grey.
+        options: :class:`PrepOptions`.
+        full: also build the full-size ``cleaned`` sketch and ``ink`` map (rendering); False: only the working
+            copy (segmentation; cheaper on big scans).
+
+    Returns:
+        :class:`PreparedSketch`. Cached per content: repeated calls on one sketch are free.
+
+    Raises:
+        ImageReadError: unreadable input (see :mod:`garmentstyle.io`).
+    """
+    from ..errors import OptionsError
+
+    if not isinstance(options, PrepOptions):
+        raise OptionsError(f"options: expected PrepOptions, got {type(options).__name__}")
+    work_rgb, rgb_full, (H, W) = read_input(sketch, work_side=int(options.work_side), full=full)
+    return prepare_loaded(work_rgb, rgb_full, (H, W), options)
+
+
+def prepare_loaded(work_rgb: np.ndarray, rgb_full: np.ndarray | None, size: tuple[int, int],
+                   options: PrepOptions = PrepOptions()) -> PreparedSketch:
+    """:func:`prepare` on an already read input (from :func:`read_input`; the working copy may have been
+    adjusted, e.g. inverted). ``rgb_full`` None: only the working copy is analysed."""
+    H, W = size
+    full = rgb_full is not None
+    key = _key(work_rgb, (H, W), options, full)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    h, w = work_rgb.shape[:2]
+    scale = w / float(W)
+    speck = max(12, int(round(h * w * 0.0002)))
+    work, paper, rot, src, notes = prepare_work(work_rgb, options, scale=scale, speck=speck)
+    page_box = _box(work.page, 1.0 / scale, (H, W))
+    paper_rgb = tuple(float(v) for v in np.median(paper[work.page], axis=0)) if work.page.any() else (1.0, 1.0, 1.0)
+    cleaned = ink = None
+    if full:
+        cleaned, ink = _full_outputs(rgb_full, paper, work, (H, W))
+    out = PreparedSketch(cleaned=cleaned, ink=ink, paper=paper_rgb, rotation=float(rot), rotation_source=src,
+                         page_box=page_box, size=(H, W), work=work, notes=notes)
+    with _LOCK:
+        _CACHE[key] = out
+        while len(_CACHE) > 4:
+            _CACHE.popitem(last=False)
+    return out
+
+
+def _box(mask: np.ndarray, inv: float, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return (0, 0, size[1], size[0])
+    return (int(xs.min() * inv), int(ys.min() * inv), min(size[1], int((xs.max() + 1) * inv + 0.5)),
+            min(size[0], int((ys.max() + 1) * inv + 0.5)))
+
+
+def _full_outputs(rgb: np.ndarray, paper: np.ndarray, work: WorkImage,
+                  size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The cleaned sketch and ink map at the input's size, from the working-copy analysis."""
+    H, W = size
+    if paper.shape[:2] != (H, W):
+        paper = cv2.resize(paper, (W, H), interpolation=cv2.INTER_LINEAR)
+    flat = flatten(rgb, paper)
+    grey = flat @ LUMA
+    page = work.page
+    lines = work.lines
+    if page.shape != (H, W):
+        page = cv2.resize(page.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST).astype(bool)
+        lines = cv2.resize(lines.astype(np.uint8) * 255, (W, H), interpolation=cv2.INTER_LINEAR) > 64
+    noise = paper_noise(grey, page) if min(H, W) <= 4096 else work.noise
+    floor = min(0.2, 3.0 * noise)
+    clean = clean_levels(flat, floor)
+    clean[~page] = 1.0
+    grow = max(1, int(round(1.0 / max(work.scale, 1e-6))))
+    ink = ink_opacity(grey, lines & page, floor, grow=grow)
+    return (torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None].contiguous(),
+            torch.from_numpy(ink))
+
+
+def texture(work: WorkImage) -> float:
+    """Share of the sheet that is textured away from the lines (a photo: high; a drawing: low)."""
+    return max(texture_share(work.grey, work.lines, work.page), work.raw_texture)
