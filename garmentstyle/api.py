@@ -309,6 +309,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         masks.append(m_out.to(device))
         prep = swatches.prepare(rg.swatch, rg.prepare, name=f"swatch of {name}")
         sw = check_swatch(prep.tile, name=f"swatch of {name}")
+        notes.extend(prep.report.notes)
         recoloured = None
         if rg.colourway:  # the prepared tile recoloured pixel by pixel, so it still tiles
             from . import colourway

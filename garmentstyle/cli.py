@@ -14,7 +14,7 @@ from typing import Sequence
 from .errors import Cancelled, GarmentStyleError
 
 #: Sub-command modules under ``garmentstyle.commands``, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("render", "segment", "weights", "ui")
+COMMANDS: tuple[str, ...] = ("render", "segment", "weights", "ui", "swatch", "colourway", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -234,6 +234,10 @@ class RenderOptions:
     seed: int = opt(0, "random seed (noise start, Adam)", lo=0, hi=MAX_SEED)
     device: str = opt("cpu", "cpu, cuda, cuda:N, mps or auto (the GPU when there is one)", check=_check_device)
     preview_every: int = opt(5, "iterations between progress updates (0 = never send a preview)", lo=0, hi=5000)
+    sketch_cm: float = opt(0.0, "the sketch's height in cm (0 = unknown); with a region's swatch_cm / repeat_cm "
+                           "the pattern gets its true size", lo=0, hi=10000)
+    sketch_dpi: float = opt(0.0, "the sketch's resolution in dots per inch (0 = unknown), instead of --sketch-cm",
+                            lo=0, hi=100000)
 
     def __post_init__(self) -> None:
         validate_fields(self)

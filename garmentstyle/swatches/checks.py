@@ -65,14 +65,22 @@ def check_size(rgb: np.ndarray, *, name: str) -> None:
                          "fabric is needed to find its repeat (use a larger photo of the fabric)")
 
 
-def check_content(rgb: np.ndarray, *, name: str) -> None:
-    """One flat colour (nothing to repeat) or a photo that is mostly a plain background around the fabric."""
+def flat_colour(rgb: np.ndarray) -> Optional[str]:
+    """A description ("one flat colour (RGB …, variation …)") when the swatch is a single flat colour, else None."""
     std = float(rgb.reshape(-1, 3).std(axis=0).max())
-    if std < FLAT_STD:
-        c = tuple(int(round(255 * v)) for v in rgb.reshape(-1, 3).mean(axis=0))
-        raise InputError(f"{name}: the swatch is one flat colour (RGB {c}, variation {std:.4f}): there is no fabric "
-                         "texture to prepare; use prepare=off to fill the region with this plain colour, or give a "
-                         "photo of the fabric")
+    if std >= FLAT_STD:
+        return None
+    c = tuple(int(round(255 * v)) for v in rgb.reshape(-1, 3).mean(axis=0))
+    return f"the swatch is one flat colour (RGB {c}, variation {std:.4f})"
+
+
+def check_content(rgb: np.ndarray, *, name: str) -> None:
+    """One flat colour (nothing to repeat, for a forced mode) or a photo that is mostly a plain background around
+    the fabric."""
+    flat = flat_colour(rgb)
+    if flat is not None:
+        raise InputError(f"{name}: {flat}: there is no fabric texture to repeat or synthesize; use prepare=off (or "
+                         "auto) to fill the region with this plain colour, or give a photo of the fabric")
     frac, colour = _background(rgb)
     if frac >= BACKGROUND_FRACTION:
         c = tuple(int(round(255 * v)) for v in colour)

@@ -152,6 +152,16 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
                       skew=0.0, light_correction=0.0, light_after=an.light_unevenness)
         return PreparedSwatch(tile=tensor, report=rep, lattice=None, analysis=an)
     checks.check_size(arr, name=label)
+    flat_colour = checks.flat_colour(arr)
+    if flat_colour is not None and mode == "auto":  # a plain colour tiles trivially: say so, change nothing
+        an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=0.0, tiles=True, light_unevenness=0.0,
+                      lattice=None, kind="plain")
+        rep = _report(mode, "unchanged", "one flat colour: used as a plain colour, unchanged", an, arr, t0=t0,
+                      measure=False, tile_px_per_source_px=1.0, repeat_px=float(arr.shape[1]), lattice_px=None,
+                      rotation=0.0, skew=0.0, light_correction=0.0, light_after=0.0,
+                      notes=(f"{label}: {flat_colour}; if this is not meant to be a plain fabric, give a photo of "
+                             "the fabric",))
+        return PreparedSwatch(tile=tensor, report=rep, lattice=None, analysis=an)
     checks.check_content(arr, name=label)
     ratio, tiles = seam_ratio(arr)
     if mode == "auto" and tiles:

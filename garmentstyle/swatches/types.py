@@ -111,6 +111,7 @@ class PrepareReport:
         if d["lattice_px"] is not None:
             d["lattice_px"] = [[round(c, 3) for c in v] for v in d["lattice_px"]]
         d["notes"] = list(self.notes)
+        d["summary"] = self.summary()
         return d
 
     def summary(self) -> str:

@@ -165,3 +165,17 @@ def procedural_tartan(period: tuple[int, int] = (57, 43), seed: int = 3) -> np.n
     yy, xx = np.mgrid[0:ph, 0:pw]
     tile = tile * (0.92 + 0.08 * (((xx + yy) % 4) < 2))[..., None]
     return np.clip(tile, 0, 1).astype(np.float32)
+
+
+def procedural_noise(size: int = 128, *, feature: float = 6.0, seed: int = 5) -> np.ndarray:
+    """A stochastic, seamless texture (band-pass noise on a torus, coloured like a blue twill): no lattice, the
+    true tile of a "denim-like" fabric whose synthesis can be checked."""
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(size)
+    fy, fx = np.meshgrid(f, f, indexing="ij")
+    r = np.hypot(fx, fy)
+    band = np.exp(-((r - 1 / feature) ** 2) / (2 * (0.35 / feature) ** 2))
+    n = np.real(np.fft.ifft2(np.fft.fft2(rng.normal(size=(size, size))) * band))
+    n = (n - n.mean()) / (n.std() + 1e-9)
+    base = np.array([0.22, 0.32, 0.55], np.float32)
+    return np.clip(base[None, None, :] * (1 + 0.35 * n[..., None]), 0, 1).astype(np.float32)
