@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from . import __version__, colour as colour_ops, encoders, finish, io, transfer
 from .errors import Cancelled, InputError, MaskError, OptionsError
-from .options import opt, validate_fields
+from .options import check_output_side, opt, validate_fields
 from .swatch import check_swatch
 from . import swatches
 from .swatches import PREPARE_MODES
@@ -272,8 +272,12 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
     rep = Reporter(on_progress, cancel)
     rep.emit(Progress("prepare"))
 
+    peek = io.peek_size(sketch)  # bounded work: refuse an oversized output before decoding a large scan
+    if peek is not None:
+        check_output_side(peek, options.size)
     sk_native = io.load_image(sketch)
     nh, nw = sk_native.shape[-2:]
+    check_output_side((nh, nw), options.size)
     oh, ow = output_size((nh, nw), options.size)
     notes: list[str] = []
     if options.size and options.size > max(nh, nw):

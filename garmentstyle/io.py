@@ -38,6 +38,12 @@ def _name(src: object) -> str:
     return f"<{type(src).__name__}>"
 
 
+def _fit(w: int, h: int, max_pixels: int) -> str:
+    """``"6000×8300"``: ``w×h`` scaled down to fit ``max_pixels`` (for messages that say how to downscale)."""
+    s = (max_pixels / (w * h)) ** 0.5
+    return f"{max(1, int(w * s))}×{max(1, int(h * s))}"
+
+
 def _check_file(path: Path, name: str) -> None:
     """An existing, non-empty regular file, else :class:`ImageReadError` (an ``OSError`` on the way — a name too long
     for the file system, a folder we may not enter — is one too, not a traceback)."""
@@ -111,7 +117,8 @@ def open_pil(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
                 if w * h > max_pixels:
                     raise ImageReadError(
                         f"{name}: {w}×{h} px is too large ({w * h / 1e6:.0f} MP, limit {max_pixels / 1e6:.0f} MP); "
-                        "scale it down before uploading"
+                        f"scale it down to at most {_fit(w, h, max_pixels)} px first (a 300 dpi scan of an A3 page "
+                        "is 17 MP)"
                     )
                 img.load()
         except ImageReadError:
@@ -132,6 +139,24 @@ def open_pil(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     except Exception:  # a broken EXIF block must not make the image unreadable
         pass
     return img
+
+
+def peek_size(src: object) -> tuple[int, int] | None:
+    """``(H, W)`` of an image file or bytes from its header alone (no decoding; EXIF rotation ignored, which keeps
+    the longest side), for up-front limits; None for arrays, tensors, PIL images or anything unreadable (the
+    reader then gives the real message)."""
+    try:
+        if isinstance(src, Image.Image):
+            return src.size[1], src.size[0]
+        if isinstance(src, (str, os.PathLike)):
+            with Image.open(src) as img:
+                return img.size[1], img.size[0]
+        if isinstance(src, bytes):
+            with Image.open(_io.BytesIO(src)) as img:
+                return img.size[1], img.size[0]
+    except Exception:  # noqa: BLE001 - a peek never raises; open_pil reports the problem properly
+        return None
+    return None
 
 
 def _to_float_array(img: Image.Image, label: str = "the image") -> tuple[np.ndarray, np.ndarray | None]:

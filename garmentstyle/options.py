@@ -181,6 +181,17 @@ def validate_fields(obj: Any, *, label: str = "") -> None:
         object.__setattr__(obj, f.name, value)
 
 
+def check_output_side(native_hw: tuple[int, int], size: int) -> None:
+    """Bounded work: ``size=0`` means "the sketch's own size", which must obey the same :data:`MAX_SIZE` bound as
+    every explicit size (a 50 MP scan would otherwise render at 8000 px). Raises :class:`OptionsError` with the fix."""
+    h, w = native_hw
+    if size == 0 and max(h, w) > MAX_SIZE:
+        raise OptionsError(
+            f"size 0 renders at the sketch's own size, {w}×{h} px here, above the {MAX_SIZE} px limit for an output "
+            f"(longest side); give a size up to {MAX_SIZE} (--size {MAX_SIZE}) or scale the sketch down first"
+        )
+
+
 def _check_layers(text: str) -> Optional[str]:
     if not text:
         return None
