@@ -274,11 +274,14 @@ def load_mask(
         m = torch.from_numpy(np.ascontiguousarray(a))
     else:
         img = open_pil(src, max_pixels=max_pixels)
-        rgb, alpha = _to_float_array(img, label)
-        if alpha is not None and float(alpha.min()) < float(alpha.max()):
-            a = alpha
+        if img.mode in ("L", "1"):  # the usual mask: read the grey channel directly (3× less memory and time)
+            a = np.asarray(img.convert("L") if img.mode == "1" else img, dtype=np.float32) / np.float32(255.0)
         else:
-            a = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+            rgb, alpha = _to_float_array(img, label)
+            if alpha is not None and float(alpha.min()) < float(alpha.max()):
+                a = alpha
+            else:
+                a = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         m = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
     m = m.clamp(0, 1)
     if size is not None and tuple(m.shape) != tuple(size):
