@@ -40,19 +40,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import io
+    from ..outputs import Outputs
     from ..swatches import prepare
 
-    if args.out.suffix.lower() != ".png":
-        raise InputError(f"--out {args.out}: the tile is written as PNG (lossless); use a .png name")
-    for out in (args.out, args.report):
-        if out is not None and out.resolve() == args.photo.resolve():
-            raise InputError(f"{out}: would overwrite the photo; the input is never changed, write elsewhere")
+    outs = Outputs({"photo": args.photo})  # checked before any work; written all-or-nothing (garmentstyle/outputs.py)
+    out_path = outs.file("--out", args.out, suffixes=(".png",))
+    report_path = outs.file("--report", args.report, suffixes=(".json",)) if args.report else None
+    outs.check()
     p = prepare(args.photo, args.mode, tile_size=args.tile_size, seed=args.seed, name=str(args.photo))
-    io.save_image(p.tile, args.out)
-    if args.report:
-        data = {"photo": str(args.photo), "tile": str(args.out), **p.report.to_dict(),
-                "outline_px": p.outline()}
-        io.atomic_write_bytes(args.report, json.dumps(data, indent=2).encode())
+    with outs.writing() as tx:
+        io.save_image(p.tile, tx.path(out_path))
+        if report_path is not None:
+            data = {"photo": str(args.photo), "tile": str(args.out), **p.report.to_dict(),
+                    "outline_px": p.outline()}
+            io.atomic_write_bytes(tx.path(report_path), json.dumps(data, indent=2).encode())
     r = p.report
     print(f"{args.photo}: {r.summary()} ({r.method}; {r.seconds:.2f} s)")
     for note in r.notes:
