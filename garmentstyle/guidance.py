@@ -18,6 +18,8 @@ def min_filter(mask: torch.Tensor, size: int) -> torch.Tensor:
 
     Args: mask ``(R, H, W)`` float in [0, 1]. Returns the same shape. Separable, so cost is O(size) per pixel.
     """
+    if not (isinstance(mask, torch.Tensor) and mask.ndim == 3):
+        raise ValueError(f"min_filter: mask must be (R, H, W); got {_desc(mask)}")
     if size <= 1:
         return mask
     k = size | 1
@@ -26,6 +28,10 @@ def min_filter(mask: torch.Tensor, size: int) -> torch.Tensor:
     x = -F.max_pool2d(-F.pad(x, (pad, pad, 0, 0), value=0.0), (1, k), stride=1)
     x = -F.max_pool2d(-F.pad(x, (0, 0, pad, pad), value=0.0), (k, 1), stride=1)
     return x.squeeze(1)
+
+
+def _desc(x) -> str:
+    return str(tuple(x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
 
 
 def _cell_centres(n_cells: int, geom: LayerGeometry, n_pixels: int) -> torch.Tensor:
@@ -52,6 +58,11 @@ def propagate(
         ``{layer: (R, h, w)}`` float in {0, 1}. A region whose guide is empty at a layer has an all-zero channel there;
         the loss skips it (see :func:`garmentstyle.losses.guided_gram`), never dividing by zero.
     """
+    if not (isinstance(masks, torch.Tensor) and masks.ndim == 3):
+        raise ValueError(f"propagate: masks must be (R, H, W); got {_desc(masks)}")
+    unknown = [n for n in feature_sizes if n not in geometry]
+    if unknown:
+        raise ValueError(f"propagate: no geometry for layer(s) {', '.join(unknown)}")
     hard = (masks >= 0.5).float()
     H, W = hard.shape[-2:]
     out: dict[str, torch.Tensor] = {}

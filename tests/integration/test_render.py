@@ -139,7 +139,9 @@ def test_tiled_start_is_kept_by_the_texture_encoder_and_the_report_says_so(toy):
     level = res.report["levels"][-1]
     assert res.report["iterations"] == 0 and level["converged_early"]
     assert level["kept"]["l"].startswith("tiled")
-    assert level["noise_floor"]["l"] > 0
+    # the outcome is decided before anything is measured: no targets, noise floors or optimiser (issue 11)
+    assert level["stopped"] == "decided" and level["evaluations"] == 0 and not level["noise_floor"]
+    assert res.report["target_cache"] == {"hits": 0, "misses": 0}
 
 
 def test_small_region_skips_deep_layers_and_says_so():

@@ -1,0 +1,62 @@
+"""Reduced precision for the encoder where the hardware has it: bf16 autocast on CUDA and on CPUs with native bf16
+(AVX-512-BF16 or AMX); Grams and losses always stay fp32 (:class:`garmentstyle.losses.GuidedStyleLoss` casts the
+features before any statistic).
+
+``precision``: "auto" (bf16 for the VGG19 encoder where the hardware is native, else fp32), "fp32" (force), "bf16"
+(bf16 wherever it is native; elsewhere fp32 with a note saying why — emulated bf16 is slower than fp32).
+The offline texture encoder stays fp32 under "auto": its default render does not optimise at all, and its
+noise-start quality has not been measured in bf16.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Optional
+
+import torch
+
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
+
+__all__ = ["PRECISIONS", "cpu_has_native_bf16", "autocast_for"]
+
+
+@lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (``avx512_bf16`` or ``amx_bf16`` in /proc/cpuinfo on Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool({"avx512_bf16", "amx_bf16"} & flags)
+    except OSError:
+        pass
+    return False
+
+
+def _native(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        return cpu_has_native_bf16()
+    return False
+
+
+def autocast_for(precision: str, device: torch.device | str, encoder) -> tuple[Optional[tuple[str, torch.dtype]],
+                                                                              Optional[str]]:
+    """``((device_type, dtype) or None, note or None)`` for :class:`~garmentstyle.losses.GuidedStyleLoss`.
+
+    Raises: ValueError for an unknown ``precision`` (RenderOptions validates it first)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    device = torch.device(device)
+    if precision == "fp32":
+        return None, None
+    native = _native(device)
+    if precision == "auto":
+        if native and getattr(encoder, "name", "") == "vgg19":
+            return (device.type, torch.bfloat16), None
+        return None, None
+    if not native:
+        return None, (f"precision bf16 asked for, but {device.type} here has no native bf16 (AVX-512-BF16/AMX or a "
+                      "bf16 GPU); ran in fp32")
+    return (device.type, torch.bfloat16), None
