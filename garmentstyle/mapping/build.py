@@ -31,7 +31,7 @@ from .strokes import stroke_map
 GRAINS: tuple[str, ...] = ("straight", "auto")
 #: Longest side (cells) of the analysis grid (lines, strokes, drape) and of the solve grid (field, coordinates).
 ANALYSIS_SIDE = 384
-SOLVE_SIDE = 128
+SOLVE_SIDE = 96
 #: Auto needs at least this much interior line (cells of clean line per √(region cells)) to trust it.
 MIN_LINE_EVIDENCE = 0.4
 #: The garment's length direction (vertical) as a line angle: the straight warp at rotation 0.

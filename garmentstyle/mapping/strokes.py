@@ -18,7 +18,8 @@ ASPECT_TOLERANCE = 0.02
 
 
 def _as_array(src: Any) -> np.ndarray:
-    """``(H, W, C)`` float in [0, 1] (C = 1, 3 or 4) from a path, PIL image, array or tensor."""
+    """``(H, W, C)`` uint8 or float32 in [0, 1] (C = 1, 3 or 4) from a path, PIL image, array or tensor (uint8 kept
+    as it is: a print-size strokes file is read without a float copy)."""
     if isinstance(src, (str, Path)):
         try:
             with Image.open(src) as im:
@@ -36,17 +37,16 @@ def _as_array(src: Any) -> np.ndarray:
             t = t[0]
         src = t.permute(1, 2, 0).numpy() if t.ndim == 3 and t.shape[0] in (1, 3, 4) else t.numpy()
     a = np.asarray(src)
-    if a.dtype == bool:
+    if a.dtype != np.uint8:
         a = a.astype(np.float32)
-    a = a.astype(np.float32)
-    if a.size and a.max(initial=0) > 1.0:
-        a = a / 255.0
+        if not np.isfinite(a).all():
+            raise InputError("grain strokes: the image contains NaN or infinite values")
+        if a.size and a.max(initial=0) > 1.0:
+            a = a / 255.0
     if a.ndim == 2:
         a = a[..., None]
     if a.ndim != 3 or a.shape[2] not in (1, 3, 4) or a.shape[0] < 2 or a.shape[1] < 2:
         raise InputError(f"grain strokes: expected an image (H, W) or (H, W, 3/4), got shape {a.shape}")
-    if not np.isfinite(a).all():
-        raise InputError("grain strokes: the image contains NaN or infinite values")
     return a
 
 
@@ -61,17 +61,22 @@ def stroke_map(src: Any, size: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
     """
     notes: list[str] = []
     a = _as_array(src)
-    if a.shape[2] == 4 and a[..., 3].min() < 0.5:
-        strokes = a[..., 3] >= 0.5
-    elif a.shape[2] == 1 and set(np.unique(a)).issubset({0.0, 1.0}) and a.mean() < 0.5:
+    full = 255.0 if a.dtype == np.uint8 else 1.0
+    if a.shape[2] == 4 and a[..., 3].min() < 0.5 * full:
+        strokes = a[..., 3] >= 0.5 * full
+    elif a.shape[2] == 1 and a.dtype != np.uint8 and set(np.unique(a[::7, ::7])).issubset({0.0, 1.0}) \
+            and a.mean() < 0.5:
         strokes = a[..., 0] >= 0.5  # a 0/1 mask of the strokes
     else:
         rgb = a[..., :3] if a.shape[2] >= 3 else np.repeat(a, 3, axis=2)
-        q = np.round(rgb * 15).astype(np.int32)
-        code = (q[..., 0] * 16 + q[..., 1]) * 16 + q[..., 2]
-        bg = np.bincount(code.ravel()).argmax()
-        bg_rgb = np.array([bg // 256, (bg // 16) % 16, bg % 16], dtype=np.float32) / 15
-        strokes = np.abs(rgb - bg_rgb).max(axis=2) > STROKE_THRESHOLD
+        sample = rgb[:: max(1, rgb.shape[0] // 256), :: max(1, rgb.shape[1] // 256)].reshape(-1, 3)
+        q = np.round(sample.astype(np.float32) * (15.0 / full)).astype(np.int32)
+        code = (q[:, 0] * 16 + q[:, 1]) * 16 + q[:, 2]
+        common = q[code == np.bincount(code).argmax()]
+        bg = sample[code == np.bincount(code).argmax()].astype(np.float32).mean(axis=0) if len(common) else 0.0
+        strokes = np.zeros(rgb.shape[:2], bool)
+        for ch in range(3):  # channel by channel: no float copy of the whole image
+            strokes |= np.abs(rgb[..., ch].astype(np.float32) - float(bg[ch])) > STROKE_THRESHOLD * full
     h, w = strokes.shape
     H, W = size
     if (h, w) != (H, W):
