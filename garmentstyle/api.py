@@ -31,6 +31,7 @@ from .options import check_output_side, opt, validate_fields
 from .swatch import check_swatch
 from . import swatches
 from .swatches import PREPARE_MODES
+from .pagecheck import SUSPICIOUS, PageCheck
 from .progress import CancelToken, Progress, ProgressFn, Reporter
 from .transfer import RenderOptions
 
@@ -199,7 +200,10 @@ def _page(sketch: torch.Tensor) -> torch.Tensor | None:
         part = partition(sketch)
     except GarmentStyleError:
         return None
-    return torch.from_numpy(part.labels == 0)
+    page = torch.from_numpy(part.labels == 0)
+    if tuple(page.shape) != tuple(sketch.shape[-2:]):  # the partition ran on a smaller working copy
+        page = F.interpolate(page[None, None].float(), size=tuple(sketch.shape[-2:]), mode="nearest")[0, 0] > 0.5
+    return page
 
 
 def _region_scale(rg: Region, prep: "swatches.PreparedSwatch", *, name: str, sketch_h: int,
@@ -280,6 +284,12 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
     check_output_side((nh, nw), options.size)
     oh, ow = output_size((nh, nw), options.size)
     notes: list[str] = []
+    ink_native = None
+    if not options.keep_paper:  # a scan / photo: finish on the cleaned sketch (issue 8)
+        from .sketchprep import for_render
+
+        sk_native, ink_native, prep_note = for_render(sk_native)
+        notes += [prep_note] if prep_note else []
     if options.size and options.size > max(nh, nw):
         notes.append(f"output ({ow}×{oh}) is larger than the sketch ({nw}×{nh}); lines are upsampled")
     sk = _resize_image(sk_native, (oh, ow)).to(device)
@@ -287,7 +297,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
 
     names: list[str] = []
     masks: list[torch.Tensor] = []
-    page = _page(sk_native)  # to notice a mask that misses the drawing
+    page = PageCheck(sk_native)  # to notice a mask that misses the drawing (cheap first; partition to confirm)
     specs: list[transfer.RegionSpec] = []
     region_report = []
     for i, rg in enumerate(regions):
@@ -301,9 +311,9 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         if soft > 0.05:
             notes.append(f"{name}: mask is not binary ({soft:.0%} grey pixels); used as a soft mask (grey = "
                          "partly inside)")
-        if page is not None:
-            on_page = float((page & (m >= 0.5)).sum()) / max(1.0, float((m >= 0.5).sum()))
-            if on_page > 0.5:
+        on_page = page.fraction_on_page(m)
+        if on_page is not None:
+            if on_page > SUSPICIOUS:
                 notes.append(f"{name}: {on_page:.0%} of the mask lies on the blank page outside the drawing; check "
                              "that it lines up with the sketch (same file size, not shifted or inverted)")
         m_out = _resize_image(m[None, None], (oh, ow))[0, 0]
@@ -357,8 +367,9 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         out.report["cancelled"] = True
         out.report["cancelled_at"] = out.report.get("cancelled_at") or "finish"
     alphas = finish.region_alphas(mask_t, soft_edge=options.soft_edge)
+    ink_out = None if ink_native is None else _resize_image(ink_native[None, None], (oh, ow))[0, 0].to(sk)
     image = finish.compose(sk, out.fabric, alphas, keep_sketch=options.keep_sketch,
-                           shading_strength=options.shading_strength)
+                           shading_strength=options.shading_strength, ink=ink_out)
     for name, skipped in out.report["skipped_layers"].items():
         if skipped:
             notes.append(f"{name}: layer(s) {', '.join(skipped)} skipped (their receptive field does not fit inside "
