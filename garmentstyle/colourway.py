@@ -246,7 +246,8 @@ class FoundColours:
     Attributes:
         colours: one :class:`FoundColour` per cluster.
         labels: ``(H, W)`` int, the cluster (index into ``colours``) of every pixel; -1 outside the mask.
-        spreads: ``(k,)`` each cluster's standard deviation in CIELAB (per axis, isotropic).
+        spreads: ``(k,)`` each cluster's standard deviation in CIELAB (per axis, isotropic; robust: from the median
+            distance to the centre).
         notes: e.g. that two found colours are one colour split by its texture.
     """
 
@@ -311,7 +312,9 @@ def _find_in_lab(lab: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.nda
     remap = np.empty(k, dtype=np.int64)
     remap[order] = np.arange(k)
     labels, centres, counts = remap[labels], centres[order], counts[order]
-    spreads = np.array([math.sqrt(float(((lab[labels == j] - centres[j]) ** 2).sum(1).mean()) / 3.0)
+    # Robust spread: the median distance to the centre (÷ 1.538, the median of a 3-D unit Gaussian's radius), so
+    # the anti-aliased edge pixels a cluster also holds do not widen its core (see _soft_weights).
+    spreads = np.array([float(np.median(np.linalg.norm(lab[labels == j] - centres[j], axis=1))) / 1.538
                         if counts[j] else 0.0 for j in range(k)])
     return centres, labels, counts, spreads
 
@@ -396,23 +399,30 @@ def _gains(centres: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> tuple[np.ndarray, ...]:
-    """For pixels ``(N, 3)``: nearest cluster j1, second j2 and the weight w2 of j2 (0 in j1's core).
+    """For pixels ``(N, 3)``: nearest cluster j1, second j2, the weight w2 of j2, and each pixel as seen by the two
+    moves (``x1``, ``x2``).
 
-    The pixel is projected on the line from centre j1 to j2; inside j1's core (:data:`CORE_SIGMAS` of its spread
-    along that line) it belongs to j1 alone, past j2's core to j2, and in between the weight ramps linearly — the
-    same weight seen from either side of the midpoint, so the mapping is continuous.
+    The pixel is projected on the line from centre j1 to j2 (coordinate u). Inside j1's core (u ≤ c1, c1 =
+    :data:`CORE_SIGMAS` × its spread) it belongs to j1 alone; past j2's core to j2; in between the weight ramps
+    linearly — the same weight seen from either side of the midpoint, so the mapping is continuous. A pixel beyond
+    a core is a *mixture* of the two colours, so each move sees it clamped to the edge of its own core along the
+    line (the rest of the way is the blend's job): without that, a move would stretch the mixture along the old
+    colours' direction and the edge would overshoot into a third colour.
     """
     d2 = ((lab[:, None, :] - centres[None]) ** 2).sum(-1)
     order = np.argsort(d2, axis=1, kind="stable")
     j1, j2 = order[:, 0], order[:, 1]
     axis = centres[j2] - centres[j1]
     D = np.maximum(np.linalg.norm(axis, axis=1), 1e-9)
-    u = ((lab - centres[j1]) * axis).sum(1) / D
+    e = axis / D[:, None]
+    u = ((lab - centres[j1]) * e).sum(1)
     c1, c2 = CORE_SIGMAS * spreads[j1], CORE_SIGMAS * spreads[j2]
     shrink = np.minimum(1.0, 0.9 * D / np.maximum(c1 + c2, 1e-9))  # overlapping clusters: a narrow ramp
     c1, c2 = c1 * shrink, c2 * shrink
     w2 = np.clip((u - c1) / np.maximum(D - c1 - c2, 1e-9), 0.0, 1.0)
-    return j1, j2, w2
+    x1 = lab - (np.maximum(u - c1, 0.0))[:, None] * e  # toward j2 at most to the edge of j1's core
+    x2 = lab + (np.maximum((D - u) - c2, 0.0))[:, None] * e  # toward j1 at most to the edge of j2's core
+    return j1, j2, w2, x1, x2
 
 
 def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.ndarray,
@@ -427,14 +437,13 @@ def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.
         return _move(lab, centres[0], targets[0], float(gains[0]))
     out = np.empty_like(lab)
     for s in range(0, len(lab), chunk):
-        x = lab[s:s + chunk]
-        j1, j2, w2 = _soft_weights(x, centres, spreads)
-        y = np.zeros_like(x)
+        j1, j2, w2, x1, x2 = _soft_weights(lab[s:s + chunk], centres, spreads)
+        y = np.zeros_like(x1)
         for j in range(k):
-            for idx, w in ((j1 == j, 1.0 - w2), (j2 == j, w2)):
+            for idx, w, xs in ((j1 == j, 1.0 - w2, x1), (j2 == j, w2, x2)):
                 sel = idx & (w > 0)
                 if sel.any():
-                    y[sel] += w[sel, None] * _move(x[sel], centres[j], targets[j], float(gains[j]))
+                    y[sel] += w[sel, None] * _move(xs[sel], centres[j], targets[j], float(gains[j]))
         out[s:s + chunk] = y
     return out
 
