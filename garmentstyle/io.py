@@ -75,7 +75,12 @@ def check_finite(values: np.ndarray | torch.Tensor, label: str) -> None:
         bad = (~torch.isfinite(t)).any(dim=0).numpy() if t.ndim == 3 else (~torch.isfinite(t)).numpy()
     else:
         a = np.asarray(values)
-        if a.dtype.kind not in "fc" or bool(np.isfinite(a).all()):
+        if a.dtype.kind not in "fc":
+            return
+        # Fast path (one pass, no image-sized temporary): a finite float64 sum means every value is finite.
+        if a.dtype.itemsize <= 4 and np.isfinite(np.add.reduce(a, axis=None, dtype=np.float64)):
+            return
+        if bool(np.isfinite(a).all()):
             return
         bad = ~np.isfinite(a)
         if bad.ndim == 3:
@@ -180,11 +185,11 @@ def _to_float_array(img: Image.Image, label: str = "the image") -> tuple[np.ndar
     elif mode in ("RGBa", "La"):
         img = img.convert("RGBA")
     if img.mode == "RGBA":
-        arr = np.asarray(img).astype(np.float32) / 255.0
+        arr = np.multiply(np.asarray(img), np.float32(1 / 255.0), dtype=np.float32)
         return arr[..., :3], arr[..., 3]
     if img.mode != "RGB":
         img = img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
-    return np.asarray(img).astype(np.float32) / 255.0, None
+    return np.multiply(np.asarray(img), np.float32(1 / 255.0), dtype=np.float32), None  # one pass, no temporary
 
 
 def read_rgb(src: ImageSource, *, background: float = 1.0, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -206,13 +211,11 @@ def _array_to_rgb(arr: np.ndarray, label: str = "the image array") -> np.ndarray
         raise ImageReadError(f"{label}: expected numbers (uint8, uint16, float or bool pixels), got dtype {a.dtype}")
     check_finite(a, label)
     if a.dtype == np.uint8:
-        a = a.astype(np.float32) / 255.0
+        a = np.multiply(a, np.float32(1 / 255.0), dtype=np.float32)  # one pass, no float64 temporary
     elif a.dtype == np.uint16:
-        a = a.astype(np.float32) / 65535.0
-    elif a.dtype == bool:
-        a = a.astype(np.float32)
+        a = np.multiply(a, np.float32(1 / 65535.0), dtype=np.float32)
     else:
-        a = a.astype(np.float32)
+        a = np.array(a, dtype=np.float32)  # always our own copy: the caller's array is never changed
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=2)
     if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
@@ -224,7 +227,9 @@ def _array_to_rgb(arr: np.ndarray, label: str = "the image array") -> np.ndarray
         a = a[..., :3] * alpha + (1.0 - alpha)
     if a.shape[0] < MIN_SIDE or a.shape[1] < MIN_SIDE:
         raise ImageReadError(f"the image has zero size ({a.shape[1]}×{a.shape[0]})")
-    return np.ascontiguousarray(np.clip(a, 0.0, 1.0), dtype=np.float32)
+    if a.size and (float(a.min()) < 0.0 or float(a.max()) > 1.0):
+        np.clip(a, 0.0, 1.0, out=a)
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def load_image(src: ImageSource, *, max_pixels: int = MAX_PIXELS) -> torch.Tensor:
