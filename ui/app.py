@@ -1,66 +1,97 @@
-"""The Gradio Blocks wiring of the designer's web app. Behaviour lives in :mod:`ui.handlers`; this module only lays
-out components, binds events, and turns the library's errors into ``gr.Error`` in one place (:func:`_guard`).
+"""The Gradio Blocks wiring of the designer's workspace. Behaviour lives in :mod:`ui.handlers` (actions),
+:mod:`ui.model` (regions and undo), :mod:`ui.views` (what is drawn) and :mod:`ui.jobs` (renders); this module lays
+out components, binds events, and turns the library's errors into a message in one place (:func:`_guard`).
+
+Every event returns a dict keyed by component (only what changed), built by the ``*_view`` functions below.
 
     from ui.app import launch
     launch(port=7860)                 # what `garmentstyle ui` runs
 """
+from __future__ import annotations
+
 import functools
 import html
 import inspect
 import os
+import threading
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
 from garmentstyle.errors import GarmentStyleError
-from garmentstyle.transfer import MAX_SIZE, RenderOptions
+from garmentstyle.options import MAX_SIZE, RenderOptions
 
-from . import handlers as H
-from .state import MAX_UPLOAD_MB, SKETCH_SUFFIXES, SWATCH_SUFFIXES, AppContext
+from . import handlers as H, model as M, project as P, views as V
+from .canvas_js import CANVAS_JS, CANVAS_TEMPLATE, HEAD, TABLE_JS
+from .state import MAX_UPLOAD_MB, PROJECT_SUFFIXES, SKETCH_SUFFIXES, SWATCH_SUFFIXES, AppContext, Session
 
 TITLE = "garmentstyle"
 THEME = gr.themes.Default(primary_hue="indigo", neutral_hue="slate", radius_size="md")
+#: Where the browser keeps the autosave (localStorage key).
+AUTOSAVE_KEY = "garmentstyle-workspace"
+#: Canvas images kept per session (older ones are deleted; the browser fetched them long ago).
+KEEP_CANVAS_FILES = 8
 
 CSS = """
-.gradio-container {max-width: 1400px !important; margin: auto;}
-#gs-header h1 {margin: 0 0 2px 0; font-size: 1.6rem;}
-#gs-header p {margin: 0; color: var(--body-text-color-subdued);}
-#gs-status {font-size: 0.85rem; padding: 6px 12px; border-radius: 8px; background: var(--background-fill-secondary);}
-#gs-status p {margin: 0;}
-.gs-step h3 {margin: 18px 0 4px 0; border-bottom: 1px solid var(--border-color-primary); padding-bottom: 4px;}
-.gs-step p {margin: 0; color: var(--body-text-color-subdued);}
-#gs-hint {min-height: 1.5em; font-size: 0.9rem;}
-#gs-regions table.gs-regions {width: 100%; border-collapse: collapse; font-size: 0.9rem; border: none !important;
-                              margin: 0;}
-#gs-regions table.gs-regions th, #gs-regions table.gs-regions td {border: none !important; padding: 5px 8px;
-    border-bottom: 1px solid var(--border-color-primary) !important; background: none;}
-#gs-regions table.gs-regions tr {border: none !important;}
-#gs-regions table.gs-regions th {text-align: left; font-weight: 600; font-size: 0.8rem;
-                                 color: var(--body-text-color-subdued);}
-table.gs-regions tr.gs-sel td {background: var(--background-fill-secondary); font-weight: 600;}
+.gradio-container {max-width: 100% !important; padding: 8px 14px !important;}
+#gs-header {display: flex; align-items: baseline; gap: 14px; flex-wrap: wrap;}
+#gs-header h1 {margin: 0; font-size: 1.35rem;}
+#gs-status p {margin: 0; font-size: 0.9rem; color: var(--body-text-color);}
+.gs-cv {position: relative; overflow: hidden; height: min(64vh, 600px); min-height: 380px;
+        background: var(--background-fill-secondary); border-radius: 8px; outline-offset: 2px;
+        display: flex; align-items: flex-start; justify-content: center;}
+.gs-stage {position: relative; transform-origin: 0 0; height: 100%; display: inline-block;}
+.gs-img {height: 100%; width: auto; max-width: none; display: block; cursor: crosshair; user-select: none;}
+.gs-kbd {position: absolute; width: 18px; height: 18px; margin: -9px 0 0 -9px; border: 2px solid #111;
+         border-radius: 50%; box-shadow: 0 0 0 2px #fff; pointer-events: none; display: none;}
+.gs-cv-empty {margin: auto; color: var(--body-text-color); font-size: 1rem;}
+.gs-zoombar {position: absolute; right: 8px; bottom: 8px; display: flex; gap: 4px; align-items: center;
+             background: rgba(255,255,255,.92); border-radius: 6px; padding: 3px 6px;}
+.gs-zb {min-width: 30px; padding: 2px 8px; border: 1px solid #475569; border-radius: 4px; background: #fff;
+        color: #0f172a; cursor: pointer;}
+.gs-zlabel {font-size: 0.8rem; color: #0f172a; min-width: 3em; text-align: right;}
+#gs-tool .wrap, #gs-view .wrap {gap: 4px !important;}
+#gs-tool label, #gs-view label {padding: 4px 8px !important;}
+#gs-hint {min-height: 1.5em; font-size: 0.92rem;}
+#gs-hint p {color: var(--body-text-color);}
+table.gs-regions {width: 100%; border-collapse: collapse; font-size: 0.85rem; margin: 0; table-layout: auto;}
+#gs-regions {overflow-x: auto;}
+table.gs-regions th, table.gs-regions td {padding: 5px 8px; border-bottom: 1px solid var(--border-color-primary);
+                                          text-align: left;}
+table.gs-regions th {font-weight: 600; font-size: 0.8rem; color: var(--body-text-color);}
+table.gs-regions tr.gs-row {cursor: pointer;}
+table.gs-regions tr.gs-row:hover td, table.gs-regions tr.gs-row:focus td {background: var(--background-fill-secondary);}
+table.gs-regions tr.gs-sel td {background: var(--background-fill-secondary); font-weight: 700;}
+table.gs-regions tr.gs-sel td.gs-name::before {content: "▶ ";}
 .gs-chip {display: inline-block; width: 16px; height: 16px; border-radius: 4px; vertical-align: middle;
-          border: 1px solid rgba(0,0,0,.25);}
-.gs-num {text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap;}
-.gs-dim {color: var(--body-text-color-subdued); font-weight: normal;}
-.gs-empty {padding: 10px; color: var(--body-text-color-subdued); font-style: italic;}
-#gs-render-status {min-height: 1.5em;}
-#gs-progress {min-height: 44px;}
-#gs-live img, #gs-canvas img {width: 100%; height: 100%; object-fit: contain;}
-#gs-report details summary {cursor: pointer; color: var(--body-text-color-subdued);}
+          border: 1px solid rgba(0,0,0,.4);}
+.gs-num {text-align: right !important; font-variant-numeric: tabular-nums; white-space: nowrap;}
+.gs-dim {color: var(--body-text-color); font-weight: normal;}
+.gs-empty {padding: 10px; color: var(--body-text-color); font-style: italic;}
+.gs-sr {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;}
+#gs-progress progress {width: 100%; height: 12px;}
+#gs-progress .gs-plabel {font-size: 0.9rem; color: var(--body-text-color);}
+#gs-live img {object-fit: contain;}
+#gs-dl-note p {font-size: 0.85rem; color: var(--body-text-color); margin: 0;}
+#gs-confirm {border: 2px solid #b45309; border-radius: 8px; padding: 8px;}
+.gradio-container .block-info, .gradio-container [data-testid="block-info"] {color: var(--body-text-color) !important;}
 """
 
 
 # --------------------------------------------------------------------------------------------- errors, in one place
 def _user_error(exc: GarmentStyleError) -> gr.Error:
     """The message shown to the designer: escaped (Gradio renders it as HTML; it may quote a file name), kept on
-    screen until closed, and not logged as a crash."""
+    screen until closed, and not logged as a crash (no traceback for a user error)."""
     return gr.Error(html.escape(str(exc)), duration=None, print_exception=False)
 
 
 def _guard(fn):
     """Wrap a handler so a :class:`GarmentStyleError` (something the designer can fix) shows as a ``gr.Error``
     with its message; anything else is a bug and keeps its traceback. Works for plain functions and generators,
-    and keeps the signature Gradio inspects (``gr.Progress``, ``gr.SelectData``)."""
+    and keeps the signature Gradio inspects (``gr.Progress``, ``gr.EventData``, ``gr.Request``)."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen(*args, **kwargs):
@@ -83,331 +114,392 @@ def _hex(rgb) -> str:
     return "#%02x%02x%02x" % tuple(rgb)
 
 
-# --------------------------------------------------------------------------------------------- the app
-def build_app(ctx: AppContext) -> gr.Blocks:
-    """The Blocks app (queued) for one :class:`AppContext`; :func:`launch` serves it with the CSS and theme."""
-    defaults = RenderOptions()
-    sample_sketches = H.sample_sketches()
-    sample_swatches = H.sample_swatches()
-    sketch_names = [n for _, n in sample_sketches]
-    swatch_names = [n for _, n in sample_swatches]
-    sam_available = ctx.sam() is not None
+class Tabs:
+    """Open tabs' sessions by Gradio session hash, so a closed tab's session is released at once (Gradio itself
+    keeps a closed tab's state for an hour)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_hash: dict[str, Session] = {}
+
+    def own(self, request: Optional[gr.Request], session: Optional[Session]) -> None:
+        h = getattr(request, "session_hash", None) if request is not None else None
+        if h and isinstance(session, Session):
+            with self._lock:
+                old = self._by_hash.get(h)
+                self._by_hash[h] = session
+            if old is not None and old is not session:
+                old.release()
+
+    def close(self, request: Optional[gr.Request]) -> None:
+        h = getattr(request, "session_hash", None) if request is not None else None
+        with self._lock:
+            s = self._by_hash.pop(h, None) if h else None
+        if s is not None:
+            s.release()
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+
+@dataclass
+class UI:
+    """Every component an event reads or writes (so views can build dicts keyed by component)."""
+
+    session: Any = None
+    autosave: Any = None
+    status: Any = None
+    status_details: Any = None
+    sketch_file: Any = None
+    samples: Any = None
+    project_file: Any = None
+    confirm: Any = None
+    confirm_text: Any = None
+    confirm_yes: Any = None
+    confirm_no: Any = None
+    tool: Any = None
+    view: Any = None
+    undo: Any = None
+    redo: Any = None
+    find: Any = None
+    gap: Any = None
+    canvas: Any = None
+    hint: Any = None
+    table: Any = None
+    name_box: Any = None
+    rename: Any = None
+    merge_dd: Any = None
+    merge: Any = None
+    delete: Any = None
+    brush: Any = None
+    editor: Any = None
+    reload_editor: Any = None
+    apply_editor: Any = None
+    fabric_title: Any = None
+    swatches: Any = None
+    library: Any = None
+    swatch_upload: Any = None
+    swatch_preview: Any = None
+    pattern: Any = None
+    rotation: Any = None
+    strength: Any = None
+    tileable: Any = None
+    all_fabric: Any = None
+    colour: Any = None
+    keep: Any = None
+    shading: Any = None
+    seed: Any = None
+    preview_size: Any = None
+    preview_iters: Any = None
+    size_mode: Any = None
+    print_cm: Any = None
+    print_dpi: Any = None
+    size_px: Any = None
+    full_iters: Any = None
+    size_note: Any = None
+    preview: Any = None
+    full: Any = None
+    cancel: Any = None
+    progress: Any = None
+    live: Any = None
+    compare: Any = None
+    report: Any = None
+    transparent: Any = None
+    png: Any = None
+    zip: Any = None
+    dl_note: Any = None
+
+
+# --------------------------------------------------------------------------------------------- views → dicts
+def _canvas_value(s: Optional[Session]) -> Optional[dict]:
+    """The canvas component's value: a fresh PNG in the session folder (never rewritten while served)."""
+    if s is None or not s.has_sketch:
+        return None
+    img = V.canvas_image(s.frame, s.snap, s.view)
+    path = s.file("canvas.png")
+    Image.fromarray(img).save(path, format="PNG", compress_level=1)
+    s.canvas_files.append(path)
+    for old in s.canvas_files[:-KEEP_CANVAS_FILES]:
+        old.unlink(missing_ok=True)
+    s.canvas_files = s.canvas_files[-KEEP_CANVAS_FILES:]
+    H_, W_ = s.size
+    alt = f"Sketch {s.sketch_name}, {len(s.snap.regions)} regions" + (
+        f", {s.snap.selected.name} selected" if s.snap.selected else "")
+    return {"src": f"/gradio_api/file={path}", "w": W_, "h": H_, "alt": html.escape(alt, quote=True)}
+
+
+def _thumb_file(s: Session, swatch: str) -> Optional[str]:
+    """The swatch's thumbnail as a file of the session's own (written once per swatch; never rewritten)."""
+    thumbs = s.__dict__.setdefault("thumbs", {})
+    if swatch not in thumbs:
+        try:
+            img = V.thumbnail(swatch, 192)
+        except (GarmentStyleError, OSError):
+            return None
+        path = s.file("swatch.png")
+        Image.fromarray(img).save(path, format="PNG")
+        thumbs[swatch] = str(path)
+    return thumbs[swatch]
+
+
+def _progress_html(fraction: float, label: str) -> str:
+    pct = max(0, min(100, round(100 * fraction)))
+    return (f"<div role='status' aria-live='polite'><progress value='{pct}' max='100' aria-label='Render progress'>"
+            f"{pct}%</progress><div class='gs-plabel'>{html.escape(label)}</div></div>")
+
+
+def workspace_view(ui: UI, s: Optional[Session]) -> dict:
+    """The canvas, table, region controls, fabric controls and undo/redo state for the session."""
+    snap = s.snap if s is not None else None
+    names = snap.names() if snap is not None else []
+    sel = snap.selected if snap is not None else None
+    f = sel.fabric if sel is not None else M.Fabric()
+    swatch = _thumb_file(s, f.swatch) if sel is not None and f.swatch else None
+    hist = s.history if s is not None else None
+    out = {
+        ui.canvas: _canvas_value(s),
+        ui.table: V.regions_html(snap, has_sketch=s is not None and s.has_sketch),
+        ui.name_box: gr.Textbox(value=sel.name if sel else ""),
+        ui.merge_dd: gr.Dropdown(choices=[n for n in names if sel is None or n != sel.name], value=[], multiselect=True),
+        ui.fabric_title: (f"Fabric of **{html.escape(sel.name)}**: {html.escape(f.label or 'none yet')}" if sel
+                          else "Select a region to choose its fabric."),
+        ui.swatch_preview: swatch,
+        ui.pattern: f.pattern, ui.rotation: f.rotation, ui.strength: f.strength, ui.tileable: f.tileable,
+        ui.undo: gr.Button(interactive=bool(hist and hist.can_undo)),
+        ui.redo: gr.Button(interactive=bool(hist and hist.can_redo)),
+        ui.library: gr.Gallery(value=[(p, lab) for lab, p in (s.library if s is not None else [])] or None),
+    }
+    out.update(downloads_view(ui, s))
+    out.update(autosave_view(ui, s))
+    return out
+
+
+def downloads_view(ui: UI, s: Optional[Session]) -> dict:
+    """The download buttons: enabled with the files of the render on screen, or disabled saying why."""
+    ok, why = H.downloads_state(s, s.look if s is not None else None)
+    rec = s.render if s is not None else None
+    if ok and rec is not None and (rec.png is None or rec.zip is None):
+        try:
+            H.export(s, s.transparent)
+        except GarmentStyleError as exc:
+            ok, why = False, str(exc)
+    if not ok:
+        return {ui.png: gr.DownloadButton("Download PNG", value=None, interactive=False),
+                ui.zip: gr.DownloadButton("Download project (ZIP)", value=None, interactive=False),
+                ui.dl_note: why}
+    w, h = rec.size
+    return {ui.png: gr.DownloadButton(f"Download PNG · {w}×{h}", value=str(rec.png), interactive=True),
+            ui.zip: gr.DownloadButton("Download project (ZIP)", value=str(rec.zip), interactive=True),
+            ui.dl_note: "The downloads are the render on screen."}
+
+
+def render_view(ui: UI, s: Optional[Session]) -> dict:
+    rec = s.render if s is not None else None
+    if rec is None:
+        return {ui.live: None, ui.compare: None, ui.report: "", ui.progress: ""}
+    before = None
+    if rec.result is not None:
+        from garmentstyle import io
+
+        if getattr(rec, "before", None) is None:
+            rec.before = s.file("before.png")  # type: ignore[attr-defined]
+            io.save_image(rec.result.sketch, rec.before)
+        before = (str(rec.before), str(rec.image))
+    return {ui.live: str(rec.image), ui.compare: before, ui.report: H.report_markdown(s),
+            ui.progress: _progress_html(1.0, rec.message or "Render restored.")}
+
+
+def autosave_view(ui: UI, s: Optional[Session]) -> dict:
+    ctx = getattr(ui, "ctx", None)
+    if ctx is None or s is None or not s.has_sketch:
+        return {}
+    return {ui.autosave: P.to_browser(ctx, s, s.look)}
+
+
+def everything(ui: UI, s: Optional[Session], hint: str = "") -> dict:
+    out = {ui.session: s, **workspace_view(ui, s), **render_view(ui, s), ui.hint: hint,
+           ui.confirm: gr.Group(visible=False)}
+    look = s.look if s is not None else None
+    if look:
+        out.update({ui.colour: look[0], ui.keep: look[1], ui.shading: look[2], ui.seed: look[3]})
+    if s is not None and s.has_sketch:
+        out[ui.view] = s.view
+        out[ui.size_note] = f"Sketch size: {s.size[1]}×{s.size[0]} px."
+    return out
+
+
+# --------------------------------------------------------------------------------------------- layout
+def _header(ui: UI) -> None:
+    headline, details = H.status_markdown()
+    with gr.Row(elem_id="gs-header", equal_height=True):
+        gr.HTML("<h1>garmentstyle</h1>", js_on_load=None)
+        ui.status = gr.Markdown(headline, elem_id="gs-status")
+    with gr.Accordion("Engine details", open=False, elem_id="gs-status-details"):
+        ui.status_details = gr.Markdown(details)
+
+
+def _sketch_tab(ui: UI, sample_sketches: list) -> None:
+    with gr.Tab("Sketch", id="tab-sketch"):
+        ui.sketch_file = gr.File(label=f"Upload a sketch (PNG, JPEG, WebP or TIFF, up to {MAX_UPLOAD_MB} MB)",
+                                 file_types=list(SKETCH_SUFFIXES), type="filepath", height=120, elem_id="gs-upload")
+        ui.samples = gr.Gallery(value=sample_sketches, label="…or pick a sample sketch", columns=4, rows=1,
+                                height=150, allow_preview=False, format="png", interactive=False,
+                                elem_id="gs-samples", buttons=[])
+        ui.project_file = gr.UploadButton("Open a project (ZIP)…", file_types=list(PROJECT_SUFFIXES),
+                                          type="filepath", elem_id="gs-open")
+        with gr.Group(visible=False, elem_id="gs-confirm") as ui.confirm:
+            ui.confirm_text = gr.Markdown("")
+            with gr.Row():
+                ui.confirm_yes = gr.Button("Replace my regions", variant="stop", elem_id="gs-confirm-yes")
+                ui.confirm_no = gr.Button("Keep working on this sketch", elem_id="gs-confirm-no")
+
+
+def _regions_tab(ui: UI, sam_available: bool) -> None:
     from garmentstyle.segment.types import MAX_GAP
 
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 6 * 3600)) as demo:
-        session = gr.State(None)
-
-        # ---------------------------------------------------------------- header
-        gr.HTML("<div id='gs-header'><h1>garmentstyle</h1><p>Put fabric swatches into the regions of a garment "
-                "sketch: load a sketch, mark its regions, pick a fabric for each, render, export.</p></div>")
-        status = gr.Markdown(H.status_markdown(), elem_id="gs-status")
-
-        # ---------------------------------------------------------------- 1 sketch
-        gr.Markdown("### 1 · Sketch\nUpload your flat or croquis, or start from a sample.", elem_classes="gs-step")
+    with gr.Tab("Regions", id="tab-regions"):
+        ui.find = gr.Button("Find garment", variant="primary", elem_id="gs-find")
+        ui.gap = gr.Slider(0, MAX_GAP, value=0, step=1, label="Gap tolerance (px; 0 = automatic)",
+                           info="Closes small gaps in the outlines; raise it if a click floods the background.",
+                           visible=not sam_available, elem_id="gs-gap")
+        ui.table = gr.HTML(V.regions_html(None), elem_id="gs-regions", js_on_load=TABLE_JS)
         with gr.Row(equal_height=True):
-            sketch_file = gr.File(label="Upload a sketch (PNG, JPEG, WebP or TIFF, up to "
-                                        f"{MAX_UPLOAD_MB} MB)", file_types=list(SKETCH_SUFFIXES), type="filepath",
-                                  height=170, scale=2, elem_id="gs-upload")
-            sample_gallery = gr.Gallery(value=sample_sketches, label="…or pick a sample", columns=4, rows=1,
-                                        height=210, allow_preview=False, format="png", interactive=False, scale=3,
-                                        elem_id="gs-samples", buttons=[])
-
-        # ---------------------------------------------------------------- 2 regions
-        gr.Markdown("### 2 · Regions\nFind the garment automatically, then click the sketch to add, remove or "
-                    "split regions.", elem_classes="gs-step")
-        with gr.Row():
-            with gr.Column(scale=3):
-                canvas = gr.Image(label="Sketch: click to add or remove a region", interactive=False, format="png",
-                                  height=560, elem_id="gs-canvas", buttons=["fullscreen"],
-                                  placeholder="Load a sketch in step 1")
-                hint = gr.Markdown("", elem_id="gs-hint")
-            with gr.Column(scale=2):
-                find_btn = gr.Button("Find garment", variant="primary", elem_id="gs-find")
-                click_action = gr.Radio(list(H.CLICK_ACTIONS), value=H.CLICK_NEW, label="A click on the sketch…",
-                                        elem_id="gs-click-action")
-                gap = gr.Slider(0, MAX_GAP, value=0, step=1, label="Gap tolerance (px; 0 = automatic)",
-                                info="Closes small gaps in the outlines before filling; raise it if a click "
-                                     "floods the background.", visible=not sam_available, elem_id="gs-gap")
-                region_list = gr.HTML(H.regions_html(None), elem_id="gs-regions")
-                region_dd = gr.Dropdown(choices=[], value=None, label="Selected region", interactive=True,
-                                        elem_id="gs-region")
-                with gr.Row(equal_height=True):
-                    name_box = gr.Textbox(label="Rename to", scale=3, max_lines=1, elem_id="gs-rename")
-                    rename_btn = gr.Button("Rename", scale=1, size="md")
-                with gr.Row(equal_height=True):
-                    merge_dd = gr.Dropdown(choices=[], value=[], multiselect=True, label="Merge into the selected",
-                                           scale=3, elem_id="gs-merge")
-                    merge_btn = gr.Button("Merge", scale=1, size="md")
-                delete_btn = gr.Button("Delete the selected region", size="md", elem_id="gs-delete")
-        with gr.Accordion("Touch up regions with the brush", open=False, elem_id="gs-brush") as brush_acc:
-            gr.Markdown(f"Each region has its own layer (layer list, bottom right of the canvas). Choose a layer and "
-                        f"paint to add to that region; paint on **{H.REMOVE_LAYER}** to take pixels out of every "
-                        "region. The eraser undoes your strokes. Then press **Apply brush strokes**.")
-            editor = gr.ImageEditor(type="numpy", image_mode="RGBA", format="png", sources=[], transforms=[],
-                                    layers=gr.LayerOptions(layers=[H.REMOVE_LAYER], allow_additional_layers=False),
-                                    brush=gr.Brush(default_size=12, colors=[_hex(c) for c in _palette()],
-                                                   color_mode="defaults"),
-                                    eraser=gr.Eraser(default_size=12), interactive=True, height=560,
-                                    label="Brush touch-up", elem_id="gs-editor")
+            ui.name_box = gr.Textbox(label="Name of the selected region", scale=3, max_lines=1, elem_id="gs-rename")
+            ui.rename = gr.Button("Rename", scale=1, elem_id="gs-rename-btn")
+        with gr.Row(equal_height=True):
+            ui.merge_dd = gr.Dropdown(choices=[], value=[], multiselect=True, label="Merge into the selected",
+                                      scale=3, elem_id="gs-merge")
+            ui.merge = gr.Button("Merge", scale=1, elem_id="gs-merge-btn")
+        ui.delete = gr.Button("Delete the selected region", elem_id="gs-delete")
+        with gr.Accordion("Touch up with the brush", open=False, elem_id="gs-brush") as ui.brush:
+            gr.Markdown(f"One layer per region (layer list, bottom right of the canvas): paint to add to it; paint "
+                        f"on **{H.REMOVE_LAYER}** to take pixels out of every region. Then **Apply**.")
+            ui.editor = gr.ImageEditor(type="numpy", image_mode="RGBA", format="png", sources=[], transforms=[],
+                                       layers=gr.LayerOptions(layers=[H.REMOVE_LAYER], allow_additional_layers=False),
+                                       brush=gr.Brush(default_size=12, colors=[_hex(c) for c in M.PALETTE],
+                                                      color_mode="defaults"),
+                                       eraser=gr.Eraser(default_size=12), interactive=True, height=460,
+                                       label="Brush touch-up", elem_id="gs-editor")
             with gr.Row():
-                reload_btn = gr.Button("Reload regions into the editor", size="md")
-                apply_btn = gr.Button("Apply brush strokes", variant="primary", size="md", elem_id="gs-apply")
+                ui.reload_editor = gr.Button("Reload regions into the editor")
+                ui.apply_editor = gr.Button("Apply brush strokes", variant="primary", elem_id="gs-apply")
 
-        # ---------------------------------------------------------------- 3 fabrics
-        gr.Markdown("### 3 · Fabrics\nChoose the fabric of the selected region, and how the fabric sits in the "
-                    "sketch.", elem_classes="gs-step")
-        fabric_title = gr.Markdown("Select a region to choose its fabric.", elem_id="gs-fabric-title")
-        swatch_gallery = gr.Gallery(value=sample_swatches, label="Bundled fabrics (click one to use it)",
-                                    columns=max(1, len(sample_swatches)), rows=1, height=200, allow_preview=False,
-                                    format="png", interactive=False, elem_id="gs-swatches", buttons=[])
+
+def _fabric_tab(ui: UI, sample_swatches: list) -> None:
+    with gr.Tab("Fabric", id="tab-fabric"):
+        ui.fabric_title = gr.Markdown("Select a region to choose its fabric.", elem_id="gs-fabric-title")
+        ui.swatches = gr.Gallery(value=sample_swatches, label="Bundled fabrics (click one to use it)", columns=4,
+                                 height=170, allow_preview=False, format="png", interactive=False,
+                                 elem_id="gs-swatches", buttons=[])
+        ui.library = gr.Gallery(value=None, label="Your swatches (this session and project)", columns=4,
+                                height=110, allow_preview=False, format="png", interactive=False,
+                                elem_id="gs-library", buttons=[])
         with gr.Row():
-            with gr.Column(scale=1, min_width=200):
-                swatch_preview = gr.Image(label="Fabric of the selected region", interactive=False, format="png",
-                                          height=200, buttons=[], elem_id="gs-swatch")
-                swatch_upload = gr.UploadButton("Upload your own swatch…", file_types=list(SWATCH_SUFFIXES),
-                                                type="filepath", size="md", elem_id="gs-swatch-upload")
-                all_btn = gr.Button("Use it for every region", size="md")
-            with gr.Column(scale=2):
-                pattern = gr.Slider(0.25, 4, value=1.0, step=0.05, label="Pattern size (× the swatch)",
-                                    elem_id="gs-pattern")
-                rotation = gr.Slider(-180, 180, value=0, step=1, label="Pattern rotation (°)", elem_id="gs-rotation")
-                strength = gr.Slider(0, 3, value=1.0, step=0.1, label="Fabric strength",
-                                     info="How strongly this region follows its fabric, relative to the others.",
-                                     elem_id="gs-strength")
-                tileable = gr.Checkbox(value=False, label="Blend the swatch's edges (a photo that does not repeat)",
-                                       info="Hides tiling seams of cloth photos; leave off for prints that repeat.",
-                                       elem_id="gs-tileable")
-            with gr.Column(scale=2):
-                colour = gr.Radio(H.colour_choices(), value=defaults.colour, label="Colour (all regions)",
-                                  elem_id="gs-colour")
-                keep_sketch = gr.Checkbox(value=defaults.keep_sketch, label="Keep the sketch's lines and shading",
-                                          elem_id="gs-keep")
-                shading = gr.Slider(0, 1, value=defaults.shading_strength, step=0.05, label="Shading strength",
-                                    elem_id="gs-shading")
-                seed = gr.Number(value=defaults.seed, precision=0, label="Seed", minimum=0, elem_id="gs-seed")
+            ui.swatch_preview = gr.Image(label="Fabric of the selected region", interactive=False, format="png",
+                                         height=130, buttons=[], elem_id="gs-swatch", scale=1)
+            with gr.Column(scale=1):
+                ui.swatch_upload = gr.UploadButton("Upload a swatch…", file_types=list(SWATCH_SUFFIXES),
+                                                   type="filepath", elem_id="gs-swatch-upload")
+                ui.all_fabric = gr.Button("Use it for every region", elem_id="gs-all")
+        ui.pattern = gr.Slider(M.PATTERN_RANGE[0], 8, value=1.0, step=0.05, label="Pattern size (× the swatch)",
+                               elem_id="gs-pattern")
+        ui.rotation = gr.Slider(-180, 180, value=0, step=1, label="Pattern rotation (°)", elem_id="gs-rotation")
+        ui.strength = gr.Slider(0, 3, value=1.0, step=0.1, label="Fabric strength",
+                                info="How strongly this region follows its fabric, relative to the others.",
+                                elem_id="gs-strength")
+        ui.tileable = gr.Checkbox(value=False, label="Blend the swatch's edges (a photo that does not repeat)",
+                                  elem_id="gs-tileable")
 
-        # ---------------------------------------------------------------- 4 render
-        gr.Markdown("### 4 · Render\nA fast preview first; then the full render at the size you need.",
-                    elem_classes="gs-step")
+
+def _settings_tab(ui: UI, ctx: AppContext) -> None:
+    d = RenderOptions()
+    with gr.Tab("Render settings", id="tab-settings"):
+        ui.colour = gr.Radio(H.colour_choices(), value=d.colour, label="Colour (all regions)", elem_id="gs-colour")
+        ui.keep = gr.Checkbox(value=d.keep_sketch, label="Keep the sketch's lines and shading", elem_id="gs-keep")
+        ui.shading = gr.Slider(0, 1, value=d.shading_strength, step=0.05, label="Shading strength",
+                               elem_id="gs-shading")
+        ui.seed = gr.Number(value=d.seed, precision=0, label="Seed", minimum=0, elem_id="gs-seed")
         with gr.Row():
-            with gr.Column(scale=2, min_width=260):
-                preview_size = gr.Slider(64, 1024, value=ctx.preview_size, step=16,
-                                         label="Preview size (px, longest side)", elem_id="gs-preview-size")
-                preview_iters = gr.Slider(1, 100, value=ctx.preview_iterations, step=1, label="Preview iterations",
-                                          elem_id="gs-preview-iters")
-                preview_btn = gr.Button("Preview", variant="primary", elem_id="gs-preview")
-                full_size = gr.Slider(128, MAX_SIZE, value=ctx.full_size, step=64,
-                                      label="Full render size (px, longest side)", elem_id="gs-full-size")
-                full_iters = gr.Slider(1, 500, value=ctx.full_iterations, step=1, label="Full render iterations",
-                                       elem_id="gs-full-iters")
-                full_btn = gr.Button("Full render", variant="secondary", elem_id="gs-full")
-                cancel_btn = gr.Button("Cancel", variant="stop", elem_id="gs-cancel")
-                progress_slot = gr.HTML("", elem_id="gs-progress")  # where the progress bar shows
-                render_status = gr.Markdown("", elem_id="gs-render-status")
-            with gr.Column(scale=3):
-                live = gr.Image(label="Render (updates while it works)", interactive=False, format="png", height=480,
-                                elem_id="gs-live", buttons=["fullscreen"])
-            with gr.Column(scale=3):
-                compare = gr.ImageSlider(label="Before / after", interactive=False, format="png", max_height=480,
-                                         elem_id="gs-compare", buttons=["fullscreen"])
-        report = gr.Markdown("", elem_id="gs-report")
+            ui.preview_size = gr.Slider(64, 1024, value=ctx.preview_size, step=16, label="Preview size (px)",
+                                        elem_id="gs-preview-size")
+            ui.preview_iters = gr.Slider(1, 100, value=ctx.preview_iterations, step=1, label="Preview iterations",
+                                         elem_id="gs-preview-iters")
+        ui.size_mode = gr.Radio([("The sketch's own size", H.SIZE_SKETCH), ("Print size (cm at dpi)", H.SIZE_PRINT),
+                                 ("Pixels (longest side)", H.SIZE_PX)],
+                                value=H.SIZE_SKETCH if ctx.full_size == 0 else H.SIZE_PX,
+                                label="Full render size", elem_id="gs-size-mode")
+        ui.size_note = gr.Markdown("", elem_id="gs-size-note")
+        with gr.Row():
+            ui.print_cm = gr.Number(value=30, label="Print width (cm)", minimum=1, maximum=500, elem_id="gs-print-cm")
+            ui.print_dpi = gr.Number(value=300, label="Print dpi", minimum=36, maximum=H.MAX_DPI,
+                                     elem_id="gs-print-dpi")
+            ui.size_px = gr.Number(value=ctx.full_size or 2048, precision=0, minimum=32, maximum=MAX_SIZE,
+                                   label="Longest side (px)", elem_id="gs-size-px")
+        ui.full_iters = gr.Slider(1, 500, value=ctx.full_iterations, step=1, label="Full render iterations",
+                                  elem_id="gs-full-iters")
 
-        # ---------------------------------------------------------------- 5 export
-        gr.Markdown("### 5 · Export\nThe last render as a PNG at full resolution, and a layered ZIP (sketch, line "
-                    "art, fabric, masks, swatches, and `recipe.json` for `garmentstyle render --recipe`).",
-                    elem_classes="gs-step")
-        with gr.Row(equal_height=True):
-            transparent = gr.Checkbox(label="Transparent background outside the garment", value=False,
-                                      elem_id="gs-transparent")
-            png_btn = gr.DownloadButton("Download PNG", interactive=False, variant="primary", elem_id="gs-png")
-            zip_btn = gr.DownloadButton("Download layered ZIP", interactive=False, elem_id="gs-zip")
 
-        # ================================================================ wiring
-        region_outputs = [canvas, region_list, region_dd, merge_dd, name_box, fabric_title, swatch_preview, pattern,
-                          rotation, strength, tileable]
+def _canvas_column(ui: UI) -> None:
+    with gr.Row(equal_height=True, elem_id="gs-toolbar"):
+        ui.tool = gr.Radio([(H.TOOL_LABELS[t], t) for t in H.TOOLS], value=H.TOOL_SELECT, label="Click tool",
+                           elem_id="gs-tool", scale=5, min_width=300)
+        ui.view = gr.Radio([("Fabric", V.VIEW_FABRIC), ("Colour masks", V.VIEW_COLOUR)], value=V.VIEW_COLOUR,
+                           label="Show", elem_id="gs-view", scale=2, min_width=150)
+        with gr.Column(scale=1, min_width=90):
+            ui.undo = gr.Button("↶ Undo", interactive=False, elem_id="gs-undo", size="sm")
+            ui.redo = gr.Button("↷ Redo", interactive=False, elem_id="gs-redo", size="sm")
+    ui.canvas = gr.HTML(None, html_template=CANVAS_TEMPLATE, js_on_load=CANVAS_JS, elem_id="gs-canvas")
+    ui.hint = gr.Markdown("Load a sketch to begin (Sketch tab).", elem_id="gs-hint")
 
-        def region_view(s) -> list:
-            names = H.region_names(s)
-            cur = H.current_name(s)
-            fv = H.fabric_view(s)
-            title = (f"Fabric for **{fv.region}**: {fv.label or 'none yet'}" if fv.region
-                     else "Select a region to choose its fabric.")
-            return [H.overlay_image(s), H.regions_html(s), gr.Dropdown(choices=names, value=cur),
-                    gr.Dropdown(choices=[n for n in names if n != cur], value=[]), gr.Textbox(value=cur or ""),
-                    title, fv.swatch, fv.pattern, fv.rotation, fv.strength, fv.tileable]
 
-        render_reset = [live, compare, report, render_status, png_btn, zip_btn]
+def _render_column(ui: UI) -> None:
+    with gr.Row():
+        ui.preview = gr.Button("Preview", variant="primary", elem_id="gs-preview")
+        ui.full = gr.Button("Full render", variant="secondary", elem_id="gs-full")
+        ui.cancel = gr.Button("Cancel", variant="stop", elem_id="gs-cancel")
+    ui.progress = gr.HTML("", elem_id="gs-progress", js_on_load=None)
+    ui.live = gr.Image(label="Render", interactive=False, format="png", height=440, elem_id="gs-live",
+                       buttons=["fullscreen"], type="filepath")
+    with gr.Accordion("Before / after", open=False):
+        ui.compare = gr.ImageSlider(label="Before / after", interactive=False, format="png", max_height=400,
+                                    elem_id="gs-compare", buttons=["fullscreen"])
+    ui.report = gr.Markdown("", elem_id="gs-report")
+    with gr.Row(equal_height=True):
+        ui.png = gr.DownloadButton("Download PNG", interactive=False, variant="primary", elem_id="gs-png")
+        ui.zip = gr.DownloadButton("Download project (ZIP)", interactive=False, elem_id="gs-zip")
+    ui.dl_note = gr.Markdown("Render first", elem_id="gs-dl-note")
+    ui.transparent = gr.Checkbox(label="Transparent background outside the garment", value=False,
+                                 elem_id="gs-transparent")
 
-        def cleared_render() -> list:
-            return [None, None, "", "", gr.DownloadButton(value=None, interactive=False),
-                    gr.DownloadButton(value=None, interactive=False)]
 
-        # -- 1 sketch
-        def on_upload(s, path):
-            s = H.load_sketch(ctx, s, path)
-            return [s, *region_view(s), f"Loaded **{s.sketch_name}** ({s.size[1]}×{s.size[0]} px). Press "
-                    "**Find garment**, or click inside the sketch.", *cleared_render()]
+def build_app(ctx: AppContext) -> gr.Blocks:
+    """The Blocks app (queued) for one :class:`AppContext`; :func:`launch` serves it with the CSS and theme."""
+    ui = UI()
+    ui.ctx = ctx  # type: ignore[attr-defined]
+    tabs = Tabs()
+    sam_available = ctx.sam() is not None
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 6 * 3600)) as demo:
+        ui.session = gr.State(None, delete_callback=lambda s: s.release() if isinstance(s, Session) else None)
+        ui.autosave = gr.BrowserState(None, storage_key=AUTOSAVE_KEY)
+        _header(ui)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=300):
+                with gr.Tabs(elem_id="gs-tabs"):
+                    _sketch_tab(ui, H.sample_sketches())
+                    _regions_tab(ui, sam_available)
+                    _fabric_tab(ui, H.sample_swatches())
+                    _settings_tab(ui, ctx)
+            with gr.Column(scale=5, min_width=380):
+                _canvas_column(ui)
+            with gr.Column(scale=4, min_width=320):
+                _render_column(ui)
+        from . import wiring
 
-        def on_sample(s, evt: gr.SelectData):
-            s = H.load_sample(ctx, s, sketch_names[evt.index])
-            return [s, *region_view(s), f"Loaded the sample **{s.sketch_name}** ({s.size[1]}×{s.size[0]} px). "
-                    "Press **Find garment**, or click inside the sketch.", *cleared_render()]
-
-        load_outputs = [session, *region_outputs, hint, *render_reset]
-        at_hint = dict(show_progress_on=[hint])  # progress and errors show in one place, not on every output
-        sketch_file.upload(_guard(on_upload), [session, sketch_file], load_outputs, api_name="upload_sketch",
-                           **at_hint)
-        sample_gallery.select(_guard(on_sample), [session], load_outputs, api_visibility="undocumented", **at_hint)
-
-        # -- 2 regions
-        def on_find(s, gap):
-            s, msg = H.find_garment(ctx, s, gap)
-            return [s, *region_view(s), msg]
-
-        def on_click(s, action, gap, evt: gr.SelectData):
-            x, y = evt.index[0], evt.index[1]
-            s, msg = H.click(ctx, s, x, y, action, gap)
-            return [s, *region_view(s), msg]
-
-        def on_select(s, name):
-            s = H.select_region(s, name)
-            return [s, *region_view(s)]
-
-        def on_rename(s, name):
-            s = H.rename_region(s, name)
-            return [s, *region_view(s), f"Renamed to “{name.strip()}”."]
-
-        def on_delete(s):
-            s = H.delete_region(s)
-            return [s, *region_view(s), "Deleted the region."]
-
-        def on_merge(s, names):
-            s = H.merge_regions(s, names)
-            return [s, *region_view(s), "Merged."]
-
-        seg_kw = dict(concurrency_id="segment", concurrency_limit=2, **at_hint)
-        edit_outputs = [session, *region_outputs, hint]
-        find_btn.click(_guard(on_find), [session, gap], edit_outputs, api_name="find_garment", **seg_kw)
-        canvas.select(_guard(on_click), [session, click_action, gap], edit_outputs, api_visibility="undocumented",
-                      trigger_mode="always_last", **seg_kw)
-        region_dd.input(_guard(on_select), [session, region_dd], [session, *region_outputs], api_name="select_region",
-                        show_progress_on=[region_dd])
-        rename_btn.click(_guard(on_rename), [session, name_box], edit_outputs, api_name="rename_region", **at_hint)
-        name_box.submit(_guard(on_rename), [session, name_box], edit_outputs, api_visibility="undocumented",
-                        **at_hint)
-        delete_btn.click(_guard(on_delete), [session], edit_outputs, api_name="delete_region", **at_hint)
-        merge_btn.click(_guard(on_merge), [session, merge_dd], edit_outputs, api_name="merge_regions", **at_hint)
-
-        # -- brush editor
-        def editor_update(s):
-            value = H.editor_value(s)
-            if value is None:
-                return gr.ImageEditor(value=None)
-            h, w = value["background"].shape[:2]
-            regions = s.regions
-            return gr.ImageEditor(value=value, canvas_size=(w, h),
-                                  layers=gr.LayerOptions(layers=H.editor_layer_names(s), allow_additional_layers=False),
-                                  brush=gr.Brush(default_size=max(4, w // 60),
-                                                 colors=[_hex(r.colour) for r in regions] + ["#000000"],
-                                                 default_color=_hex(regions[0].colour) if regions else "#000000",
-                                                 color_mode="defaults"))
-
-        def on_editor_load(s):
-            return [s, editor_update(s)]
-
-        def on_apply(s, value):
-            s, msg = H.apply_editor(s, value)
-            return [s, *region_view(s), msg, editor_update(s)]
-
-        brush_acc.expand(on_editor_load, [session], [session, editor], api_visibility="undocumented")
-        reload_btn.click(on_editor_load, [session], [session, editor], api_visibility="undocumented")
-        apply_btn.click(_guard(on_apply), [session, editor], [*edit_outputs, editor], api_visibility="undocumented",
-                        **at_hint)
-
-        # -- 3 fabrics
-        def on_swatch_sample(s, evt: gr.SelectData):
-            s = H.choose_sample_swatch(s, swatch_names[evt.index])
-            return [s, *region_view(s)]
-
-        def on_swatch_upload(s, path):
-            s = H.upload_swatch(ctx, s, path)
-            return [s, *region_view(s)]
-
-        def on_fabric(s, pattern_size, pattern_rotation, fabric_strength, blend_edges):
-            s = H.set_fabric(s, pattern=pattern_size, rotation=pattern_rotation, strength=fabric_strength,
-                             tileable=blend_edges)
-            return [s, H.regions_html(s)]
-
-        def on_fabric_all(s):
-            s = H.fabric_to_all(s)
-            return [s, *region_view(s)]
-
-        at_fabric = dict(show_progress_on=[fabric_title])
-        swatch_gallery.select(_guard(on_swatch_sample), [session], [session, *region_outputs], **at_fabric,
-                              api_visibility="undocumented")
-        swatch_upload.upload(_guard(on_swatch_upload), [session, swatch_upload], [session, *region_outputs],
-                             api_name="upload_swatch", **at_fabric)
-        for sl in (pattern, rotation, strength, tileable):
-            sl.input(_guard(on_fabric), [session, pattern, rotation, strength, tileable], [session, region_list],
-                     trigger_mode="always_last", show_progress="hidden", api_visibility="undocumented")
-        all_btn.click(_guard(on_fabric_all), [session], [session, *region_outputs], api_visibility="undocumented",
-                      **at_fabric)
-
-        # -- 4 render
-        look = [colour, keep_sketch, shading, seed]
-
-        def run_render(s, size, iterations, colour, keep_sketch, shading_strength, seed, kind, progress):
-            options = H.render_options(ctx, size=size, iterations=iterations, colour=colour, keep_sketch=keep_sketch,
-                                       shading_strength=shading_strength, seed=seed)
-            for u in H.render(ctx, s, options, kind=kind):
-                progress(u.fraction, desc=u.message)
-                if not u.done:
-                    yield [gr.skip() if u.image is None else u.image, u.message, gr.skip(), gr.skip(), s]
-                elif u.result is None:
-                    yield [gr.skip(), u.message, gr.skip(), gr.skip(), s]
-                else:
-                    yield [u.image, u.message, H.before_after(s), H.report_markdown(s), s]
-
-        def on_preview(s, size, iterations, colour, keep_sketch, shading_strength, seed, progress=gr.Progress()):
-            yield from run_render(s, size, iterations, colour, keep_sketch, shading_strength, seed, "preview",
-                                  progress)
-
-        def on_full(s, size, iterations, colour, keep_sketch, shading_strength, seed, progress=gr.Progress()):
-            yield from run_render(s, size, iterations, colour, keep_sketch, shading_strength, seed, "full", progress)
-
-        def on_export(s, transparent):
-            if s is None or s.result is None:
-                return [gr.DownloadButton(value=None, interactive=False),
-                        gr.DownloadButton(value=None, interactive=False)]
-            png, zpath = H.export(s, transparent)
-            w, h = s.result.report["output_size"]
-            return [gr.DownloadButton(f"Download PNG · {w}×{h}", value=str(png), interactive=True),
-                    gr.DownloadButton("Download layered ZIP", value=str(zpath), interactive=True)]
-
-        render_kw = dict(concurrency_id="render", concurrency_limit=1, show_progress_on=[progress_slot])
-        render_outputs = [live, render_status, compare, report, session]
-        for btn, fn, size_in, iters_in, name in (
-            (preview_btn, on_preview, preview_size, preview_iters, "render_preview"),
-            (full_btn, on_full, full_size, full_iters, "render_full"),
-        ):
-            (btn.click(H.arm, [session], None, queue=False, api_visibility="undocumented")
-                .then(_guard(fn), [session, size_in, iters_in, *look], render_outputs, api_name=name, **render_kw)
-                .success(_guard(on_export), [session, transparent], [png_btn, zip_btn], api_visibility="undocumented",
-                         show_progress_on=[progress_slot]))
-        cancel_btn.click(H.cancel, [session], [render_status], queue=False, api_name="cancel")
-        transparent.input(_guard(on_export), [session, transparent], [png_btn, zip_btn], api_name="export",
-                          show_progress_on=[progress_slot])
-
-        demo.load(H.status_markdown, None, [status], api_visibility="undocumented")
-    # Bounded queue; render events are limited to one at a time by their shared concurrency id (above).
+        wiring.wire(ui, ctx, tabs, demo)
     demo.queue(max_size=ctx.queue_size, default_concurrency_limit=4)
+    demo.tabs = tabs  # type: ignore[attr-defined]
+    demo.ui = ui  # type: ignore[attr-defined]
     return demo
-
-
-def _palette():
-    from .state import PALETTE
-
-    return PALETTE
 
 
 def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ctx: Optional[AppContext] = None,
@@ -416,8 +508,8 @@ def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ct
     """Build and serve the app.
 
     Everything the app writes, and Gradio's own cache of uploads and outputs, lives in one temp folder (removed on
-    exit); only that folder is served (no ``allowed_paths``). Renders go through a bounded queue, one at a time, on
-    ``device`` ("auto": the GPU when there is one).
+    exit); only that folder is served (no ``allowed_paths``). Renders go through the app's render queue, one at a
+    time, on ``device`` ("auto": the GPU when there is one).
     """
     if ctx is None:
         kwargs: dict[str, Any] = {"base_options": RenderOptions(device=device)}
@@ -430,7 +522,7 @@ def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ct
     demo = build_app(ctx)
     try:
         demo.launch(server_name=host, server_port=port, share=share, max_file_size=f"{MAX_UPLOAD_MB}mb",
-                    show_error=False, quiet=quiet, prevent_thread_lock=not block, css=CSS, theme=THEME,
+                    show_error=False, quiet=quiet, prevent_thread_lock=not block, css=CSS, theme=THEME, head=HEAD,
                     footer_links=["gradio", "settings"])
     finally:
         if block:
@@ -438,4 +530,4 @@ def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ct
     return demo, ctx
 
 
-__all__ = ["build_app", "launch", "CSS", "TITLE"]
+__all__ = ["build_app", "launch", "CSS", "TITLE", "workspace_view", "downloads_view", "render_view", "everything"]

@@ -1,51 +1,48 @@
-"""The web app's behaviour as plain functions: no Gradio here, so each one is unit-tested with plain values.
+"""The web app's actions as plain functions (no Gradio): validate the designer's input, apply the pure region model
+(:mod:`ui.model`) through the session's undo history, start renders (:mod:`ui.jobs`), write exports.
 
-Every function takes the app context and/or the tab's :class:`~ui.state.Session` plus plain values (paths, numbers,
-the ImageEditor's value dict) and returns plain values (a session, numpy images, strings, paths). They raise
-:class:`~garmentstyle.errors.GarmentStyleError` for anything the designer can fix; :mod:`ui.app` turns those into
-``gr.Error`` in one place. Images shown in the browser are uint8 numpy arrays (Gradio encodes them as PNG).
+Each takes the app context and/or the tab's :class:`~ui.state.Session` plus plain values, and returns the session
+and/or a sentence for the designer. They raise :class:`~garmentstyle.errors.GarmentStyleError` (in the designer's
+words) for anything the designer can fix; :mod:`ui.app` turns those into a message in one place. Every value that
+comes from the browser is checked here (type, finite, bounds): the browser is not trusted.
 """
 from __future__ import annotations
 
-import html
-import queue
+import math
 import re
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
-import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from garmentstyle import encoders, io, samples, weights
-from garmentstyle.api import Region, RenderResult, render as api_render
-from garmentstyle.colour import COLOUR_MODES
-from garmentstyle.errors import Cancelled, GarmentStyleError, ImageReadError, InputError, SegmentationError
-from garmentstyle.transfer import RenderOptions
+from garmentstyle.errors import GarmentStyleError, ImageReadError, InputError, SegmentationError
+from garmentstyle.options import MAX_SEED, MAX_SIZE, RenderOptions
 
+from . import jobs, model as M, views as V
 from .state import (
     DEFAULT_SWATCHES,
-    DISPLAY_SIDE,
     MAX_UPLOAD_MB,
     MIN_SKETCH_SIDE,
     SKETCH_SUFFIXES,
     SWATCH_SUFFIXES,
     AppContext,
-    RegionState,
+    RenderRecord,
     Session,
     ensure,
 )
 
-#: What a click on the sketch does.
-CLICK_NEW = "New region"
-CLICK_ADD = "Add to selected region"
-CLICK_REMOVE = "Remove from selected region"
-CLICK_ACTIONS: tuple[str, ...] = (CLICK_NEW, CLICK_ADD, CLICK_REMOVE)
+#: What a click on the sketch does (the tool; Shift / Alt on a click pick add / remove whatever the tool).
+TOOL_SELECT = "select"
+TOOL_NEW = "new"
+TOOL_ADD = "add"
+TOOL_REMOVE = "remove"
+TOOLS: tuple[str, ...] = (TOOL_SELECT, TOOL_NEW, TOOL_ADD, TOOL_REMOVE)
+TOOL_LABELS: dict[str, str] = {TOOL_SELECT: "Select", TOOL_NEW: "New region", TOOL_ADD: "Add (Shift-click)",
+                               TOOL_REMOVE: "Remove (Alt-click)"}
 
-#: How each colour mode reads in the UI (keys are exactly :data:`garmentstyle.colour.COLOUR_MODES`).
+#: How each colour mode reads in the UI (keys are exactly :data:`garmentstyle.options.COLOUR_MODES`).
 COLOUR_LABELS: dict[str, str] = {
     "swatch": "Keep the swatch's colours",
     "luminance": "Pattern only, keep the sketch's colours",
@@ -53,35 +50,67 @@ COLOUR_LABELS: dict[str, str] = {
 }
 #: The brush editor's last layer: paint on it to take pixels out of every region.
 REMOVE_LAYER = "✕ remove"
-#: A region reduced below this many pixels, or this fraction of its size, by another region taking its area is
-#: merged into the taker (what is left is its outline on the lines, not a region).
-SLIVER_PX = 64
-SLIVER_FRACTION = 0.02
-#: A thumbnail's longest side.
 THUMB_SIDE = 160
+#: Output size choices for the full render.
+SIZE_SKETCH, SIZE_PRINT, SIZE_PX = "sketch", "print", "px"
+SIZE_MODES = (SIZE_SKETCH, SIZE_PRINT, SIZE_PX)
+MAX_DPI = 1200
 
 
 def colour_choices() -> list[tuple[str, str]]:
-    """(label, value) pairs for the colour-mode radio, one per :data:`COLOUR_MODES` entry."""
+    """(label, value) pairs for the colour-mode radio, one per colour mode."""
+    from garmentstyle.options import COLOUR_MODES
+
     return [(COLOUR_LABELS.get(m, m), m) for m in COLOUR_MODES]
 
 
+# ----------------------------------------------------------------------------------------------------- checks
+def number(value: Any, what: str, lo: float, hi: float, *, integer: bool = False) -> float:
+    """A value from the browser as a finite number in [lo, hi] (an integer if asked), or an :class:`InputError`
+    naming the control and the range."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{what} must be a number; got {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise InputError(f"{what} must be a number; got {value[:40]!r}") from None
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(f"{what} must be a number; got {type(value).__name__}")
+    v = float(value) if not isinstance(value, int) else value
+    if not math.isfinite(float(v)):
+        raise InputError(f"{what} must be a finite number; got {value}")
+    if not lo <= v <= hi:
+        raise InputError(f"{what} must be between {lo:g} and {hi:g}; got {float(v):g}")
+    if integer:
+        if float(v) != math.floor(float(v)):
+            raise InputError(f"{what} must be a whole number; got {float(v):g}")
+        return int(v)
+    return float(v)
+
+
+def _choice(value: Any, what: str, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise InputError(f"{what} must be one of {', '.join(allowed)}; got {str(value)[:40]!r}")
+    return value
+
+
 # ----------------------------------------------------------------------------------------------------- status line
-def status_markdown() -> str:
-    """One line: which encoder and segmenter are active, pretrained or offline fallback, and how to get weights."""
+def status_markdown() -> tuple[str, str]:
+    """(headline, details): the fabric engine and the region finder in the designer's words, and a fold-out with
+    what is installed and how to get the rest."""
     enc = encoders.resolve_name("auto")
-    if enc == "vgg19":
-        enc_txt = "**Fabric encoder:** VGG19 (pretrained)"
-    else:
-        enc_txt = ("**Fabric encoder:** texture (offline fallback) · for finer fabric detail run "
-                   "`garmentstyle weights download vgg19`")
-    sam = weights.find("sam-vit-b")
-    if sam is not None:
-        seg_txt = "**Segmenter:** Segment Anything (sam-vit-b, pretrained)"
-    else:
-        seg_txt = ("**Segmenter:** line-art fill (offline) · for click-to-segment on any drawing run "
-                   "`garmentstyle weights download sam-vit-b`")
-    return f"{enc_txt}  \n{seg_txt}"
+    sam = weights.find("sam-vit-b") is not None
+    eng = ("Fabric engine: **full model** (VGG19)" if enc == "vgg19"
+           else "Fabric engine: **offline** — install the full model for finer detail")
+    seg = ("Region finder: **Segment Anything**" if sam
+           else "Region finder: **line-art fill** — closed outlines work best")
+    details = [f"* Fabric encoder: {'VGG19 (pretrained)' if enc == 'vgg19' else 'texture (offline fallback)'}."
+               + ("" if enc == "vgg19" else " For finer fabric detail, on the server run "
+                  "`garmentstyle weights download vgg19` and restart the app."),
+               f"* Segmenter: {'Segment Anything (sam-vit-b, pretrained)' if sam else 'line-art fill (offline)'}."
+               + ("" if sam else " For click-to-segment on any drawing run `garmentstyle weights download sam-vit-b`.")]
+    return f"{eng} · {seg}", "\n".join(details)
 
 
 # ----------------------------------------------------------------------------------------------------- uploads
@@ -99,6 +128,8 @@ def validate_upload(path: Any, *, what: str, suffixes: Sequence[str] = SKETCH_SU
     """
     if path is None or path == "":
         raise InputError(f"no {what} file was uploaded")
+    if not isinstance(path, (str, Path)):
+        raise InputError(f"the {what} upload did not arrive as a file; try again")
     p = Path(str(path))
     kinds = ", ".join(s.lstrip(".").upper() for s in suffixes if s not in (".jpeg", ".tif"))
     if p.suffix.lower() not in suffixes:
@@ -117,18 +148,18 @@ def validate_upload(path: Any, *, what: str, suffixes: Sequence[str] = SKETCH_SU
         raise ImageReadError(_short(exc, p)) from None
 
 
-def _display_copy(img: torch.Tensor) -> np.ndarray:
-    """``(1, 3, H, W)`` → uint8 ``(h, w, 3)`` with the longest side at most :data:`DISPLAY_SIDE`."""
-    pil = io.to_pil(img)
-    w, h = pil.size
-    s = min(1.0, DISPLAY_SIDE / max(w, h))
-    if s < 1.0:
-        pil = pil.resize((max(1, round(w * s)), max(1, round(h * s))), Image.LANCZOS)
-    return np.asarray(pil.convert("RGB"))
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:60]
+
+
+def needs_confirm(session: Optional[Session]) -> bool:
+    """Loading a new sketch would replace regions the designer made: ask first."""
+    return bool(session is not None and session.snap is not None and session.snap.regions)
 
 
 def load_sketch(ctx: AppContext, session: Optional[Session], path: Any, *, name: Optional[str] = None) -> Session:
-    """Validate a sketch file, keep a normalised PNG copy in the session folder and start over with no regions."""
+    """Validate a sketch file, keep a normalised PNG copy in the session folder and start over with no regions
+    (the undo history starts over too)."""
     session = ensure(ctx, session)
     pil = validate_upload(path, what="sketch", suffixes=SKETCH_SUFFIXES)
     w, h = pil.size
@@ -139,35 +170,34 @@ def load_sketch(ctx: AppContext, session: Optional[Session], path: Any, *, name:
     stem = _safe(name or Path(str(path)).stem) or "sketch"
     dest = session.file(f"{stem}.png")
     io.save_image(img, dest)
-    session.sketch_path = dest
-    session.sketch_name = stem
-    session.size = (int(img.shape[-2]), int(img.shape[-1]))
-    session.display = _display_copy(img)
-    session.regions = []
-    session.current = None
-    session.seg = None
-    session.editor_uids = []
-    session.result = None
-    session.result_regions = []
-    session.result_kind = ""
+    set_sketch(session, dest, stem, io.to_uint8(io.tensor_to_array(img)))
     return session
 
 
-def load_sample(ctx: AppContext, session: Optional[Session], name: str) -> Session:
+def set_sketch(session: Session, path: Path, name: str, rgb: np.ndarray, snap: Optional[M.Snapshot] = None) -> None:
+    """Make ``path`` (a PNG in the session folder, ``rgb`` its pixels) the session's sketch with ``snap``'s regions
+    (none by default); clears the render and the undo history."""
+    session.sketch_path = path
+    session.sketch_name = name
+    session.size = (int(rgb.shape[0]), int(rgb.shape[1]))
+    session.frame = V.make_frame(rgb)
+    session.history = M.History(snap or M.Snapshot.empty(session.size))
+    session.seg = None
+    session.editor_uids = []
+    session.render = None
+
+
+def load_sample(ctx: AppContext, session: Optional[Session], name: Any) -> Session:
     """Load one of the bundled sample sketches by name."""
+    if not isinstance(name, str) or name not in samples.list_sketches():
+        raise InputError(f"unknown sample sketch {str(name)[:40]!r}")
     return load_sketch(ctx, session, samples.sketch_path(name), name=name)
-
-
-def _thumb(path: Path, side: int = THUMB_SIDE) -> np.ndarray:
-    pil = io.open_pil(path).convert("RGB")
-    pil.thumbnail((side, side), Image.LANCZOS)
-    return np.asarray(pil)
 
 
 def sample_sketches() -> list[tuple[np.ndarray, str]]:
     """(thumbnail, name) of every bundled sketch; empty when the samples folder is missing."""
     try:
-        return [(_thumb(samples.sketch_path(n)), n) for n in samples.list_sketches()]
+        return [(V.thumbnail(samples.sketch_path(n), THUMB_SIDE), n) for n in samples.list_sketches()]
     except GarmentStyleError:
         return []
 
@@ -175,88 +205,57 @@ def sample_sketches() -> list[tuple[np.ndarray, str]]:
 def sample_swatches() -> list[tuple[np.ndarray, str]]:
     """(thumbnail, name) of every bundled swatch; empty when the samples folder is missing."""
     try:
-        return [(_thumb(samples.swatch_path(n), 96), n) for n in samples.list_swatches()]
+        return [(V.thumbnail(samples.swatch_path(n), 96), n) for n in samples.list_swatches()]
     except GarmentStyleError:
         return []
 
 
-def _require_sketch(session: Optional[Session]) -> Session:
+def require_sketch(session: Optional[Session]) -> Session:
     if session is None or not session.has_sketch:
-        raise InputError("load a sketch first: upload one, or pick a sample in step 1")
+        raise InputError("load a sketch first: upload one, open a project, or pick a sample")
     return session
 
 
-def _require_region(session: Session) -> RegionState:
-    r = session.current_region
+def _selected(session: Session) -> M.RegionEntry:
+    r = session.snap.selected if session.snap is not None else None
     if r is None:
-        raise InputError("select a region first: click inside the garment, or press “Find garment”")
+        raise InputError("select a region first: click a part of the sketch, or a row of the region table")
     return r
+
+
+def _commit(session: Session, snap: M.Snapshot, *, key: Optional[tuple] = None) -> Session:
+    assert session.history is not None
+    session.history.push(snap, key=key)
+    return session
 
 
 # ----------------------------------------------------------------------------------------------------- regions
 def _gap(gap: Any) -> Optional[int]:
     """The gap slider: 0 = automatic (None)."""
-    g = int(round(float(gap or 0)))
+    from garmentstyle.segment.types import MAX_GAP
+
+    g = number(gap if gap is not None else 0, "gap tolerance", 0, MAX_GAP)
+    g = int(round(g))
     return None if g <= 0 else g
 
 
-def _default_swatch(session: Session) -> tuple[str, str]:
-    """A bundled swatch for a new region: the first in :data:`DEFAULT_SWATCHES` no region uses yet."""
+def starting_fabrics(n: int) -> list[M.Fabric]:
+    """Fabrics for the regions "Find garment" makes: the bundled ones in :data:`DEFAULT_SWATCHES` order."""
     try:
-        names = [n for n in DEFAULT_SWATCHES if n in samples.list_swatches()] or samples.list_swatches()
+        names = [s for s in DEFAULT_SWATCHES if s in samples.list_swatches()] or samples.list_swatches()
     except GarmentStyleError:
-        return "", ""
+        names = []
     if not names:
-        return "", ""
-    used = {r.swatch_label for r in session.regions}
-    n = next((n for n in names if n not in used), names[len(session.regions) % len(names)])
-    return str(samples.swatch_path(n)), n
-
-
-def _new_region(session: Session, mask: np.ndarray, name: str, *, points: Optional[list] = None) -> RegionState:
-    sw, label = _default_swatch(session)
-    r = RegionState(uid=session.take_uid(), name=session.unique_name(name), mask=mask, colour=session.colour_for_new(),
-                    swatch=sw, swatch_label=label, points=list(points or []))
-    return r
-
-
-def _assign(session: Session, target: RegionState, mask: np.ndarray, *, replace: bool = False) -> None:
-    """Give ``mask``'s pixels to ``target`` (added, or replacing its mask) and take them from every other region;
-    regions left empty are dropped. Regions stay exclusive, so the list always says who owns a pixel."""
-    target.mask = mask.copy() if replace else (target.mask | mask)
-    for r in session.regions:
-        if r is not target:
-            before = r.area
-            r.mask &= ~mask
-            if r.mask.any() and r.area < max(SLIVER_PX, SLIVER_FRACTION * before):
-                target.mask |= r.mask  # a sliver left on the lines: the taker gets it, the region goes
-                r.mask[:] = False
-    _drop_empty(session)
-
-
-def _subtract(session: Session, region: RegionState, mask: np.ndarray) -> None:
-    """Take ``mask`` out of ``region``; a sliver left on the lines goes too (the region is dropped)."""
-    before = region.area
-    region.mask &= ~mask
-    if region.area < max(SLIVER_PX, SLIVER_FRACTION * before):
-        region.mask[:] = False
-    _drop_empty(session)
-
-
-def _drop_empty(session: Session) -> None:
-    session.regions = [r for r in session.regions if r.mask.any()]
-    if session.current_region is None:
-        session.current = session.regions[-1].uid if session.regions else None
+        return [M.Fabric()]
+    return [M.Fabric(str(samples.swatch_path(names[i % len(names)])), names[i % len(names)]) for i in range(n)]
 
 
 def find_garment(ctx: AppContext, session: Optional[Session], gap: Any = 0) -> tuple[Session, str]:
-    """Segment the sketch automatically: one region per garment part (or the whole garment). Replaces the regions.
-
-    Returns the session and a sentence for the designer (what was found, by which method, any notes).
-    """
+    """Segment the sketch automatically: one region per garment part (or the whole garment). Replaces the regions
+    (one undo step)."""
     import garmentstyle.segment as seg_mod
 
-    session = _require_sketch(session)
+    session = require_sketch(session)
     sam = ctx.sam()
     options = seg_mod.SegmentOptions(gap=_gap(gap))
     if sam is not None:
@@ -265,33 +264,29 @@ def find_garment(ctx: AppContext, session: Optional[Session], gap: Any = 0) -> t
     else:
         seg = seg_mod.segment(session.sketch_path, method="classical", options=options)
     session.seg = seg if getattr(seg, "partition", None) is not None else None
-    infos = list(seg.regions) or []
-    masks = [(r.name, r.mask.detach().cpu().numpy() > 0.5) for r in infos]
-    if not masks:
-        masks = [("garment", seg.garment.detach().cpu().numpy() > 0.5)]
-    session.regions = []
-    for name, m in masks:
-        if m.any():
-            session.regions.append(_new_region(session, m, name))
-    if not session.regions:
-        raise SegmentationError("no garment found in this sketch; click inside the garment to add regions by hand")
-    session.current = session.regions[0].uid
-    session.result = None
+    parts = [(r.name, _to_sketch(r.mask.detach().cpu().numpy() > 0.5, session.size)) for r in seg.regions]
+    if not parts:
+        parts = [("garment", _to_sketch(seg.garment.detach().cpu().numpy() > 0.5, session.size))]
+    parts = [(n, m) for n, m in parts if m.any()]
+    if not parts:
+        raise SegmentationError("no garment found in this sketch; choose the New region tool and click inside the "
+                                "garment to add regions by hand")
+    _commit(session, M.replace_all(session.snap, parts, starting_fabrics(len(parts))))
     method = "Segment Anything" if sam is not None else "line-art fill"
-    n = len(session.regions)
+    n = len(session.snap.regions)
     msg = (f"Found the garment in {n} part{'s' if n != 1 else ''} ({method}, confidence {seg.confidence:.0%}). "
-           "Click a part to select it; change the click action to add to or remove from it.")
+           "Click a part to select it; Shift-click adds the area under the click to it, Alt-click removes it.")
     if seg.notes:
         msg += " Notes: " + "; ".join(seg.notes)
     return session, msg
 
 
-def _sam_mask(ctx: AppContext, session: Session, sam: Any, points: list) -> np.ndarray:
+def _sam_mask(ctx: AppContext, session: Session, sam: Any, points: Sequence) -> np.ndarray:
     import garmentstyle.segment as seg_mod
 
     with ctx.sam_lock:
         sam.set_image(session.sketch_path)
-        pred = sam.predict([(x, y) for x, y, _ in points], [int(l) for _, _, l in points])
+        pred = sam.predict([(x, y) for x, y, _ in points], [int(lab) for _, _, lab in points])
     mask = pred.mask.detach().cpu().numpy().astype(bool)
     refine = getattr(seg_mod, "refine_mask", None)
     if refine is not None and mask.any():
@@ -302,340 +297,256 @@ def _sam_mask(ctx: AppContext, session: Session, sam: Any, points: list) -> np.n
     return mask
 
 
-def click(ctx: AppContext, session: Optional[Session], x: float, y: float, action: str = CLICK_NEW,
-          gap: Any = 0) -> tuple[Session, str]:
-    """A click on the sketch at display pixel ``(x, y)``: make a new region there, add the area to the selected
-    region, or remove it. SAM point prompts when SAM is available, else the enclosed area of the line art."""
+def _to_sketch(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A segmenter's mask at the sketch's own size (nearest), whatever size the segmenter worked at."""
+    if mask.shape == tuple(size):
+        return mask
+    pil = Image.fromarray(mask.astype(np.uint8) * 255, "L").resize((size[1], size[0]), Image.NEAREST)
+    return np.asarray(pil) > 127
+
+
+def _area_at(ctx: AppContext, session: Session, px: float, py: float, gap: Any) -> np.ndarray:
+    """The enclosed area of the line art under sketch pixel (px, py), or SAM's mask for a point there."""
     import garmentstyle.segment as seg_mod
 
-    session = _require_sketch(session)
-    if action not in CLICK_ACTIONS:
-        raise InputError(f"unknown click action {action!r}; expected one of {', '.join(CLICK_ACTIONS)}")
-    H, W = session.size
-    s = session.display_scale
-    px, py = min(W - 1.0, max(0.0, float(x) / s)), min(H - 1.0, max(0.0, float(y) / s))
-    target = session.current_region
-    if action != CLICK_NEW and target is None:
-        action = CLICK_NEW  # nothing selected yet: the first click always makes a region
     sam = ctx.sam()
     if sam is not None:
-        if action == CLICK_NEW:
-            pts = [(px, py, 1)]
-            mask = _sam_mask(ctx, session, sam, pts)
-            if not mask.any():
-                raise SegmentationError("nothing found under that click; click inside a garment part")
-            r = _new_region(session, np.zeros((H, W), bool), "region", points=pts)
-            session.regions.append(r)
-            _assign(session, r, mask)
-            session.current = r.uid
-            return session, f"Added “{r.name}”."
-        assert target is not None
-        label = 1 if action == CLICK_ADD else 0
-        if target.points:
-            target.points = target.points + [(px, py, label)]
-            mask = _sam_mask(ctx, session, sam, target.points)
-            _assign(session, target, mask, replace=True)
-        else:
-            mask = _sam_mask(ctx, session, sam, [(px, py, 1)])
-            if label:
-                _assign(session, target, mask)
-            else:
-                _subtract(session, target, mask)
-        return session, _click_message(session, target, action)
-
+        mask = _sam_mask(ctx, session, sam, [(px, py, 1)])
+        if not mask.any():
+            raise SegmentationError("nothing found under that click; click inside a garment part")
+        return _to_sketch(mask, session.size)
     gap_px = _gap(gap)
     seg = session.seg
     if seg is not None and (gap_px is None or gap_px == seg.gap):
         info = seg_mod.region_at(seg, px, py)
     else:
         info = seg_mod.region_at(session.sketch_path, px, py, gap=gap_px)
-    mask = info.mask.detach().cpu().numpy() > 0.5
-    if action == CLICK_NEW:
-        r = _new_region(session, np.zeros((H, W), bool), "region")
-        session.regions.append(r)
-        _assign(session, r, mask)
-        session.current = r.uid
-        return session, f"Added “{r.name}” ({int(mask.sum()):,} px)."
-    assert target is not None
-    if action == CLICK_ADD:
-        _assign(session, target, mask)
+    return _to_sketch(info.mask.detach().cpu().numpy() > 0.5, session.size)
+
+
+def click_tool(tool: Any, shift: Any = False, alt: Any = False) -> str:
+    """The tool a click uses: Shift adds, Alt removes, otherwise the chosen tool."""
+    tool = _choice(tool, "the click tool", TOOLS)
+    if bool(alt):
+        return TOOL_REMOVE
+    if bool(shift):
+        return TOOL_ADD
+    return tool
+
+
+def click(ctx: AppContext, session: Optional[Session], fx: Any, fy: Any, tool: Any = TOOL_SELECT, *,
+          shift: Any = False, alt: Any = False, gap: Any = 0) -> tuple[Session, str]:
+    """A click at ``(fx, fy)``, fractions of the sketch's width and height in [0, 1]:
+
+    * select (the default tool): select the region under it;
+    * Shift-click / Add tool: add the area under it to the selected region;
+    * Alt-click / Remove tool: remove that area from the selected region (it goes back to where it came from);
+    * New region tool: carve the area under it into a new region (with the last used fabric).
+    """
+    session = require_sketch(session)
+    fx, fy = number(fx, "the click's x", 0, 1), number(fy, "the click's y", 0, 1)
+    H, W = session.size
+    px, py = min(W - 1.0, fx * W), min(H - 1.0, fy * H)
+    snap = session.snap
+    tool = click_tool(tool, shift, alt)
+    under = snap.uid_at(px, py)
+    if tool == TOOL_SELECT:
+        if not under:
+            raise InputError("no region here. To make one, choose the New region tool (or press N) and click; "
+                             "Shift-click adds this area to the selected region")
+        session.history.replace(M.select(snap, under))
+        return session, f"Selected “{snap.region(under).name}”."
+    if tool in (TOOL_ADD, TOOL_REMOVE) and snap.selected is None:
+        if tool == TOOL_REMOVE:
+            raise InputError("select a region first, then Alt-click an area to take it out of that region")
+        tool = TOOL_NEW  # nothing selected yet: adding makes the first region
+    target = snap.selected
+    if ctx.sam() is not None and target is not None and target.points and tool in (TOOL_ADD, TOOL_REMOVE):
+        return _sam_refine(ctx, session, target, px, py, tool)
+    area = _area_at(ctx, session, px, py, gap)
+    if tool == TOOL_NEW:
+        pts = ((px, py, 1),) if ctx.sam() is not None else ()
+        _commit(session, M.new_region(snap, area, points=pts))
+        r = session.snap.selected
+        return session, f"Added “{r.name}” ({session.snap.areas()[r.uid]:,} px) with {r.fabric.label or 'no fabric'}."
+    if tool == TOOL_ADD:
+        _commit(session, M.add_area(snap, target.uid, area))
     else:
-        _subtract(session, target, mask)
-    return session, _click_message(session, target, action)
+        if not (snap.labels.array[area] == target.uid).any():
+            raise InputError(f"that area is not part of “{target.name}”; Alt-click inside the selected region")
+        _commit(session, M.remove_area(snap, target.uid, area))
+    return session, _click_message(session, target, tool)
 
 
-def _click_message(session: Session, target: RegionState, action: str) -> str:
-    if session.region(target.uid) is None:
-        return f"Removed the last of “{target.name}”; the region is gone."
-    verb = "Added to" if action == CLICK_ADD else "Removed from"
-    return f"{verb} “{target.name}” (now {target.area:,} px)."
+def _sam_refine(ctx: AppContext, session: Session, target: M.RegionEntry, px: float, py: float, tool: str
+                ) -> tuple[Session, str]:
+    """Segment Anything regions grow and shrink by adding point prompts to the region's own prompts."""
+    label = 1 if tool == TOOL_ADD else 0
+    pts = tuple(target.points) + ((px, py, label),)
+    mask = _sam_mask(ctx, session, ctx.sam(), pts)
+    snap = M.set_points(session.snap, target.uid, pts)
+    old = snap.mask(target.uid)
+    snap = M.add_area(snap, target.uid, mask & ~old) if (mask & ~old).any() else snap
+    if (old & ~mask).any():
+        snap = M.remove_area(snap, target.uid, old & ~mask)
+    _commit(session, snap)
+    return session, _click_message(session, target, tool)
 
 
-def select_region(session: Optional[Session], name: Optional[str]) -> Session:
-    session = _require_sketch(session)
-    r = session.by_name(name or "")
+def _click_message(session: Session, target: M.RegionEntry, tool: str) -> str:
+    if session.snap.region(target.uid) is None:
+        return f"Removed the last of “{target.name}”; the region is gone (Ctrl+Z brings it back)."
+    verb = "Added to" if tool == TOOL_ADD else "Removed from"
+    return f"{verb} “{target.name}” (now {session.snap.areas()[target.uid]:,} px)."
+
+
+def _uid(value: Any) -> int:
+    return int(number(value, "the region", 1, M.MAX_UID, integer=True))
+
+
+def select_region(session: Optional[Session], uid: Any) -> Session:
+    """Select a region by uid (a row of the table)."""
+    session = require_sketch(session)
+    uid = _uid(uid)
+    if session.snap.region(uid) is None:
+        raise InputError("that region no longer exists; pick one from the table")
+    session.history.replace(M.select(session.snap, uid))
+    return session
+
+
+def select_by_name(session: Optional[Session], name: Any) -> Session:
+    session = require_sketch(session)
+    r = session.snap.by_name(name) if isinstance(name, str) else None
     if r is None:
-        raise InputError(f"there is no region called {name!r}")
-    session.current = r.uid
+        raise InputError(f"there is no region called {str(name)[:40]!r}")
+    session.history.replace(M.select(session.snap, r.uid))
     return session
 
 
-_NAME_OK = re.compile(r"^[\w][\w \-.]{0,39}$")
+def rename_region(session: Optional[Session], new_name: Any) -> tuple[Session, str]:
+    session = require_sketch(session)
+    r = _selected(session)
+    _commit(session, M.rename(session.snap, r.uid, new_name))
+    return session, f"Renamed “{r.name}” to “{session.snap.region(r.uid).name}”."
 
 
-def rename_region(session: Optional[Session], new_name: str) -> Session:
-    session = _require_sketch(session)
-    r = _require_region(session)
-    name = (new_name or "").strip()
-    if not _NAME_OK.match(name):
-        raise InputError("a region name is 1–40 letters, digits, spaces, '-', '_' or '.', starting with a letter or "
-                         f"digit; got {new_name!r}")
-    other = session.by_name(name)
-    if other is not None and other is not r:
-        raise InputError(f"another region is already called {name!r}; choose a different name")
-    r.name = name
-    return session
+def delete_region(session: Optional[Session]) -> tuple[Session, str]:
+    session = require_sketch(session)
+    r = _selected(session)
+    _commit(session, M.delete(session.snap, r.uid))
+    return session, f"Deleted “{r.name}” (Ctrl+Z brings it back)."
 
 
-def delete_region(session: Optional[Session]) -> Session:
-    session = _require_sketch(session)
-    r = _require_region(session)
-    session.regions = [x for x in session.regions if x is not r]
-    session.current = session.regions[-1].uid if session.regions else None
-    return session
-
-
-def merge_regions(session: Optional[Session], names: Sequence[str]) -> Session:
+def merge_regions(session: Optional[Session], names: Any) -> tuple[Session, str]:
     """Merge the named regions into the selected one (it keeps its name and fabric)."""
-    session = _require_sketch(session)
-    r = _require_region(session)
-    others = [session.by_name(n) for n in (names or []) if n != r.name]
+    session = require_sketch(session)
+    r = _selected(session)
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise InputError("choose one or more other regions to merge into the selected one")
+    others = [session.snap.by_name(n) for n in names if n != r.name]
     if not others or any(o is None for o in others):
         raise InputError("choose one or more other regions to merge into the selected one")
-    for o in others:
-        r.mask = r.mask | o.mask  # type: ignore[union-attr]
-    session.regions = [x for x in session.regions if x not in others]
-    return session
+    _commit(session, M.merge(session.snap, r.uid, [o.uid for o in others]))
+    return session, f"Merged {', '.join('“' + o.name + '”' for o in others)} into “{r.name}”."
 
 
-def clear_regions(session: Optional[Session]) -> Session:
-    session = _require_sketch(session)
-    session.regions = []
-    session.current = None
-    return session
+def undo(session: Optional[Session]) -> tuple[Session, str]:
+    session = require_sketch(session)
+    session.history.undo()
+    return session, "Undone (Ctrl+Shift+Z redoes)."
 
 
-# ----------------------------------------------------------------------------------------------------- views
-def region_names(session: Optional[Session]) -> list[str]:
-    return [r.name for r in session.regions] if session is not None else []
-
-
-def current_name(session: Optional[Session]) -> Optional[str]:
-    r = session.current_region if session is not None else None
-    return r.name if r is not None else None
-
-
-def _display_mask(session: Session, mask: np.ndarray) -> np.ndarray:
-    assert session.display is not None
-    h, w = session.display.shape[:2]
-    if mask.shape == (h, w):
-        return mask
-    pil = Image.fromarray(mask.astype(np.uint8) * 255, "L").resize((w, h), Image.BILINEAR)
-    return np.asarray(pil) > 127
-
-
-def _edge(m: np.ndarray, width: int = 2) -> np.ndarray:
-    from scipy import ndimage
-
-    return m & ~ndimage.binary_erosion(m, iterations=width)
-
-
-_FONT_CACHE: dict[int, Any] = {}
-
-
-def _font(size: int):
-    if size not in _FONT_CACHE:
-        try:
-            _FONT_CACHE[size] = ImageFont.load_default(size=size)
-        except TypeError:  # Pillow without FreeType sizes
-            _FONT_CACHE[size] = ImageFont.load_default()
-    return _FONT_CACHE[size]
-
-
-def overlay_image(session: Optional[Session], *, labels: bool = True) -> Optional[np.ndarray]:
-    """The sketch at display size with every region tinted in its colour (the selected one stronger and outlined)
-    and, with ``labels``, each region's name at its centre. None without a sketch."""
-    if session is None or session.display is None:
-        return None
-    base = session.display.astype(np.float32) / 255.0
-    out = base.copy()
-    named = []
-    for r in session.regions:
-        m = _display_mask(session, r.mask)
-        if not m.any():
-            continue
-        c = np.array(r.colour, np.float32) / 255.0
-        strength = 0.6 if r.uid == session.current else 0.4
-        tint = base * (1 - strength) + (base * c) * strength + 0.25 * strength * c  # keeps the lines dark
-        out[m] = np.clip(tint[m], 0, 1)
-        if r.uid == session.current:
-            e = _edge(m, 3)
-            out[e] = c
-        ys, xs = np.nonzero(m)
-        named.append((r, float(xs.mean()), float(ys.mean()), m))
-    img = Image.fromarray((out * 255 + 0.5).astype(np.uint8), "RGB")
-    if labels and named:
-        draw = ImageDraw.Draw(img)
-        size = max(13, min(28, img.width // 28))
-        font = _font(size)
-        for r, cx, cy, m in named:
-            yi, xi = int(round(cy)), int(round(cx))
-            if not m[min(yi, m.shape[0] - 1), min(xi, m.shape[1] - 1)]:  # centroid outside (a U shape)
-                ys, xs = np.nonzero(m)
-                k = len(ys) // 2
-                xi, yi = int(xs[k]), int(ys[k])
-            x0, y0, x1, y1 = draw.textbbox((xi, yi), r.name, font=font, anchor="mm")
-            pad = max(3, size // 4)
-            draw.rounded_rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad), radius=pad, fill=r.colour,
-                                   outline=(255, 255, 255), width=2 if r.uid == session.current else 1)
-            draw.text((xi, yi), r.name, fill=(255, 255, 255), font=font, anchor="mm")
-    return np.asarray(img)
-
-
-def regions_html(session: Optional[Session]) -> str:
-    """The region list: colour chip, name, area and fabric per region; the selected one highlighted."""
-    if session is None or not session.has_sketch:
-        return "<div class='gs-empty'>Load a sketch to begin.</div>"
-    if not session.regions:
-        return ("<div class='gs-empty'>No regions yet. Press <b>Find garment</b>, or click inside the sketch to "
-                "add one.</div>")
-    H, W = session.size
-    rows = []
-    for r in session.regions:
-        sel = r.uid == session.current
-        chip = "#%02x%02x%02x" % r.colour
-        fabric = html.escape(r.swatch_label or "—")
-        extra = []
-        if abs(r.pattern - 1) > 1e-6:
-            extra.append(f"×{r.pattern:g}")
-        if r.rotation:
-            extra.append(f"{r.rotation:g}°")
-        if extra:
-            fabric += f" <span class='gs-dim'>{' '.join(extra)}</span>"
-        rows.append(
-            f"<tr class='{'gs-sel' if sel else ''}' data-region='{html.escape(r.name)}'>"
-            f"<td><span class='gs-chip' style='background:{chip}'></span></td>"
-            f"<td class='gs-name'>{html.escape(r.name)}{' ◀' if sel else ''}</td>"
-            f"<td class='gs-num'>{r.area:,} px</td><td class='gs-num'>{100 * r.area / (H * W):.1f}%</td>"
-            f"<td>{fabric}</td></tr>")
-    return ("<table class='gs-regions'><thead><tr><th></th><th>Region</th><th>Area</th><th>of sketch</th>"
-            "<th>Fabric</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+def redo(session: Optional[Session]) -> tuple[Session, str]:
+    session = require_sketch(session)
+    session.history.redo()
+    return session, "Redone."
 
 
 # ----------------------------------------------------------------------------------------------------- brush editor
 def editor_layer_names(session: Optional[Session]) -> list[str]:
     """One layer per region (paint adds to it) and a last one that removes from every region."""
-    return region_names(session) + [REMOVE_LAYER]
+    names = session.snap.names() if session is not None and session.snap is not None else []
+    return names + [REMOVE_LAYER]
 
 
 def editor_value(session: Optional[Session]) -> Optional[dict]:
     """The ImageEditor's value: the tinted sketch as background and one empty layer per region; remembers which
     regions the layers stand for so :func:`apply_editor` maps them back even if names change meanwhile."""
-    if session is None or session.display is None:
+    if session is None or not session.has_sketch:
         return None
-    session.editor_uids = [r.uid for r in session.regions]
-    return {"background": overlay_image(session, labels=True), "layers": [], "composite": None}
+    session.editor_uids = [r.uid for r in session.snap.regions]
+    return {"background": V.canvas_image(session.frame, session.snap, V.VIEW_COLOUR), "layers": [],
+            "composite": None}
 
 
-def apply_editor(session: Optional[Session], value: Optional[dict]) -> tuple[Session, str]:
-    """Apply brush strokes: paint on a region's layer adds it to that region, paint on the last layer removes it
-    from every region (an eraser only erases strokes)."""
-    session = _require_sketch(session)
-    layers = list((value or {}).get("layers") or [])
+def _layer_mask(layer: Any, size: tuple[int, int]) -> np.ndarray:
+    H, W = size
+    a = np.asarray(layer)
+    if a.ndim == 3 and a.shape[2] == 4:
+        m = a[..., 3] > 0
+    elif a.ndim == 3:
+        m = a.max(axis=2) > 0
+    elif a.ndim == 2:
+        m = a > 0
+    else:
+        raise InputError("the brush editor sent a layer that is not an image; reload the regions into the editor")
+    if m.shape != (H, W):
+        m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255, "L").resize((W, H), Image.NEAREST)) > 127
+    return m
+
+
+def apply_editor(session: Optional[Session], value: Any) -> tuple[Session, str]:
+    """Apply brush strokes (one undo step): paint on a region's layer adds it to that region, paint on the last
+    layer removes it from every region (an eraser only erases strokes)."""
+    session = require_sketch(session)
+    layers = list((value or {}).get("layers") or []) if isinstance(value, dict) else []
     uids = session.editor_uids
     if not uids and not layers:
         raise InputError("open the brush editor and paint on a region's layer first")
     if len(layers) != len(uids) + 1:
         raise InputError("the regions changed since the brush editor was loaded; press “Reload regions into the "
                          "editor” and paint again")
-    H, W = session.size
-    changed = 0
-
-    def native(layer: Any) -> np.ndarray:
-        a = np.asarray(layer)
-        if a.ndim == 3 and a.shape[2] == 4:
-            m = a[..., 3] > 0
-        elif a.ndim == 3:
-            m = a.max(axis=2) > 0
-        else:
-            m = a > 0
-        if m.shape != (H, W):
-            m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255, "L").resize((W, H), Image.NEAREST)) > 127
-        return m
-
-    for uid, layer in zip(uids, layers[:-1]):
-        if layer is None:
-            continue
-        m = native(layer)
-        r = session.region(uid)
-        if r is None or not m.any():
-            continue
-        _assign(session, r, m)
-        changed += 1
-    remove = layers[-1]
-    if remove is not None:
-        m = native(remove)
-        if m.any():
-            for r in session.regions:
-                r.mask &= ~m
-            _drop_empty(session)
-            changed += 1
-    if not changed:
+    strokes = [(uid, _layer_mask(layer, session.size)) for uid, layer in zip(uids, layers[:-1]) if layer is not None]
+    erase = _layer_mask(layers[-1], session.size) if layers[-1] is not None else None
+    if not any(m.any() for _, m in strokes) and (erase is None or not erase.any()):
         return session, "No brush strokes to apply: pick a layer in the editor's layer list and paint."
-    return session, "Applied the brush strokes."
+    _commit(session, M.paint(session.snap, strokes, erase))
+    return session, "Applied the brush strokes (Ctrl+Z undoes them)."
 
 
 # ----------------------------------------------------------------------------------------------------- fabrics
-@dataclass
-class FabricView:
-    """The fabric controls' values for the selected region."""
-
-    region: Optional[str]
-    swatch: Optional[np.ndarray]
-    label: str
-    pattern: float
-    rotation: float
-    strength: float
-    tileable: bool = False
+def _give_fabric(session: Session, fabric: M.Fabric) -> Session:
+    r = _selected(session)
+    return _commit(session, M.set_fabric(session.snap, r.uid, fabric), key=("fabric", r.uid))
 
 
-def fabric_view(session: Optional[Session]) -> FabricView:
-    r = session.current_region if session is not None else None
-    if r is None:
-        return FabricView(None, None, "", 1.0, 0.0, 1.0, False)
-    sw = None
-    if r.swatch:
-        try:
-            sw = _thumb(Path(r.swatch), 192)
-        except GarmentStyleError:
-            sw = None
-    return FabricView(r.name, sw, r.swatch_label, r.pattern, r.rotation, r.strength, r.tileable)
+def choose_sample_swatch(session: Optional[Session], name: Any) -> Session:
+    session = require_sketch(session)
+    if not isinstance(name, str) or name not in samples.list_swatches():
+        raise InputError(f"unknown sample swatch {str(name)[:40]!r}")
+    f = _selected(session).fabric
+    return _give_fabric(session, M.Fabric(str(samples.swatch_path(name)), name, f.pattern, f.rotation, f.strength,
+                                          f.tileable))
 
 
-def choose_sample_swatch(session: Optional[Session], name: str) -> Session:
-    session = _require_sketch(session)
-    r = _require_region(session)
-    r.swatch = str(samples.swatch_path(name))
-    r.swatch_label = name
-    return session
+def choose_library_swatch(session: Optional[Session], index: Any) -> Session:
+    """Give the selected region a swatch from this session's library (uploads, and a project's swatches)."""
+    session = require_sketch(session)
+    i = int(number(index, "the swatch", 0, max(0, len(session.library) - 1), integer=True))
+    if not session.library:
+        raise InputError("no uploaded swatches yet: upload one first")
+    label, path = session.library[i]
+    f = _selected(session).fabric
+    return _give_fabric(session, M.Fabric(str(path), label, f.pattern, f.rotation, f.strength, f.tileable))
 
 
 def upload_swatch(ctx: AppContext, session: Optional[Session], path: Any) -> Session:
-    """Validate an uploaded fabric image and give it to the selected region."""
+    """Validate an uploaded fabric image, keep it in the session's swatch library and give it to the selected
+    region."""
     from garmentstyle.swatch import MIN_SWATCH_SIDE
 
-    session = _require_sketch(session)
-    r = _require_region(session)
+    session = require_sketch(session)
+    r = _selected(session)
     pil = validate_upload(path, what="swatch", suffixes=SWATCH_SUFFIXES)
     w, h = pil.size
     name = Path(str(path)).name
@@ -644,45 +555,77 @@ def upload_swatch(ctx: AppContext, session: Optional[Session], path: Any) -> Ses
                              "on each side")
     dest = session.file(f"swatch-{_safe(Path(name).stem) or 'fabric'}.png")
     io.save_image(io.load_image(pil), dest)
-    r.swatch = str(dest)
-    r.swatch_label = name
-    return session
+    session.library.append((name, str(dest)))
+    f = r.fabric
+    return _give_fabric(session, M.Fabric(str(dest), name, f.pattern, f.rotation, f.strength, f.tileable))
 
 
-def set_fabric(session: Optional[Session], *, pattern: float, rotation: float, strength: float,
-               tileable: Optional[bool] = None) -> Session:
-    session = _require_sketch(session)
-    r = _require_region(session)
-    if not pattern or pattern <= 0:
-        raise InputError(f"pattern size must be above 0; got {pattern}")
-    if strength is None or strength < 0:
-        raise InputError(f"fabric strength must be 0 or more; got {strength}")
-    r.pattern, r.rotation, r.strength = float(pattern), float(rotation or 0.0), float(strength)
-    if tileable is not None:
-        r.tileable = bool(tileable)
-    return session
+def set_fabric(session: Optional[Session], *, pattern: Any, rotation: Any, strength: Any,
+               tileable: Any = None) -> Session:
+    """The selected region's fabric settings (a slider drag is one undo step)."""
+    session = require_sketch(session)
+    r = _selected(session)
+    f = r.fabric
+    new = M.Fabric(f.swatch, f.label, number(pattern, "pattern size", *M.PATTERN_RANGE),
+                   number(rotation if rotation is not None else 0, "pattern rotation", *M.ROTATION_RANGE),
+                   number(strength, "fabric strength", *M.STRENGTH_RANGE),
+                   f.tileable if tileable is None else bool(tileable))
+    if new == f:
+        return session
+    return _give_fabric(session, new)
 
 
 def fabric_to_all(session: Optional[Session]) -> Session:
     """Give every region the selected region's fabric and settings."""
-    session = _require_sketch(session)
-    r = _require_region(session)
-    for o in session.regions:
-        o.swatch, o.swatch_label, o.pattern, o.rotation, o.strength = (r.swatch, r.swatch_label, r.pattern,
-                                                                       r.rotation, r.strength)
-        o.tileable = r.tileable
+    session = require_sketch(session)
+    return _commit(session, M.fabric_to_all(session.snap, _selected(session).uid))
+
+
+def set_view(session: Optional[Session], mode: Any) -> Session:
+    session = require_sketch(session)
+    session.view = _choice(mode, "the canvas view", V.VIEWS)
     return session
 
 
 # ----------------------------------------------------------------------------------------------------- render
-def render_options(ctx: AppContext, *, size: Any, iterations: Any, colour: str, keep_sketch: bool,
-                   shading_strength: float, seed: Any) -> RenderOptions:
+def output_size(session: Session, mode: Any, *, cm: Any = 0, dpi: Any = 300, px: Any = 0) -> int:
+    """The full render's longest side: 0 (the sketch's own size), a print size (the sketch's width in cm at
+    ``dpi``), or a number of pixels. Raises an :class:`InputError` past the limit, saying how to get under it."""
+    mode = _choice(mode, "the output size", SIZE_MODES)
+    H, W = session.size
+    if mode == SIZE_SKETCH:
+        if max(H, W) > MAX_SIZE:
+            raise InputError(f"the sketch is {W}×{H} px, above the {MAX_SIZE} px a render can be; choose a print "
+                             "size or a number of pixels")
+        return 0
+    if mode == SIZE_PX:
+        return int(number(px, "the output size in px", 32, MAX_SIZE, integer=True))
+    width_cm = number(cm, "the print width in cm", 1, 500)
+    d = number(dpi, "the print resolution (dpi)", 36, MAX_DPI)
+    width_px = width_cm / 2.54 * d
+    longest = round(width_px * max(H, W) / W)
+    if longest > MAX_SIZE:
+        raise InputError(f"{width_cm:g} cm at {d:g} dpi is {longest} px on the longest side, above the {MAX_SIZE} "
+                         "px limit; choose a smaller print or a lower dpi")
+    return max(32, longest)
+
+
+def look_settings(colour: Any, keep_sketch: Any, shading_strength: Any, seed: Any) -> tuple:
+    """The whole-render settings, validated: (colour, keep_sketch, shading_strength, seed)."""
+    from garmentstyle.options import COLOUR_MODES
+
+    return (_choice(colour, "the colour mode", COLOUR_MODES), bool(keep_sketch),
+            number(shading_strength, "shading strength", 0, 1),
+            int(number(seed if seed not in (None, "") else 0, "the seed", 0, MAX_SEED, integer=True)))
+
+
+def render_options(ctx: AppContext, *, size: Any, iterations: Any, look: tuple) -> RenderOptions:
     """The render options from the UI's controls on top of the app's base options (validated here)."""
-    iters = int(iterations)
-    every = max(1, min(ctx.base_options.preview_every or 5, max(1, iters // 4)))
+    colour, keep, shading, seed = look
     base = ctx.base_options.to_dict()
-    base.update(size=int(size), iterations=iters, colour=colour, keep_sketch=bool(keep_sketch),
-                shading_strength=float(shading_strength), seed=int(seed or 0), preview_every=every)
+    base.update(size=int(number(size, "the render size", 0, MAX_SIZE, integer=True)),
+                iterations=int(number(iterations, "iterations", 1, 5000, integer=True)), colour=colour,
+                keep_sketch=keep, shading_strength=shading, seed=seed)
     return RenderOptions.from_dict(base)
 
 
@@ -690,167 +633,115 @@ def too_small(session: Session, size: int) -> list[str]:
     """Names of the regions too small to render at output ``size`` (see :func:`garmentstyle.api.region_fits`)."""
     from garmentstyle.api import region_fits
 
-    return [r.name for r in session.regions if not region_fits(r.mask, int(size), sketch_size=session.size)]
+    snap = session.snap
+    areas = snap.areas()
+    return [r.name for r in snap.regions
+            if areas[r.uid] and not region_fits(snap.mask(r.uid), int(size), sketch_size=session.size)]
 
 
-def render_regions(session: Session, *, skip: Sequence[str] = ()) -> list[Region]:
-    """The session's regions as API :class:`Region` objects (``skip``: names left out)."""
-    if not session.regions:
-        raise InputError("no regions to render: press “Find garment”, or click inside the sketch to add a region")
+def render_regions(session: Session, *, skip: Sequence[str] = ()) -> list:
+    """The session's regions as API :class:`~garmentstyle.api.Region` objects (``skip``: names left out)."""
+    import torch
+
+    from garmentstyle.api import Region
+
+    snap = session.snap
+    areas = snap.areas() if snap is not None else {}
+    if snap is None or not any(areas.values()):
+        raise InputError("no regions to render: press “Find garment”, or choose the New region tool and click "
+                         "inside the sketch")
     out = []
-    for r in session.regions:
-        if r.name in skip:
+    for r in snap.regions:
+        if r.name in skip or not areas[r.uid]:  # an empty region (its area lent to another) has nothing to render
             continue
-        if not r.swatch:
-            raise InputError(f"region “{r.name}” has no fabric; pick a swatch for it in step 3")
-        out.append(Region(mask=torch.from_numpy(r.mask.astype(np.float32)), swatch=r.swatch, name=r.name,
-                          scale=1.0 / r.pattern, rotation=r.rotation, style_weight=r.strength,
-                          tileable=r.tileable))
+        if not r.fabric.swatch:
+            raise InputError(f"region “{r.name}” has no fabric; pick a swatch for it")
+        out.append(Region(mask=torch.from_numpy(snap.mask(r.uid).astype(np.float32)), swatch=r.fabric.swatch,
+                          name=r.name, scale=1.0 / r.fabric.pattern, rotation=r.fabric.rotation,
+                          style_weight=r.fabric.strength, tileable=r.fabric.tileable))
     return out
 
 
-@dataclass
-class RenderUpdate:
-    """One step of a render as the UI shows it.
+def render(ctx: AppContext, session: Optional[Session], options: RenderOptions, *, kind: str = "preview",
+           look: tuple = ()) -> Iterator[jobs.RenderUpdate]:
+    """Render the session's regions through the app's render queue, yielding live updates; the last has
+    ``done=True``. A finished render (or one cancelled with an image) becomes the render on screen, with its
+    exports written (downloads always match the image on screen)."""
+    from garmentstyle.api import render as api_render
 
-    Attributes:
-        image: the latest image, uint8 ``(H, W, 3)`` (a live preview while optimising, the render at the end).
-        fraction: overall progress in [0, 1].
-        message: what is happening.
-        done: the last update.
-        result: the finished :class:`RenderResult` (None until done, and when cancelled before it started).
-    """
-
-    image: Optional[np.ndarray]
-    fraction: float
-    message: str
-    done: bool = False
-    result: Optional[RenderResult] = None
-
-
-def _u8(img: torch.Tensor) -> np.ndarray:
-    return io.to_uint8(io.tensor_to_array(img))
-
-
-_STAGE_WORDS = {"prepare": "Preparing", "targets": "Measuring the fabrics", "optimise": "Weaving",
-                "finish": "Finishing"}
-
-
-def render(ctx: AppContext, session: Optional[Session], options: RenderOptions, *, kind: str = "preview"
-           ) -> Iterator[RenderUpdate]:
-    """Render the session's regions, yielding live updates; the last update has ``done=True``.
-
-    The render runs in a worker thread; the session's Cancel flag stops it at the next progress event and keeps the
-    image so far. Closing this generator early (the browser went away) cancels the worker and waits for it, so one
-    render at a time really is one.
-    """
-    session = _require_sketch(session)
+    session = require_sketch(session)
     skipped = too_small(session, options.size) if kind == "preview" and options.size else []
-    if skipped and len(skipped) == len(session.regions):
+    if skipped and len(skipped) == sum(1 for n in session.snap.areas().values() if n):
         raise InputError(f"every region is too small to render at {options.size} px; raise the preview size")
     regions = render_regions(session, skip=skipped)
-    skip_note = (f" Too small for a {options.size} px preview, left as drawn: {', '.join(skipped)}."
-                 if skipped else "")
-    events: "queue.Queue[tuple[str, Any]]" = queue.Queue()
-    cancel = session.cancel
+    snap, sketch = session.snap, session.sketch_path
     title = "Preview" if kind == "preview" else "Full render"
-
-    optimising = False
-
-    def on_progress(p) -> None:
-        nonlocal optimising
-        optimising = optimising or p.stage == "optimise"
-        # The library keeps the image so far when Cancelled is raised during optimisation; before any optimisation
-        # there is nothing to keep. Between levels (a "targets" event after optimising) it would lose the image,
-        # so a cancel waits for the next optimisation step there.
-        if cancel.is_set() and p.stage != "finish" and (p.stage == "optimise" or not optimising):
-            raise Cancelled("cancelled by the designer")
-        events.put(("progress", p))
-
-    def work() -> None:
-        try:
-            events.put(("done", api_render(session.sketch_path, regions, options, on_progress=on_progress)))
-        except BaseException as exc:  # handed to the generator, which re-raises it in the request's thread
-            events.put(("error", exc))
-
-    worker = threading.Thread(target=work, name=f"garmentstyle-render-{session.dir.name[:8]}", daemon=True)
-    t0 = time.perf_counter()
-    worker.start()
+    note = f" Too small for a {options.size} px preview, left as drawn: {', '.join(skipped)}." if skipped else ""
+    session.rendering = True
     try:
-        yield RenderUpdate(None, 0.0, f"{title}: starting…")
-        while True:
-            kind_, value = events.get()
-            if kind_ == "progress":
-                p = value
-                words = _STAGE_WORDS.get(p.stage, p.stage)
-                msg = f"{title}: {words}"
-                if p.stage == "optimise":
-                    msg += f" · level {p.level + 1}/{p.levels} · step {p.step}/{p.total}"
-                img = _u8(p.preview) if p.preview is not None else None
-                yield RenderUpdate(img, p.fraction, msg)
-            elif kind_ == "error":
-                if isinstance(value, Cancelled):
-                    yield RenderUpdate(None, 1.0, f"{title} cancelled before it started; nothing changed.",
-                                       done=True)
-                    return
-                raise value
-            else:
-                result: RenderResult = value
-                session.result = result
-                session.result_regions = regions
-                session.result_kind = kind
-                w, h = result.report["output_size"]
-                secs = time.perf_counter() - t0
-                if result.report.get("cancelled"):
-                    msg = f"{title} cancelled after {secs:.1f} s; kept the image so far ({w}×{h} px)."
-                else:
-                    msg = f"{title} done: {w}×{h} px in {secs:.1f} s."
-                msg += skip_note
-                yield RenderUpdate(_u8(result.image), 1.0, msg, done=True, result=result)
-                return
+        for u in jobs.run(ctx, session, lambda cb: api_render(sketch, regions, options, on_progress=cb),
+                          title=title):
+            if u.done:
+                session.rendering = False  # before the last update: its downloads are the new render's
+                if u.result is not None:
+                    session.render = _record(session, u.result, regions, snap, look, kind)
+                    u.message += note
+                    session.render.message = u.message
+            yield u
     finally:
-        if worker.is_alive():
-            cancel.set()
-            worker.join()
-        cancel.clear()
+        session.rendering = False
+
+
+def _record(session: Session, result: Any, regions: list, snap: M.Snapshot, look: tuple, kind: str
+            ) -> RenderRecord:
+    w, h = result.report["output_size"]
+    image = session.file(f"{session.sketch_name or 'render'}-{kind}-{w}x{h}.png")
+    result.save(image)
+    return RenderRecord(image=image, size=(w, h), kind=kind, snapshot=snap, look=tuple(look), result=result,
+                        regions=regions)
 
 
 def cancel(session: Optional[Session]) -> str:
-    """Ask the running render of this tab to stop (it keeps the image so far)."""
-    if session is None:
+    """Ask the running render of this tab to stop (it keeps the image so far when there is one)."""
+    if session is None or not session.rendering:
         return "Nothing to cancel."
     session.cancel.set()
-    return "Cancelling… the render stops after its current step and keeps the image so far."
+    return "Cancelling…"
 
 
-def arm(session: Optional[Session]) -> None:
-    """Called just before a render is queued: a Cancel pressed from now on applies to that render."""
-    if session is not None:
-        session.cancel.clear()
-
-
-def before_after(session: Optional[Session]) -> Optional[tuple[np.ndarray, np.ndarray]]:
-    """(sketch, render) at the render's size, for the before/after slider."""
-    res = session.result if session is not None else None
-    if res is None:
-        return None
-    return _u8(res.sketch), _u8(res.image)
+def downloads_state(session: Optional[Session], look: Optional[tuple]) -> tuple[bool, str]:
+    """(enabled, why not): the downloads match the image on screen only while no newer render runs and neither the
+    regions, their fabrics nor the whole-render settings changed since it was rendered."""
+    rec = session.render if session is not None else None
+    if rec is None:
+        return False, "Render first"
+    if session.rendering:
+        return False, "A newer render is running"
+    if rec.snapshot is not None and not M.same_content(session.snap, rec.snapshot):
+        return False, "Out of date: the regions or fabrics changed since this render"
+    if look is not None and rec.look and tuple(look) != rec.look:
+        return False, "Out of date: the render settings changed since this render"
+    return True, ""
 
 
 def report_markdown(session: Optional[Session]) -> str:
-    res: Optional[RenderResult] = session.result if session is not None else None
-    if res is None:
+    rec = session.render if session is not None else None
+    if rec is None:
         return ""
-    rep = res.report
+    if rec.result is None:
+        return f"**Reopened render** · {rec.size[0]}×{rec.size[1]} px (from the project file)"
+    rep = rec.result.report
     w, h = rep["output_size"]
-    enc = rep["encoder"] + (" (pretrained)" if rep.get("encoder_pretrained") else " (offline fallback)")
-    kind = "Preview" if session.result_kind == "preview" else "Full render"
-    lines = [f"**{kind}** · {w}×{h} px · {rep.get('iterations', 0)} iterations · {rep.get('seconds', 0):.1f} s · "
-             f"encoder {enc} · seed {rep['options']['seed']}"]
+    enc = "full model" if rep.get("encoder_pretrained") else "offline engine"
+    kind = "Preview" if rec.kind == "preview" else "Full render"
+    lines = [f"**{kind}** · {w}×{h} px · {rep.get('seconds', 0):.1f} s · {enc} ({rep['encoder']}) · seed "
+             f"{rep['options']['seed']}"]
     if rep.get("cancelled"):
         lines.append("\nCancelled early: the image is what the render had reached.")
     notes = rep.get("notes", [])
     if notes:
+        import html
+
         items = "".join(f"<li>{html.escape(str(n))}</li>" for n in notes)
         lines.append(f"\n<details><summary>{len(notes)} note{'s' if len(notes) != 1 else ''} from the renderer"
                      f"</summary><ul>{items}</ul></details>")
@@ -858,36 +749,34 @@ def report_markdown(session: Optional[Session]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------- export
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:60]
+def export(session: Optional[Session], transparent: Any = False) -> tuple[Path, Path]:
+    """Write the render on screen as a PNG at its full resolution (transparent outside the garment if asked) and
+    as the project file (the layered ZIP, reopenable: see :mod:`ui.project`). Fresh files every time."""
+    from . import project
 
-
-def export(session: Optional[Session], transparent: bool = False) -> tuple[Path, Path]:
-    """Write the last render as a PNG at its full resolution (transparent outside the garment if asked) and as a
-    layered ZIP (render, sketch, line art, fabric, masks, swatches, recipe.json, report.json)."""
-    from garmentstyle import export as export_mod
-
-    if session is None or session.result is None:
+    if session is None or session.render is None:
         raise InputError("nothing to export yet: render a preview or a full render first")
-    res: RenderResult = session.result
-    w, h = res.report["output_size"]
-    stem = f"{session.sketch_name or 'render'}-{session.result_kind or 'render'}-{w}x{h}"
-    png = session.file(f"{stem}{'-transparent' if transparent else ''}.png")
-    res.save(png, transparent=bool(transparent))
-    zpath = session.file(f"{stem}-layers.zip")
-    export_mod.bundle(res, session.result_regions, zpath,
-                      swatch_sources=[r.swatch for r in session.result_regions], transparent=bool(transparent))
-    session.exports = {"png": png, "zip": zpath}
-    return png, zpath
+    rec = session.render
+    w, h = rec.size
+    stem = f"{session.sketch_name or 'render'}-{rec.kind}-{w}x{h}"
+    transparent = bool(transparent)
+    if rec.result is not None:
+        png = session.file(f"{stem}{'-transparent' if transparent else ''}.png")
+        rec.result.save(png, transparent=transparent)
+    else:
+        png = rec.image
+    rec.png = png
+    rec.zip = project.save(session, session.file(f"{stem}-project.zip"), look=rec.look)
+    return png, rec.zip
 
 
 __all__ = [
-    "CLICK_ACTIONS", "CLICK_NEW", "CLICK_ADD", "CLICK_REMOVE", "COLOUR_LABELS", "REMOVE_LAYER", "FabricView",
-    "RenderUpdate", "apply_editor", "arm", "before_after", "cancel", "choose_sample_swatch", "clear_regions", "click",
-    "colour_choices", "current_name", "delete_region", "editor_layer_names", "editor_value", "export",
-    "fabric_to_all", "fabric_view", "find_garment", "load_sample", "load_sketch", "merge_regions", "overlay_image",
-    "region_names", "regions_html", "rename_region", "render", "render_options", "render_regions", "report_markdown",
-    "too_small",
-    "sample_sketches", "sample_swatches", "select_region", "set_fabric", "status_markdown", "upload_swatch",
-    "validate_upload",
+    "TOOLS", "TOOL_SELECT", "TOOL_NEW", "TOOL_ADD", "TOOL_REMOVE", "TOOL_LABELS", "COLOUR_LABELS", "REMOVE_LAYER",
+    "SIZE_MODES", "apply_editor", "cancel", "choose_library_swatch", "choose_sample_swatch", "click", "click_tool",
+    "colour_choices", "delete_region", "downloads_state", "editor_layer_names", "editor_value", "export",
+    "fabric_to_all", "find_garment", "load_sample", "load_sketch", "look_settings", "merge_regions", "needs_confirm",
+    "number", "output_size", "redo", "rename_region", "render", "render_options", "render_regions",
+    "report_markdown", "require_sketch", "sample_sketches", "sample_swatches", "select_by_name", "select_region",
+    "set_fabric", "set_sketch", "set_view", "starting_fabrics", "status_markdown", "too_small", "undo",
+    "upload_swatch", "validate_upload",
 ]

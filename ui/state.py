@@ -1,10 +1,11 @@
-"""What the web app keeps: the app-wide context (temp folder, render presets, the SAM segmenter) and one
-:class:`Session` per browser tab.
+"""What the web app keeps: the app-wide context (temp folder, render presets, the SAM segmenter, the render queue) and
+one :class:`Session` per browser tab.
 
-A session lives in a ``gr.State`` (never in a module global): its sketch, its regions (masks at the sketch's own
-size, as numpy bool arrays), each region's fabric, the last render and the Cancel flag. Every file a session writes
-goes under its own folder inside the app's temp folder, which is also Gradio's cache (``GRADIO_TEMP_DIR``), so
-nothing outside that folder is ever served.
+A session lives in a ``gr.State`` (never in a module global): its sketch, the undo/redo :class:`~ui.model.History`
+of its regions, its swatch library, the last render and the Cancel flag. Every file a session writes goes under its
+own folder inside the app's temp folder, which is also Gradio's cache (``GRADIO_TEMP_DIR``), so nothing outside that
+folder is ever served; every file gets a fresh numbered folder, so a file being served is never rewritten.
+:meth:`Session.release` drops everything heavy when the tab closes (``gr.State``'s ``delete_callback``).
 """
 from __future__ import annotations
 
@@ -16,30 +17,64 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import numpy as np
+from garmentstyle.options import RenderOptions
 
-from garmentstyle.transfer import RenderOptions
-
-#: Region colours (RGB), in the order regions are created: distinct, and readable as a tint over line art.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (230, 25, 75), (0, 130, 200), (60, 180, 75), (245, 130, 48), (145, 30, 180), (0, 150, 150), (240, 50, 230),
-    (170, 110, 40), (128, 0, 0), (0, 0, 128), (128, 128, 0), (255, 190, 0),
-)
+from .model import PALETTE, History, Snapshot
+from .views import DISPLAY_SIDE, DisplayFrame
 
 #: Upload rules (the library's reader adds the pixel limit, decompression-bomb, truncation and not-an-image checks).
 SKETCH_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 SWATCH_SUFFIXES: tuple[str, ...] = SKETCH_SUFFIXES
+PROJECT_SUFFIXES: tuple[str, ...] = (".zip",)
 MAX_UPLOAD_MB: int = 40
 MIN_SKETCH_SIDE: int = 64
-#: Longest side of the sketch as shown in the browser (clicks are mapped back to the sketch's own pixels).
-DISPLAY_SIDE: int = 1024
 
-#: The fast preview (UI presets; the full render's defaults come from :class:`RenderOptions`).
+#: The fast preview (UI presets; the full render is at the sketch's own size unless a print size is chosen).
 PREVIEW_SIZE: int = 256
 PREVIEW_ITERATIONS: int = 10
 
-#: Bundled swatches given to new regions, in this order (the first one present is used first).
+#: Bundled swatches given to the first regions, in this order (later regions get the last used fabric).
 DEFAULT_SWATCHES: tuple[str, ...] = ("tartan", "floral", "gingham", "polka_dots", "stripes", "houndstooth", "denim")
+
+
+class RenderQueue:
+    """The app's render slots, first come first served, so a waiting tab can say how many renders are ahead of it
+    (Gradio's own queue would only show "queue: 1/1")."""
+
+    def __init__(self, slots: int = 1):
+        self.slots = slots
+        self._cond = threading.Condition()
+        self._running: set[int] = set()
+        self._waiting: list[int] = []
+        self._next = 0
+
+    def ticket(self) -> int:
+        with self._cond:
+            self._next += 1
+            self._waiting.append(self._next)
+            return self._next
+
+    def ahead(self, ticket: int) -> int:
+        """Renders that run or wait before ``ticket``."""
+        with self._cond:
+            return len(self._running) + (self._waiting.index(ticket) if ticket in self._waiting else 0)
+
+    def try_start(self, ticket: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for a slot; True once ``ticket`` runs."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: len(self._running) < self.slots and self._waiting[:1] == [ticket],
+                                     timeout=timeout)
+            if ok:
+                self._waiting.remove(ticket)
+                self._running.add(ticket)
+            return ok
+
+    def leave(self, ticket: int) -> None:
+        with self._cond:
+            self._running.discard(ticket)
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+            self._cond.notify_all()
 
 
 @dataclass
@@ -49,23 +84,26 @@ class AppContext:
     Attributes:
         root: the app's temp folder (Gradio's cache too); sessions write under ``root / "sessions"``.
         preview_size / preview_iterations: the fast preview's defaults.
-        full_size / full_iterations: the full render's defaults (from :class:`RenderOptions`).
+        full_size: the full render's default longest side (0 = the sketch's own size: print size).
+        full_iterations: the full render's default iterations (from :class:`RenderOptions`).
         base_options: every other render option (encoder, device, init, …) the UI does not show.
         queue_size: Gradio queue ``max_size``.
         sam_factory: returns the SAM segmenter to use for clicks and "Find garment", or None for the classical
             fill (default: the shared ``sam-vit-b`` one when its checkpoint is on disk). Tests pass a fake.
         sam_lock: held across ``set_image`` + ``predict`` so two sessions never interleave on the one SAM model.
+        renders: the render queue (one render at a time for every user).
     """
 
     root: Path
     preview_size: int = PREVIEW_SIZE
     preview_iterations: int = PREVIEW_ITERATIONS
-    full_size: int = RenderOptions().size
+    full_size: int = 0
     full_iterations: int = RenderOptions().iterations
     base_options: RenderOptions = field(default_factory=RenderOptions)
-    queue_size: int = 16
+    queue_size: int = 64
     sam_factory: Optional[Callable[[], Any]] = None
     sam_lock: threading.Lock = field(default_factory=threading.Lock)
+    renders: RenderQueue = field(default_factory=RenderQueue)
     owns_root: bool = False
 
     @classmethod
@@ -96,39 +134,32 @@ class AppContext:
 
 
 @dataclass(eq=False)
-class RegionState:
-    """One region and its fabric.
+class RenderRecord:
+    """The render on screen: its image file, its downloads, and what it was rendered from (the snapshot object and
+    the look settings), so the app can tell when the downloads no longer match the workspace.
 
     Attributes:
-        uid: stable id (names can change).
-        name: unique within the session; used in reports and export file names.
-        mask: ``(H, W)`` bool at the sketch's own size.
-        colour: RGB of its tint in the overlay.
-        swatch: path of the swatch image (a bundled sample, or a validated upload in the session folder).
-        swatch_label: what the designer sees ("tartan", "my-fabric.jpg").
-        pattern: pattern size multiplier (1 = one swatch pixel per sketch pixel; 2 = twice as large);
-            ``Region.scale`` is its inverse.
-        rotation: degrees, counter-clockwise.
-        strength: style weight.
-        tileable: blend the swatch's edges so a photo that does not repeat tiles without seams.
-        points: SAM prompts ``[(x, y, label)]`` in sketch pixels (empty for classical regions).
+        image: the PNG shown (at the render's full size).
+        png / zip: the downloads (None until exported).
+        size: (w, h) px.
+        kind: "preview" or "full".
+        snapshot: the :class:`Snapshot` rendered (immutable: compare by identity).
+        look: the whole-render settings used (colour, lines, shading, seed).
+        result: the :class:`garmentstyle.api.RenderResult` (None for a render reopened from a project).
+        regions: the ``api.Region`` list it was rendered from.
+        message: the report line.
     """
 
-    uid: int
-    name: str
-    mask: np.ndarray
-    colour: tuple[int, int, int]
-    swatch: str = ""
-    swatch_label: str = ""
-    pattern: float = 1.0
-    rotation: float = 0.0
-    strength: float = 1.0
-    tileable: bool = False
-    points: list = field(default_factory=list)
-
-    @property
-    def area(self) -> int:
-        return int(self.mask.sum())
+    image: Path
+    size: tuple[int, int]
+    kind: str
+    snapshot: Optional[Snapshot]
+    look: tuple
+    png: Optional[Path] = None
+    zip: Optional[Path] = None
+    result: Any = None
+    regions: list = field(default_factory=list)
+    message: str = ""
 
 
 @dataclass(eq=False)
@@ -139,76 +170,53 @@ class Session:
     sketch_path: Optional[Path] = None
     sketch_name: str = ""
     size: tuple[int, int] = (0, 0)  # (H, W) of the sketch
-    display: Optional[np.ndarray] = None  # (h, w, 3) uint8: the sketch as shown
-    regions: list[RegionState] = field(default_factory=list)
-    current: Optional[int] = None  # uid of the current region
+    frame: Optional[DisplayFrame] = None
+    history: Optional[History] = None
     seg: Any = None  # the last classical Segmentation (its partition makes clicks cheap)
     editor_uids: list[int] = field(default_factory=list)  # the regions the brush editor's layers stand for
-    result: Any = None  # the last RenderResult
-    result_regions: list = field(default_factory=list)  # the api.Region list it was rendered from
-    result_kind: str = ""
-    exports: dict = field(default_factory=dict)
+    render: Optional[RenderRecord] = None
+    rendering: bool = False  # a render of this tab is queued or running
+    library: list = field(default_factory=list)  # [(label, path)] swatches uploaded in this session
+    view: str = "colour"
+    look: tuple = ()  # the whole-render settings on screen (colour, keep lines, shading, seed)
+    transparent: bool = False
+    pending: Any = None  # a sketch or project waiting for "replace my regions?": (kind, value)
+    canvas_files: list = field(default_factory=list)
     cancel: threading.Event = field(default_factory=threading.Event)
-    next_uid: int = 1
     next_file: int = 1
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    # -- helpers ---------------------------------------------------------------------------------------------------
     @property
     def has_sketch(self) -> bool:
-        return self.sketch_path is not None
+        return self.sketch_path is not None and self.history is not None
+
+    @property
+    def snap(self) -> Optional[Snapshot]:
+        return self.history.present if self.history is not None else None
 
     @property
     def display_scale(self) -> float:
         """Display pixels per sketch pixel."""
-        if self.display is None or not self.size[1]:
-            return 1.0
-        return self.display.shape[1] / self.size[1]
-
-    def region(self, uid: Optional[int]) -> Optional[RegionState]:
-        for r in self.regions:
-            if r.uid == uid:
-                return r
-        return None
-
-    def by_name(self, name: str) -> Optional[RegionState]:
-        for r in self.regions:
-            if r.name == name:
-                return r
-        return None
-
-    @property
-    def current_region(self) -> Optional[RegionState]:
-        return self.region(self.current)
-
-    def take_uid(self) -> int:
-        uid = self.next_uid
-        self.next_uid += 1
-        return uid
+        return self.frame.scale if self.frame is not None else 1.0
 
     def file(self, name: str) -> Path:
-        """A fresh path ``<session>/<n>/<name>`` (a numbered folder keeps every file's URL unique and its name
-        clean for downloads)."""
-        n = self.next_file
-        self.next_file += 1
-        folder = self.dir / f"{n:03d}"
+        """A fresh path ``<session>/<n>/<name>`` (a numbered folder keeps every file's URL unique, so a file being
+        served is never rewritten, and its name clean for downloads)."""
+        with self.lock:
+            n = self.next_file
+            self.next_file += 1
+        folder = self.dir / f"{n:04d}"
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
 
-    def colour_for_new(self) -> tuple[int, int, int]:
-        used = {r.colour for r in self.regions}
-        for c in PALETTE:
-            if c not in used:
-                return c
-        return PALETTE[len(self.regions) % len(PALETTE)]
-
-    def unique_name(self, base: str) -> str:
-        names = {r.name for r in self.regions}
-        if base not in names:
-            return base
-        i = 2
-        while f"{base} {i}" in names:
-            i += 1
-        return f"{base} {i}"
+    def release(self) -> None:
+        """Drop everything heavy (history, render tensors, caches): the tab has closed. Files stay on disk (a reload
+        restores from them) until the app's temp folder is removed."""
+        self.cancel.set()
+        self.history = None
+        self.frame = None
+        self.seg = None
+        self.render = None
 
 
 def new_session(ctx: AppContext) -> Session:
@@ -224,7 +232,7 @@ def ensure(ctx: AppContext, session: Optional[Session]) -> Session:
 
 
 __all__ = [
-    "AppContext", "RegionState", "Session", "new_session", "ensure", "PALETTE", "SKETCH_SUFFIXES",
-    "SWATCH_SUFFIXES", "MAX_UPLOAD_MB", "MIN_SKETCH_SIDE", "DISPLAY_SIDE", "PREVIEW_SIZE", "PREVIEW_ITERATIONS",
-    "DEFAULT_SWATCHES",
+    "AppContext", "RenderQueue", "RenderRecord", "Session", "new_session", "ensure", "PALETTE", "SKETCH_SUFFIXES",
+    "SWATCH_SUFFIXES", "PROJECT_SUFFIXES", "MAX_UPLOAD_MB", "MIN_SKETCH_SIDE", "DISPLAY_SIDE", "PREVIEW_SIZE",
+    "PREVIEW_ITERATIONS", "DEFAULT_SWATCHES",
 ]

@@ -1,0 +1,297 @@
+"""What the designer sees of a snapshot: the canvas overlay (colour masks, or each region's live fabric), the region
+table, thumbnails. Pure functions of a :class:`~ui.model.Snapshot` and a :class:`DisplayFrame` (the sketch as shown),
+returning uint8 ``(h, w, 3)`` arrays and HTML strings.
+
+The live fabric view is the cheap half of a render: each region's swatch tiled at its pattern size and rotation
+(:func:`garmentstyle.swatch.tile`, the tiling the renderer starts from), multiplied by the sketch's shading, at the
+display size (longest side :data:`DISPLAY_SIDE` or less: a downsampled view). Tiles are cached per region and fabric, so a change to one
+region re-tiles only that region: a pattern-size change shows in well under 100 ms.
+"""
+from __future__ import annotations
+
+import html
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .model import Fabric, RegionEntry, Snapshot
+
+#: Longest side of the sketch as shown in the browser (clicks are mapped back to the sketch's own pixels).
+DISPLAY_SIDE = 800
+VIEW_COLOUR = "colour"
+VIEW_FABRIC = "fabric"
+VIEWS = (VIEW_FABRIC, VIEW_COLOUR)
+
+
+@dataclass(eq=False)
+class DisplayFrame:
+    """The sketch as shown: ``image`` uint8 ``(h, w, 3)``, the map from display pixels to sketch pixels, the
+    sketch's shading at display size, and the tile cache of the live fabric view."""
+
+    image: np.ndarray
+    sketch_size: tuple[int, int]  # (H, W)
+    shading: np.ndarray  # (h, w) float32 in [0, 1]
+    rows: np.ndarray = field(init=False)
+    cols: np.ndarray = field(init=False)
+    tiles: "OrderedDict[tuple, np.ndarray]" = field(default_factory=OrderedDict)
+    swatches: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        h, w = self.image.shape[:2]
+        H, W = self.sketch_size
+        self.rows = np.minimum(H - 1, ((np.arange(h) + 0.5) * H / h).astype(np.intp))
+        self.cols = np.minimum(W - 1, ((np.arange(w) + 0.5) * W / w).astype(np.intp))
+
+    @property
+    def scale(self) -> float:
+        """Display pixels per sketch pixel."""
+        return self.image.shape[1] / self.sketch_size[1]
+
+    def labels(self, snap: Snapshot) -> np.ndarray:
+        """The label map at display size (nearest)."""
+        return snap.labels.array[self.rows[:, None], self.cols[None, :]]
+
+
+def make_frame(sketch_rgb: np.ndarray) -> DisplayFrame:
+    """A :class:`DisplayFrame` for a sketch uint8 ``(H, W, 3)`` (shown with its longest side ≤ DISPLAY_SIDE)."""
+    H, W = sketch_rgb.shape[:2]
+    s = min(1.0, DISPLAY_SIDE / max(H, W))
+    pil = Image.fromarray(sketch_rgb)
+    if s < 1.0:
+        pil = pil.resize((max(1, round(W * s)), max(1, round(H * s))), Image.LANCZOS)
+    img = np.asarray(pil.convert("RGB"))
+    return DisplayFrame(image=img, sketch_size=(H, W), shading=_shading(img))
+
+
+def _shading(img: np.ndarray) -> np.ndarray:
+    """The sketch's luminance relative to its paper white (as :func:`garmentstyle.finish.shading_map`)."""
+    lum = img.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32) / 255.0
+    paper = max(0.05, float(np.quantile(lum[:: max(1, lum.shape[0] // 256)], 0.98)))
+    return np.clip(lum / paper, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------------- overlay
+def _colour_lut(snap: Snapshot) -> np.ndarray:
+    lut = np.zeros((snap.next_uid + 1, 3), np.float32)
+    for r in snap.regions:
+        lut[r.uid] = np.array(r.colour, np.float32) / 255.0
+    return lut
+
+
+def colour_overlay(frame: DisplayFrame, snap: Snapshot) -> np.ndarray:
+    """The sketch with every region tinted in its colour (the selected one stronger), lines kept dark."""
+    base = frame.image.astype(np.float32) / 255.0
+    lab = frame.labels(snap)
+    inside = lab > 0
+    c = _colour_lut(snap)[lab]
+    strength = np.where(lab == (snap.current or -1), 0.6, 0.4).astype(np.float32)[..., None]
+    tint = base * (1 - strength) + base * c * strength + 0.25 * strength * c
+    out = np.where(inside[..., None], tint, base)
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _swatch_array(frame: DisplayFrame, path: str, tileable: bool):
+    """The swatch as a ``(1, 3, h, w)`` tensor (cached per path)."""
+    key = (path, tileable)
+    sw = frame.swatches.get(key)
+    if sw is None:
+        from garmentstyle import io, swatch
+
+        sw = io.load_image(path)
+        if tileable:
+            sw = swatch.make_tileable(sw)
+        frame.swatches[key] = sw
+    return sw
+
+
+def _region_tile(frame: DisplayFrame, r: RegionEntry, box: tuple[int, int, int, int]) -> Optional[np.ndarray]:
+    """Region ``r``'s fabric over ``box`` (y0, y1, x0, x1) of the live view, float32 ``(h, w, 3)`` (cached)."""
+    f: Fabric = r.fabric
+    if not f.swatch:
+        return None
+    key = (r.uid, f.swatch, f.pattern, f.rotation, f.tileable, box)
+    with frame.lock:
+        hit = frame.tiles.get(key)
+        if hit is not None:
+            frame.tiles.move_to_end(key)
+            return hit
+    from garmentstyle import swatch
+
+    try:
+        sw = _swatch_array(frame, f.swatch, f.tileable)
+    except Exception:  # a swatch file that went away shows as a colour mask, never breaks the view
+        return None
+    y0, y1, x0, x1 = box
+    H, W = frame.image.shape[:2]
+    # the pattern is anchored at the canvas centre, as the renderer's tiled start is (same place in every view)
+    t = swatch.tile(sw, (y1 - y0, x1 - x0), zoom=frame.scale * f.pattern, rotation=f.rotation,
+                    origin=(W / 2 - x0, H / 2 - y0))
+    arr = t[0].permute(1, 2, 0).numpy().astype(np.float32)
+    with frame.lock:
+        frame.tiles[key] = arr
+        while len(frame.tiles) > 48:
+            frame.tiles.popitem(last=False)
+    return arr
+
+
+def fabric_overlay(frame: DisplayFrame, snap: Snapshot) -> np.ndarray:
+    """The live fabric view: each region's tiled fabric × the sketch's shading at display size; regions without a
+    usable swatch show their colour tint. uint8 ``(h, w, 3)``."""
+    lab = frame.labels(snap)
+    out = frame.image.astype(np.float32) / 255.0
+    lut = None
+    for r in snap.regions:
+        m = lab == r.uid
+        if not m.any():
+            continue
+        ys, xs = np.nonzero(m)
+        box = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1)
+        tile = _region_tile(frame, r, box)
+        sub = m[box[0]:box[1], box[2]:box[3]]
+        view = out[box[0]:box[1], box[2]:box[3]]
+        if tile is None:
+            lut = _colour_lut(snap) if lut is None else lut
+            c = lut[r.uid]
+            view[sub] = view[sub] * 0.6 + (view[sub] * c) * 0.4 + 0.1 * c
+        else:
+            view[sub] = tile[sub] * frame.shading[box[0]:box[1], box[2]:box[3]][sub][:, None]
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _edge(m: np.ndarray, width: int = 2) -> np.ndarray:
+    from scipy import ndimage
+
+    return m & ~ndimage.binary_erosion(m, iterations=width)
+
+
+_FONT_CACHE: dict[int, Any] = {}
+
+
+def _font(size: int):
+    if size not in _FONT_CACHE:
+        try:
+            _FONT_CACHE[size] = ImageFont.load_default(size=size)
+        except TypeError:  # Pillow without FreeType sizes
+            _FONT_CACHE[size] = ImageFont.load_default()
+    return _FONT_CACHE[size]
+
+
+def _label_point(lab: np.ndarray, uid: int) -> Optional[tuple[int, int]]:
+    ys, xs = np.nonzero(lab == uid)
+    if not len(ys):
+        return None
+    cy, cx = int(round(ys.mean())), int(round(xs.mean()))
+    if lab[min(cy, lab.shape[0] - 1), min(cx, lab.shape[1] - 1)] != uid:  # centroid outside (a U shape)
+        k = len(ys) // 2
+        cx, cy = int(xs[k]), int(ys[k])
+    return cx, cy
+
+
+def canvas_image(frame: DisplayFrame, snap: Snapshot, mode: str = VIEW_COLOUR, *, labels: bool = True
+                 ) -> np.ndarray:
+    """The canvas: colour masks or live fabric, the selected region outlined, each region's name on it."""
+    img = fabric_overlay(frame, snap) if mode == VIEW_FABRIC else colour_overlay(frame, snap)
+    h, w = img.shape[:2]
+    lab = frame.labels(snap)
+    sel = snap.selected
+    out = img.copy()
+    if sel is not None:
+        e = _edge(lab == sel.uid, 3 if w > 600 else 2)
+        out[e] = sel.colour
+    if not labels or not snap.regions:
+        return out
+    pil = Image.fromarray(out, "RGB")
+    draw = ImageDraw.Draw(pil)
+    size = max(12, min(26, w // 30))
+    font = _font(size)
+    for r in snap.regions:
+        pt = _label_point(lab, r.uid)
+        if pt is None:
+            continue
+        x0, y0, x1, y1 = draw.textbbox(pt, r.name, font=font, anchor="mm")
+        pad = max(3, size // 4)
+        draw.rounded_rectangle((x0 - pad, y0 - pad, x1 + pad, y1 + pad), radius=pad, fill=_dark(r.colour),
+                               outline=(255, 255, 255), width=2 if sel is not None and r.uid == sel.uid else 1)
+        draw.text(pt, r.name, fill=(255, 255, 255), font=font, anchor="mm")
+    return np.asarray(pil)
+
+
+def _dark(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A shade of ``rgb`` dark enough for white text (contrast ≥ 4.5:1)."""
+    r, g, b = rgb
+    k = 1.0
+    while _contrast((255, 255, 255), (int(r * k), int(g * k), int(b * k))) < 4.6 and k > 0.1:
+        k -= 0.05
+    return int(r * k), int(g * k), int(b * k)
+
+
+def _lum(rgb) -> float:
+    def ch(c: float) -> float:
+        c = c / 255.0
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = rgb
+    return 0.2126 * ch(r) + 0.7152 * ch(g) + 0.0722 * ch(b)
+
+
+def _contrast(a, b) -> float:
+    la, lb = sorted((_lum(a), _lum(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+# --------------------------------------------------------------------------------------------------- table
+def regions_html(snap: Optional[Snapshot], *, has_sketch: bool = True) -> str:
+    """The region table: one row per region (a button: click or Enter selects it), colour chip, name, area,
+    fabric; the selected row marked (``aria-pressed``)."""
+    if snap is None or not has_sketch:
+        return "<div class='gs-empty'>Load a sketch to begin.</div>"
+    if not snap.regions:
+        return ("<div class='gs-empty'>No regions yet. Press <b>Find garment</b>, or choose the <b>New region</b> "
+                "tool and click inside the sketch.</div>")
+    H, W = snap.shape
+    areas = snap.areas()
+    rows = []
+    for r in snap.regions:
+        sel = r.uid == snap.current
+        chip = "#%02x%02x%02x" % r.colour
+        f = r.fabric
+        fabric = html.escape(f.label or "—")
+        extra = []
+        if abs(f.pattern - 1) > 1e-6:
+            extra.append(f"×{f.pattern:g}")
+        if f.rotation:
+            extra.append(f"{f.rotation:g}°")
+        if extra:
+            fabric += f" <span class='gs-dim'>{' '.join(extra)}</span>"
+        name = html.escape(r.name)
+        if not areas[r.uid]:
+            fabric += " <span class='gs-dim'>(empty: its area was added to another region; Alt-click it there to "  \
+                      "give it back)</span>"
+        rows.append(
+            f"<tr class='gs-row{' gs-sel' if sel else ''}' data-uid='{r.uid}' tabindex='0' role='button' "
+            f"aria-pressed='{'true' if sel else 'false'}' aria-label='Select region {name}'>"
+            f"<td><span class='gs-chip' style='background:{chip}' aria-hidden='true'></span></td>"
+            f"<td class='gs-name'>{name}</td>"
+            f"<td class='gs-num' title='{areas[r.uid]:,} px'>{100 * areas[r.uid] / (H * W):.1f}%</td>"
+            f"<td>{fabric}</td></tr>")
+    return ("<table class='gs-regions'><caption class='gs-sr'>Regions: click a row to select it</caption><thead>"
+            "<tr><th scope='col'><span class='gs-sr'>Colour</span></th><th scope='col'>Region</th>"
+            "<th scope='col'>Area</th><th scope='col'>Fabric</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def thumbnail(path, side: int = 160) -> np.ndarray:
+    from garmentstyle import io
+
+    pil = io.open_pil(path).convert("RGB")
+    pil.thumbnail((side, side), Image.LANCZOS)
+    return np.asarray(pil)
+
+
+__all__ = ["DISPLAY_SIDE", "VIEWS", "VIEW_COLOUR", "VIEW_FABRIC", "DisplayFrame", "make_frame",
+           "colour_overlay", "fabric_overlay", "canvas_image", "regions_html", "thumbnail"]
