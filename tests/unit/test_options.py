@@ -143,3 +143,26 @@ def test_help_imports_no_torch():
             "r.register(p.add_subparsers()); import garmentstyle.options; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+REGION_VALUES = st.one_of(ANY_VALUE, st.binary(max_size=4), st.lists(st.one_of(st.text(max_size=3), st.floats()),
+                                                                      max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_random_region_fields_are_valid_or_one_clear_error(data):
+    """Every Region field (other issues' included: prepare, swatch_cm, grain, drape, colourway, …)."""
+    from garmentstyle.api import Region
+    from garmentstyle.errors import GarmentStyleError
+
+    names = [f.name for f in fields(Region) if f.name not in ("mask", "swatch")]
+    kw = data.draw(st.dictionaries(st.sampled_from(names), REGION_VALUES, max_size=3))
+    try:
+        r = Region("m.png", "s.png", **kw)
+    except GarmentStyleError as exc:
+        assert "\n" not in str(exc)
+        return
+    for name, _default, spec in specs(r):
+        if spec is not None and not (spec.optional and getattr(r, name) is None):
+            assert _valid(getattr(r, name), spec), (name, getattr(r, name))
