@@ -224,23 +224,18 @@ def _region_scale(rg: Region, prep: "swatches.PreparedSwatch", *, name: str, ske
     return rg.scale * prep.report.tile_px_per_source_px
 
 
-def _region_mapping(rg: Region, mask: torch.Tensor, sketch: torch.Tensor, *, native: tuple[int, int], name: str,
-                    notes: list[str]):
-    """The region's texture parameterisation at output size (:mod:`garmentstyle.mapping`), or None for the plain
-    tiling. Grain strokes are read at the sketch's own size (their size is checked against it), then resized."""
+def _region_mapping(rg: Region, mask: torch.Tensor, sketch: torch.Tensor, *, native: tuple[int, int],
+                    output: tuple[int, int], name: str, notes: list[str]):
+    """The region's texture parameterisation (:mod:`garmentstyle.mapping`) scaled to the output size, or None for the
+    plain tiling. Built on the sketch at its own size (``mask`` and ``sketch`` native, ``output`` the output's
+    ``(H, W)``), so every output size — preview or print — gets the same field and the same pattern placement."""
     from . import mapping
-    from .mapping.strokes import resize_strokes, stroke_map
 
-    grain = rg.grain
-    if isinstance(grain, str) and grain == "straight" and rg.drape == 0:
+    if isinstance(rg.grain, str) and rg.grain == "straight" and rg.drape == 0:
         return None
-    if not (isinstance(grain, str) and grain in mapping.GRAINS):
-        strokes, more = stroke_map(grain, native)
-        notes.extend(f"{name}: {n}" for n in more)
-        grain = resize_strokes(strokes, tuple(mask.shape))
-    mp = mapping.build(mask.cpu(), sketch.cpu(), grain=grain, rotation=rg.rotation, drape=rg.drape)
+    mp = mapping.build(mask.cpu(), sketch.cpu(), grain=rg.grain, rotation=rg.rotation, drape=rg.drape)
     notes.extend(f"{name}: {n}" for n in mp.notes)
-    return mp if mp.maps is not None else None
+    return mp.scaled(output[1] / native[1]) if mp.maps is not None else None
 
 
 def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None = None, *,
@@ -338,7 +333,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
             sw = colour_ops.match_histogram(sw, sk_native, m)
         scale = _region_scale(rg, prep, name=name, sketch_h=nh, options=options)
         zoom = px_per_sketch_px / scale
-        mp = _region_mapping(rg, m_out, sk, native=(nh, nw), name=name, notes=notes)
+        mp = _region_mapping(rg, m, sk_native, native=(nh, nw), output=(oh, ow), name=name, notes=notes)
         specs.append(transfer.RegionSpec(name=name, swatch=sw.to(device), zoom=zoom, rotation=rg.rotation,
                                          style_weight=rg.style_weight, mapping=mp))
         region_report.append({

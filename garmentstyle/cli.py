@@ -17,7 +17,30 @@ from .errors import Cancelled, GarmentStyleError
 COMMANDS: tuple[str, ...] = ("render", "segment", "weights", "ui", "swatch", "colourway", "batch")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: One line per command for ``garmentstyle --help``, so listing the commands imports none of them (their modules pull
+#: in torch: seconds). A test checks these match each module's own ``help``.
+SUMMARIES: dict[str, str] = {
+    "render": "render fabric swatches into the regions of a sketch",
+    "segment": "find the garment and its part regions in a sketch; write masks",
+    "weights": "list, download and verify pretrained checkpoints",
+    "ui": "start the web app for designers (open the printed address in a browser)",
+    "swatch": "prepare a fabric photo as a seamless, evenly lit tile",
+    "colourway": "recolour a swatch to a palette (its k dominant colours → the palette's k colours)",
+    "batch": "render a batch of recipes (or sketches × fabrics × colourways) into PNGs + report + sheet",
+}
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` asks for (the first non-option token), if it is one of :data:`COMMANDS`."""
+    for token in argv:
+        if not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The full parser; with ``lazy``, only the command ``only`` is registered in full and the others are listed
+    by name and summary (what ``main`` does: ``garmentstyle --help`` then imports no command module)."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -28,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
+        if lazy and name != only and name in SUMMARIES:
+            sub.add_parser(name, help=SUMMARIES[name])
+            continue
         try:
             module = importlib.import_module(f"garmentstyle.commands.{name}")
         except ModuleNotFoundError as exc:  # a command whose module is not written yet
@@ -39,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(argv), lazy=True)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -5,8 +5,7 @@ always reported (``Encoder.name`` / ``Encoder.pretrained``) so a render never cl
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
+from ..cache import LRUCache
 from ..errors import OptionsError
 from .base import Encoder, LayerGeometry
 
@@ -26,8 +25,16 @@ def resolve_name(name: str) -> str:
     return "vgg19" if weights.find("vgg19") is not None else "texture"
 
 
-@lru_cache(maxsize=4)
+#: Ready encoders per (name, pooling, device, checkpoint): built once per process, shared by threads (a second
+#: thread asking for the same encoder waits for the first build instead of building its own).
+ENCODER_CACHE: LRUCache = LRUCache(4)
+
+
 def _build(name: str, pooling: str, device: str, checkpoint: str | None) -> Encoder:
+    return ENCODER_CACHE.get((name, pooling, device, checkpoint), lambda: _make(name, pooling, device, checkpoint))
+
+
+def _make(name: str, pooling: str, device: str, checkpoint: str | None) -> Encoder:
     if name == "vgg19":
         from .vgg19 import VGG19Encoder
 

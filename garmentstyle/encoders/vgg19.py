@@ -2,7 +2,8 @@
 
 Taps relu1_1 … relu5_1 for style and conv4_2 for content (rectified, as in the original Caffe code whose ReLUs are
 in-place), truncated after the deepest tap. Average pooling (the papers' choice for smoother gradients) or max
-pooling. Only the ``features`` part of the checkpoint is needed.
+pooling. Only the ``features`` part of the checkpoint is read (memory-mapped; the network is built directly, without
+torchvision's classifier, so set-up costs milliseconds rather than seconds).
 """
 from __future__ import annotations
 
@@ -36,10 +37,58 @@ _GEOMETRY = {
 }
 
 
-def _vgg19_features() -> nn.Sequential:
-    from torchvision.models import vgg19
+#: torchvision's VGG19 ``features`` configuration ("M" = 2×2 pooling); indices follow torchvision's numbering.
+_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
 
-    return vgg19(weights=None).features
+
+def _vgg19_features(upto: int, *, device: str | torch.device | None = None) -> nn.Sequential:
+    """torchvision's VGG19 ``features[: upto + 1]``, built directly: no classifier (its 120 M parameters were built
+    and randomly initialised only to be thrown away), nothing past the deepest tap. ``device="meta"`` allocates
+    nothing (the checkpoint's tensors are then assigned). Random weights follow torchvision's init (Kaiming normal,
+    fan-out, zero bias)."""
+    layers: list[nn.Module] = []
+    channels = 3
+    for v in _CFG:
+        if len(layers) > upto:
+            break
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+            continue
+        conv = nn.Conv2d(channels, int(v), 3, padding=1, device=device)
+        if device != "meta":
+            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+        layers += [conv, nn.ReLU(inplace=True)]
+        channels = int(v)
+    return nn.Sequential(*layers[: upto + 1])
+
+
+def _load_features(checkpoint: str | Path, upto: int) -> nn.Sequential:
+    """The features up to ``upto`` with the checkpoint's weights (torchvision's full file or a features-only one).
+    Memory-mapped, so the classifier's 470 MB in the full file are never read."""
+    try:
+        try:
+            state = torch.load(str(checkpoint), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # legacy (non-zip) files cannot be memory-mapped
+            state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise InputError(f"{checkpoint}: not a readable VGG19 checkpoint ({exc}); re-download it with "
+                         "`garmentstyle weights download vgg19 --force`") from None
+    if not isinstance(state, dict):
+        raise InputError(f"{checkpoint}: not a VGG19 state dict; re-download it with "
+                         "`garmentstyle weights download vgg19 --force`")
+    feats = _vgg19_features(upto, device="meta")
+    want = feats.state_dict()
+    sub = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")
+           and k[len("features."):] in want}
+    missing = sorted(set(want) - set(sub), key=lambda k: int(k.split(".")[0]))
+    wrong = [k for k in sub if tuple(sub[k].shape) != tuple(want[k].shape)]
+    if missing or wrong:
+        what = f"missing {', '.join(missing[:3])}" if missing else f"wrong shape for {', '.join(wrong[:3])}"
+        raise InputError(f"{checkpoint}: does not hold VGG19 features ({what}); re-download it with "
+                         "`garmentstyle weights download vgg19 --force`")
+    feats.load_state_dict({k: v.detach().clone().float() for k, v in sub.items()}, strict=True, assign=True)
+    return feats
 
 
 class VGG19Encoder(Encoder):
@@ -63,20 +112,9 @@ class VGG19Encoder(Encoder):
         super().__init__()
         if pooling not in POOLINGS:
             raise OptionsError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        feats = _vgg19_features()
-        if checkpoint is not None:
-            try:
-                state = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
-            except Exception as exc:
-                raise InputError(f"{checkpoint}: not a readable VGG19 checkpoint ({exc}); re-download it with "
-                                 "`garmentstyle weights download vgg19 --force`") from None
-            sub = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
-            try:
-                feats.load_state_dict(sub, strict=True)
-            except RuntimeError as exc:
-                raise InputError(f"{checkpoint}: does not hold VGG19 features ({str(exc).splitlines()[0]})") from None
-        self.pretrained = checkpoint is not None
         last = max(_TAPS.values())
+        feats = _vgg19_features(last) if checkpoint is None else _load_features(checkpoint, last)
+        self.pretrained = checkpoint is not None
         layers: list[nn.Module] = []
         for i, m in enumerate(feats[: last + 1]):
             if isinstance(m, nn.ReLU):

@@ -139,7 +139,7 @@ def test_cancel_before_start_raises_and_cli_says_cancelled(small, tmp_path, monk
     def boom(args):
         raise Cancelled("cancelled at prepare", checkpoint="prepare")
 
-    monkeypatch.setattr(cli, "build_parser", lambda: _parser_with(boom))
+    monkeypatch.setattr(cli, "build_parser", lambda *a, **k: _parser_with(boom))
     assert cli.main(["x"]) == 130
     err = capsys.readouterr().err
     assert "cancelled" in err and "error" not in err

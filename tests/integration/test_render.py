@@ -209,10 +209,10 @@ def test_save_and_transparent_export(toy, tmp_path):
 def test_vgg19_path_end_to_end_with_a_local_checkpoint(toy, tmp_path, monkeypatch):
     # Real ImageNet weights cannot be downloaded here: a randomly initialised features-only checkpoint exercises the
     # same code path (lookup, load, 1/C² layer weights, content loss on conv4_2), and the report names the encoder.
-    from torchvision.models import vgg19
+    from torchvision.models.vgg import cfgs, make_layers  # torchvision's features only (no 120 M classifier)
 
     torch.manual_seed(0)
-    state = {f"features.{k}": v for k, v in vgg19(weights=None).features.state_dict().items()}
+    state = {f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()}
     torch.save(state, tmp_path / "vgg19-features.pth")
     monkeypatch.setenv("GARMENTSTYLE_WEIGHTS", str(tmp_path))
     sketch, left, _ = draw_sketch(128, 128)

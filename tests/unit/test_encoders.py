@@ -43,11 +43,48 @@ def test_vgg19_taps_and_pooling():
         VGG19Encoder(None, pooling="median")
 
 
-def _features_state() -> dict:
-    from torchvision.models import vgg19
+def _features_state(classifier: bool = False) -> dict:
+    """A randomly initialised checkpoint laid out like torchvision's file (features.*, optionally classifier.*),
+    built with torchvision's own ``make_layers`` (features only: fast)."""
+    from torchvision.models.vgg import cfgs, make_layers
 
     torch.manual_seed(0)
-    return {f"features.{k}": v for k, v in vgg19(weights=None).features.state_dict().items()}
+    state = {f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()}
+    if classifier:  # small stand-ins: the loader must never need them
+        state.update({"classifier.0.weight": torch.zeros(8, 8), "classifier.0.bias": torch.zeros(8)})
+    return state
+
+
+def test_vgg19_builds_torchvisions_features_without_the_classifier():
+    from torchvision.models.vgg import cfgs, make_layers
+
+    from garmentstyle.encoders.vgg19 import _TAPS, _vgg19_features
+
+    last = max(_TAPS.values())
+    ours, ref = _vgg19_features(last), make_layers(cfgs["E"])[: last + 1]
+    assert [type(m) for m in ours] == [type(m) for m in ref]
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in ref.state_dict().items()}
+    w = ours[28].weight.detach()  # torchvision's init: Kaiming normal, fan-out
+    assert abs(float(w.std()) - (2.0 / (512 * 9)) ** 0.5) < 0.002 and float(ours[28].bias.detach().abs().max()) == 0.0
+
+
+def test_vgg19_loader_reads_a_full_random_checkpoint_and_matches_torchvision(tmp_path):
+    from torchvision.models.vgg import cfgs, make_layers
+
+    state = _features_state(classifier=True)
+    torch.save(state, tmp_path / "vgg19-dcbb9e9d.pth")
+    enc = VGG19Encoder(tmp_path / "vgg19-dcbb9e9d.pth", pooling="max")
+    ref = make_layers(cfgs["E"])
+    ref.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+    x = torch.rand(1, 3, 48, 48)
+    with torch.no_grad():
+        want = ref[:30](enc.norm(x))
+        got = enc(x, ("relu5_1",))["relu5_1"]
+    assert torch.allclose(got, want, atol=1e-5)
+    broken = {k: v for k, v in state.items() if not k.startswith("features.28")}
+    torch.save(broken, tmp_path / "broken.pth")
+    with pytest.raises(InputError, match="does not hold VGG19 features"):
+        VGG19Encoder(tmp_path / "broken.pth")
 
 
 def test_vgg19_loads_features_only_checkpoint(tmp_path):
