@@ -227,3 +227,22 @@ def test_segment_out_dir_rules(tmp_path, capsys):
     rc = main(["segment", str(sk), "--out-dir", str(tmp_path)])  # the sketch's own folder is fine
     assert rc == 0 and (tmp_path / "garment.png").is_file() and Image.open(sk).size == (100, 120)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(O.TEMP_PREFIX)]
+
+
+def test_cli_failure_on_the_last_output_keeps_the_existing_render(files, monkeypatch, capsys):
+    """The reported data-loss: an existing out.png was replaced although the command then failed on --bundle."""
+    d = files["dir"]
+    old = d / "existing.png"
+
+    def full_disk(result, regions, path, **kw):
+        Path(path).write_bytes(b"PK partial")
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr("garmentstyle.export.bundle", full_disk)
+    before = _snapshot(d)
+    rc = main(["render", str(files["sketch"]), "--region", f"{files['mask']}={files['swatch']}", "--out", str(old),
+               "--report", str(d / "r.json"), "--bundle", str(d / "b.zip"), "--size", "64", "--iterations", "1",
+               "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "No space left on device" in err and "Traceback" not in err
+    assert _snapshot(d) == before  # out.png still the old bytes; no report, no zip, no temporaries
