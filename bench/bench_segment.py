@@ -1,21 +1,22 @@
 #!/usr/bin/env python
-"""Segmentation benchmark: classical speed at 1024 px, IoU on the samples and on ../shared/data, SAM encoder cost.
+"""Segmentation benchmark on clean and degraded sketches: auto-garment IoU, click IoU, time, calibration.
 
-    python bench/bench_segment.py                 # everything (SAM vit_b encoder: ~1 min on 2 CPU cores)
-    python bench/bench_segment.py --no-sam        # classical only
-    python bench/bench_segment.py --repeats 5
+    python bench/bench_segment.py --out bench/SEGMENT_RESULTS.md          # everything (~10 min on 2 busy cores)
+    python bench/bench_segment.py --variants 1 --no-sam                    # quicker
+    python bench/bench_segment.py --sam                                    # + SAM vit_b encoder timing
 
-Prints Markdown tables (pasted into bench/RESULTS.md (Segmentation)). IoU definitions:
+Sets:
 
-* **garment IoU**: the auto garment (``segment(method="classical")``) against the ground-truth garment mask (for
-  sketches with several garment masks, their union).
-* **part IoU** (flats): for each ground-truth part, the union of the predicted parts lying mostly (> 50 %) inside it.
-* **per-garment IoU** (figures with two garments): the same matching, per garment mask.
-* **IoU off the lines**: the garment IoU counted on paper pixels only (line pixels ignored), to show how much of a
-  gap is only where the outline's ink is split between garment and background by the ground truth's convention.
+* **flats**: the project's samples (procedural flats) and ../shared/data's flats (fluent_*, ocal_tshirt), clean;
+* **croquis**: ../shared/data's figures (ocal_woman_*), clean;
+* **scans**: every sketch above degraded ``--variants`` times by :mod:`garmentstyle.testing.degrade_sketch`
+  (pencil / pen re-drawn thin with 2-6 px gaps, grey / cream paper, vignette, shadow, warm cast, 1-3° rotation,
+  keystone, JPEG 66-74, 1300-3000 px, some with marker fills), ground truth carried through the same geometry.
 
-SAM: a randomly initialised vit_b (the timing does not depend on the weights): image-encoder time for one
-1024 × 1024 sketch (the cached embedding is then reused per click), and the per-click ``predict`` time.
+IoU: the auto garment (``segment(method="classical")``) against the ground-truth garment (the union of the part
+masks where there is no garment mask). A refusal (SegmentationError) counts as IoU 0. **Click IoU**: one click at
+the deepest point of each ground-truth part (``region_at(seg, x, y)``, scope "part") against that part. Time: the
+whole ``segment`` call from the file (read, prepare, partition, pick, map back), at 3000 px long side.
 """
 from __future__ import annotations
 
@@ -24,174 +25,252 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.ndimage as ndi
 import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from garmentstyle.segment import SamSegmenter, build_sam, lineart, segment  # noqa: E402
+from garmentstyle.errors import SegmentationError  # noqa: E402
+from garmentstyle.segment import lineart, region_at, segment  # noqa: E402
+from garmentstyle.testing.degrade_sketch import degrade, load_item, random_options  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
+FIGURES = ("ocal_woman_coat_skirt", "ocal_woman_green_dress", "ocal_woman_shirt_trousers")
 
 
-def sample_items() -> list[tuple[str, Path, dict[str, Path]]]:
-    """(name, sketch, {part: mask}) for the project's samples (generated into a temp folder if not in the repo)."""
-    try:
-        from garmentstyle import samples as S
+@dataclass
+class Item:
+    name: str
+    sketch: Path
+    masks: dict[str, Path]
+    kind: str  # "flat" | "croquis"
 
-        return [(n, S.sketch_path(n), dict(S.mask_paths(n))) for n in S.list_sketches()]
-    except Exception:  # samples not bundled: draw them into a temporary folder
-        pass
-    base = ROOT / "samples"
-    if not (base / "sketches").is_dir():
-        import subprocess
-        import tempfile
 
-        base = Path(tempfile.mkdtemp(prefix="gs-samples-"))
-        subprocess.run([sys.executable, str(ROOT / "samples" / "make_samples.py"), "--out", str(base)], check=True)
+def items() -> list[Item]:
     out = []
-    for p in sorted((base / "sketches").glob("*.png")):
-        mp = {m.stem.split("__", 1)[1]: m for m in sorted((base / "masks").glob(f"{p.stem}__*.png"))}
-        out.append((p.stem, p, mp))
+    for base, pre in ((ROOT / "samples", ""), (SHARED, "")):
+        for p in sorted((base / "sketches").glob("*.png")):
+            mp = {m.stem.split("__", 1)[1]: m for m in sorted((base / "masks").glob(f"{p.stem}__*.png"))}
+            if mp:
+                out.append(Item(pre + p.stem, p, mp, "croquis" if p.stem in FIGURES else "flat"))
     return out
 
 
-def shared_items() -> list[tuple[str, Path, dict[str, Path]]]:
-    out = []
-    for p in sorted((SHARED / "sketches").glob("*.png")):
-        mp = {m.stem.split("__", 1)[1]: m for m in sorted((SHARED / "masks").glob(f"{p.stem}__*.png"))}
-        out.append((p.stem, p, mp))
-    return out
-
-
-def read_mask(p: Path) -> np.ndarray:
+def read_mask(p) -> np.ndarray:
     return np.asarray(Image.open(p).convert("L")) > 127
 
 
-def iou(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
-    if where is not None:
-        a, b = a[where], b[where]
+def iou(a: np.ndarray, b: np.ndarray) -> float:
     u = (a | b).sum()
     return float((a & b).sum() / u) if u else 1.0
 
 
-def matched(labels: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    ids = [k for k in range(1, int(labels.max()) + 1) if (labels == k).any() and gt[labels == k].mean() > 0.5]
-    return np.isin(labels, ids)
+def garment_gt(masks: dict[str, np.ndarray]) -> np.ndarray:
+    if "garment" in masks:
+        return masks["garment"]
+    return np.logical_or.reduce(list(masks.values()))
 
 
-def bench_quality(items, title: str) -> list[str]:
-    rows = [f"### {title}", "", "| sketch | layout | conf. | parts | garment IoU | IoU off the lines | parts / garments (IoU) |",
-            "|---|---|---|---|---|---|---|"]
-    garment_ious = []
-    for name, sketch, masks in items:
-        seg = segment(sketch, method="classical")
-        g = seg.garment.numpy() > 0.5
-        lab = seg.labels.numpy()
-        gt_parts = {k: read_mask(v) for k, v in masks.items()}
-        if "garment" in gt_parts:
-            gt = gt_parts.pop("garment")
-        else:
-            gt = np.logical_or.reduce(list(gt_parts.values()))
-        grey = lineart.to_grey(sketch)
-        paper = grey >= lineart.ink_threshold(grey)
-        gi = iou(g, gt)
-        garment_ious.append(gi)
-        parts = []
-        if len(gt_parts) >= 1 and not (len(gt_parts) == 1 and next(iter(gt_parts.values())).sum() == gt.sum()):
-            for k, m in gt_parts.items():
-                parts.append(f"{k} {iou(matched(lab, m), m):.3f}")
-        rows.append(
-            f"| {name} | {seg.layout} | {seg.confidence:.2f} | {len(seg.regions)} | {gi:.3f} | {iou(g, gt, paper):.3f} | "
-            f"{', '.join(parts) or '—'} |"
-        )
-    rows += ["", f"mean garment IoU: **{statistics.mean(garment_ious):.3f}** (min {min(garment_ious):.3f})", ""]
-    return rows
+@dataclass
+class Case:
+    name: str
+    set: str
+    image: object  # path or (H, W, 3) uint8
+    masks: dict[str, np.ndarray]
+    desc: str
 
 
-def upscale(path: Path, long_side: int = 1024) -> np.ndarray:
-    im = Image.open(path).convert("RGB")
-    s = long_side / max(im.size)
-    im = im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.BICUBIC)
-    return np.asarray(im).astype(np.float32) / 255.0
+def degraded_cases(its: list[Item], variants: int, cache: Path) -> list[Case]:
+    cases = []
+    cache.mkdir(parents=True, exist_ok=True)
+    for k, it in enumerate(its):
+        rgb, masks = load_item(it.sketch, it.masks)
+        for v in range(variants):
+            seed = 1000 + 17 * k + v
+            o = random_options(seed, kind=("photo", "scan")[(k + v) % 2], marker=(k + v) % 3 == 0)
+            f = cache / f"{it.name}_{seed}.jpg"
+            mf = cache / f"{it.name}_{seed}.npz"
+            if f.exists() and mf.exists():
+                dm = dict(np.load(mf))
+            else:
+                d = degrade(rgb, masks, o)
+                Image.fromarray(d.image).save(f, quality=97)
+                np.savez_compressed(mf, **d.masks)
+                dm = d.masks
+            desc = f"{o.kind}, {o.style} {o.line_lightness:.2f}, {o.long_side} px{', marker' if o.marker else ''}"
+            cases.append(Case(f"{it.name}#{v}", f"scans ({it.kind})", f, dm, desc))
+    return cases
 
 
-def bench_speed(items, repeats: int) -> list[str]:
-    rows = ["### Classical speed at 1024 px (long side, bicubic upscale)", "",
-            "| sketch | size | median s | min s | regions |", "|---|---|---|---|---|"]
-    all_t = []
-    for name, sketch, _ in items:
-        img = upscale(sketch)
-        times = []
+@dataclass
+class Row:
+    case: Case
+    iou: float
+    conf: float
+    layout: str
+    seconds: float
+    refused: str
+    clicks: list[tuple[str, float]]
+    notes: list[str]
+
+
+def click_point(m: np.ndarray) -> tuple[int, int]:
+    d = ndi.distance_transform_edt(m)
+    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+    return int(x), int(y)
+
+
+def run_case(c: Case) -> Row:
+    lineart.clear_cache()
+    t = time.perf_counter()
+    try:
+        seg = segment(c.image, method="classical")
+    except SegmentationError as e:
+        return Row(c, 0.0, 0.0, "-", time.perf_counter() - t, str(e)[:90], [], [])
+    dt = time.perf_counter() - t
+    g = seg.garment.numpy() > 0.5
+    gt = garment_gt(c.masks)
+    clicks = []
+    parts = {k: v for k, v in c.masks.items() if k != "garment"} or {"garment": gt}
+    for k, m in parts.items():
+        if m.sum() < 50:
+            continue
+        x, y = click_point(m)
+        try:
+            r = region_at(seg, x, y)
+            clicks.append((k, iou(r.mask.numpy() > 0.5, m)))
+        except SegmentationError:
+            clicks.append((k, 0.0))
+    return Row(c, iou(g, gt), seg.confidence, seg.layout, dt, "", clicks, seg.notes)
+
+
+def table(rows: list[Row], title: str) -> list[str]:
+    out = [f"### {title}", "", "| sketch | input | layout | conf. | garment IoU | clicks (part IoU) | s | note |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cl = ", ".join(f"{k} {v:.2f}" for k, v in r.clicks) or "—"
+        note = r.refused or next((n for n in r.notes if "broken outline" in n or "figure" in n), "")
+        out.append(f"| {r.case.name} | {r.case.desc} | {r.layout} | {r.conf:.2f} | {r.iou:.3f} | {cl} | "
+                   f"{r.seconds:.2f} | {note[:80]} |")
+    ious = [r.iou for r in rows]
+    cl = [v for r in rows for _, v in r.clicks]
+    ref = sum(1 for r in rows if r.refused)
+    out += ["", f"mean garment IoU **{statistics.mean(ious):.3f}** (min {min(ious):.3f}, {len(rows)} sketches, "
+                f"{ref} refused); click IoU mean **{statistics.mean(cl) if cl else float('nan'):.3f}**, "
+                f"≥ 0.75 on {sum(v >= 0.75 for v in cl)}/{len(cl)}", ""]
+    return out
+
+
+def calibration(rows: list[Row]) -> list[str]:
+    bins = [(0.0, 0.3), (0.3, 0.5), (0.5, 0.7), (0.7, 0.85), (0.85, 1.01)]
+    out = ["### Calibration (all sketches above: confidence vs actual garment IoU)", "",
+           "| confidence | sketches | mean IoU | min IoU | IoU < 0.7 |", "|---|---|---|---|---|"]
+    for lo, hi in bins:
+        rs = [r for r in rows if lo <= r.conf < hi and not r.refused]
+        if not rs:
+            out.append(f"| {lo:.2f}–{min(hi, 1):.2f} | 0 | — | — | — |")
+            continue
+        v = [r.iou for r in rs]
+        out.append(f"| {lo:.2f}–{min(hi, 1):.2f} | {len(rs)} | {statistics.mean(v):.3f} | {min(v):.3f} | "
+                   f"{sum(x < 0.7 for x in v)} |")
+    bad = [r for r in rows if r.iou < 0.7 and r.conf >= 0.7 and not r.refused]
+    out += ["", f"confidence ≥ 0.7 while IoU < 0.7: **{len(bad)}** "
+                f"({', '.join(f'{r.case.name} {r.conf:.2f}/{r.iou:.2f}' for r in bad) or 'none'})", ""]
+    return out
+
+
+def bench_speed(its: list[Item], cache: Path, repeats: int) -> list[str]:
+    out = ["### Time per sketch at 3000 px (degraded scan / photo JPEG, whole `segment` call)", "",
+           "| sketch | size | median s | min s |", "|---|---|---|---|"]
+    allt = []
+    for k, it in enumerate(its):
+        f = cache / f"{it.name}_3000.jpg"
+        if not f.exists():
+            rgb, masks = load_item(it.sketch, it.masks)
+            d = degrade(rgb, masks, random_options(500 + k, long_side=3000))
+            Image.fromarray(d.image).save(f, quality=95)
+        ts = []
         for _ in range(repeats):
             lineart.clear_cache()
+            from garmentstyle import sketchprep
+
+            sketchprep._CACHE.clear()
             t = time.perf_counter()
-            seg = segment(img, method="classical")
-            times.append(time.perf_counter() - t)
-        all_t += times
-        rows.append(f"| {name} | {img.shape[1]}×{img.shape[0]} | {statistics.median(times):.3f} | {min(times):.3f} | "
-                    f"{len(seg.regions)} |")
-    rows += ["", f"all runs: median **{statistics.median(all_t):.3f} s**, max {max(all_t):.3f} s", ""]
-    return rows
+            try:
+                segment(f, method="classical")
+            except SegmentationError:
+                pass
+            ts.append(time.perf_counter() - t)
+        allt += ts
+        w, h = Image.open(f).size
+        out.append(f"| {it.name} | {w}×{h} | {statistics.median(ts):.2f} | {min(ts):.2f} |")
+    out += ["", f"all runs: median **{statistics.median(allt):.2f} s**, min {min(allt):.2f} s, max {max(allt):.2f} s "
+                f"(load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", ""]
+    return out
 
 
 def bench_sam(size: int = 1024) -> list[str]:
-    t = time.perf_counter()
+    from garmentstyle.segment import SamSegmenter, build_sam
+
     sam = build_sam("sam-vit-b", checkpoint=None)
-    t_build = time.perf_counter() - t
     seg = SamSegmenter(sam=sam)
-    rng = np.random.default_rng(0)
-    img = (rng.random((size, size, 3)) * 255).astype(np.uint8)
+    img = (np.random.default_rng(0).random((size, size, 3)) * 255).astype(np.uint8)
     t = time.perf_counter()
     seg.set_image(img)
     t_embed = time.perf_counter() - t
-    t = time.perf_counter()
-    seg.set_image(img)
-    t_cached = time.perf_counter() - t
     times = []
     for i in range(5):
         t = time.perf_counter()
         seg.predict([[size / 2 + i, size / 2]], [1])
         times.append(time.perf_counter() - t)
-    return [
-        "### SAM vit_b on this CPU (random initialisation; the cost does not depend on the weights)", "",
-        "| step | seconds |", "|---|---|",
-        f"| build the model (no checkpoint) | {t_build:.2f} |",
-        f"| image encoder, one {size}×{size} sketch (`set_image`, first time) | {t_embed:.2f} |",
-        f"| `set_image` again, same sketch (cache hit) | {t_cached:.4f} |",
-        f"| `predict`, one click (median of 5) | {statistics.median(times):.3f} |",
-        "",
-    ]
+    return ["### SAM vit_b on this CPU (random initialisation; the cost does not depend on the weights)", "",
+            f"image encoder {t_embed:.2f} s per sketch; `predict` per click {statistics.median(times):.3f} s", ""]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--no-sam", action="store_true", help="skip the SAM vit_b timing")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--variants", type=int, default=2, help="degraded versions per sketch")
+    ap.add_argument("--repeats", type=int, default=1, help="timing repeats at 3000 px")
+    ap.add_argument("--sam", action="store_true", help="also time SAM vit_b (random weights)")
+    ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "gs-degraded"),
+                    help="where the degraded images are kept between runs")
+    ap.add_argument("--out", default=None, help="write the Markdown here too")
     args = ap.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    cache = Path(args.cache)
+    its = items()
     lines = [
-        f"_{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-        f"{time.strftime('%Y-%m-%d')}; command: `python bench/bench_segment.py`_",
+        f"_{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores (shared), torch "
+        f"{torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}; command: `python bench/bench_segment.py "
+        f"{' '.join(sys.argv[1:])}`_",
         "",
     ]
-    samples = sample_items()
-    lines += bench_quality(samples, "Samples (procedural flats, known masks)")
-    if (SHARED / "sketches").is_dir():
-        shared = shared_items()
-        lines += bench_quality(shared, "Real sketches (../shared/data)")
-    else:
-        shared = []
-        lines += ["(../shared/data absent: real-sketch IoU skipped)", ""]
-    lines += bench_speed(samples + shared, args.repeats)
-    if not args.no_sam:
+    clean = [Case(it.name, it.kind, it.sketch, {k: read_mask(v) for k, v in it.masks.items()}, "clean") for it in its]
+    rows_flat = [run_case(c) for c in clean if c.set == "flat"]
+    rows_cro = [run_case(c) for c in clean if c.set == "croquis"]
+    deg = degraded_cases(its, args.variants, cache)
+    rows_deg = [run_case(c) for c in deg]
+    lines += table(rows_flat, "Flats, clean (samples + ../shared/data)")
+    lines += table(rows_cro, "Croquis, clean (../shared/data)")
+    lines += table([r for r in rows_deg if r.case.set == "scans (flat)"], "Scans and phone photos of the flats")
+    lines += table([r for r in rows_deg if r.case.set == "scans (croquis)"], "Scans and phone photos of the croquis")
+    lines += calibration(rows_flat + rows_cro + rows_deg)
+    lines += bench_speed([it for it in its if it.name in ("dress", "jacket", "fluent_coat", FIGURES[0])], cache,
+                         args.repeats)
+    if args.sam:
         lines += bench_sam()
-    print("\n".join(lines))
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -249,6 +249,8 @@ class RenderOptions:
                            "the pattern gets its true size", lo=0, hi=10000)
     sketch_dpi: float = opt(0.0, "the sketch's resolution in dots per inch (0 = unknown), instead of --sketch-cm",
                             lo=0, hi=100000)
+    keep_paper: bool = opt(False, "keep a scan's / photo's own paper (grey, cream, shadows) instead of finishing on "
+                           "the cleaned sketch (paper flattened to white; see garmentstyle.sketchprep)")
 
     def __post_init__(self) -> None:
         validate_fields(self)

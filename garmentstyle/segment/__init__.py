@@ -29,6 +29,7 @@ from .types import (
     NEGATIVE_COLOUR,
     POSITIVE_COLOUR,
     SAM_MODELS,
+    SCOPES,
     ProgressCallback,
     RegionInfo,
     Segmentation,
@@ -54,6 +55,7 @@ __all__ = [
     "METHODS",
     "LAYOUTS",
     "SAM_MODELS",
+    "SCOPES",
     "POSITIVE_COLOUR",
     "NEGATIVE_COLOUR",
 ]
@@ -141,26 +143,35 @@ def region_at(
     *,
     gap: Optional[int] = None,
     options: SegmentOptions = SegmentOptions(),
+    scope: str = "part",
 ) -> RegionInfo:
-    """The enclosed region of the drawing under a click (the UI's classical click mode).
+    """What one click selects (the UI's classical click mode): the garment part under it, or one panel.
 
     Args:
-        seg_or_sketch: a :class:`Segmentation` from the classical method (its ``partition`` is used; cheap), or a
-            sketch (partitioned here; cached, so repeated clicks on one sketch cost milliseconds).
-        x, y: the click, pixels.
+        seg_or_sketch: a :class:`Segmentation` from the classical method (its ``partition`` and ``groups`` are
+            used; cheap), or a sketch (partitioned here; cached, so repeated clicks on one sketch cost milliseconds).
+        x, y: the click, pixels of the sketch.
         gap: gap tolerance in px (sketch only; None: ``options.gap`` / automatic).
+        scope: one of :data:`SCOPES`: ``"part"`` (default): the garment part under the click: a skirt whose panels
+            are split by interior seams comes whole (see :mod:`.parts`); ``"panel"``: only the enclosed region
+            under the click ("this panel only": the UI's second click / modifier).
 
     Returns:
-        :class:`RegionInfo` named ``"region"``: ``mask`` ``(H, W)`` float {0, 1} (its lines included), ``label`` its
-        id in the partition, ``score`` 1.
+        :class:`RegionInfo` named ``"part"`` (several panels) or ``"region"`` (one): ``mask`` ``(H, W)`` float
+        {0, 1} of the sketch's size (its lines included), ``label`` the clicked region's id in the partition,
+        ``score`` 1, ``kind`` the clicked region's kind (``"enclosed"``, ``"fill"``, ``"colour"``).
 
     Raises:
         InputError: the click is outside the image.
-        OptionsError: ``gap`` given with a Segmentation (re-segment the sketch instead).
+        OptionsError: ``gap`` given with a Segmentation (re-segment the sketch instead), unknown ``scope``.
         SegmentationError: the click is on the background, or the segmentation has no partition (SAM-only).
     """
     from . import lineart
+    from .types import SCOPES
 
+    if scope not in SCOPES:
+        raise OptionsError(f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}")
+    kinds: Optional[list[str]] = None
     if isinstance(seg_or_sketch, Segmentation):
         if gap is not None and gap != seg_or_sketch.gap:
             raise OptionsError(
@@ -170,27 +181,41 @@ def region_at(
         if seg_or_sketch.partition is None:
             raise SegmentationError("this segmentation has no line-art regions (SAM only); pass the sketch instead")
         labels = seg_or_sketch.partition.numpy()
+        groups = None if seg_or_sketch.groups is None else seg_or_sketch.groups.numpy()
+        full = labels.shape
+        s = 1.0
     else:
-        labels = lineart.partition(seg_or_sketch, options, gap=gap).labels
+        part = lineart.partition(seg_or_sketch, options, gap=gap)
+        labels, groups, full, s = part.labels, part.part_groups(), part.full_size, part.scale
+        kinds = part.kinds
+    H, W = full
+    if not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < W and 0 <= y < H):
+        raise InputError(f"the click ({x}, {y}) lies outside the {W}×{H} sketch")
     h, w = labels.shape
-    if not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < w and 0 <= y < h):
-        raise InputError(f"the click ({x}, {y}) lies outside the {w}×{h} sketch")
-    lab = int(labels[int(y), int(x)])
+    lab = int(labels[min(h - 1, int(y * s)), min(w - 1, int(x * s))])
     if lab == 0:
         raise SegmentationError(
             f"({int(x)}, {int(y)}) is on the background, outside every closed region; click inside the garment, or "
             "raise the gap tolerance if its outline is open"
         )
-    m = labels == lab
+    ids = [lab]
+    if scope == "part" and groups is not None and lab < len(groups):
+        ids = [int(i) for i in np.flatnonzero(groups == groups[lab]) if i > 0]
+    m = np.isin(labels, ids)
+    if m.shape != (H, W):
+        import cv2
+
+        m = cv2.resize(m.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR) > 0.5
     ys, xs = np.nonzero(m)
     return RegionInfo(
-        name="region",
+        name="part" if len(ids) > 1 else "region",
         label=lab,
         mask=torch.from_numpy(m.astype(np.float32)),
         area=int(m.sum()),
         box=(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1),
         method="classical",
         score=1.0,
+        kind=kinds[lab - 1] if kinds is not None and lab <= len(kinds) else "enclosed",
     )
 
 

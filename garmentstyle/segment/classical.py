@@ -155,6 +155,7 @@ def run(
         score=score_map,
         kinds=kinds,
         partition=labels,
+        groups=part.part_groups(),
     )
 
 

@@ -28,6 +28,7 @@ def build(
     score: Union[float, np.ndarray] = 1.0,
     kinds: Optional[np.ndarray] = None,
     partition: Optional[np.ndarray] = None,
+    groups: Optional[np.ndarray] = None,
 ) -> Segmentation:
     """Assemble the result.
 
@@ -119,6 +120,7 @@ def build(
         partition=None if partition is None else torch.from_numpy(partition.astype(np.int64)),
         layout=layout,
         gap=int(gap),
+        groups=None if groups is None else torch.from_numpy(np.asarray(groups, np.int64)),
     )
 
 

@@ -27,6 +27,9 @@ SAM_MODEL_TYPES: dict[str, str] = {"sam-vit-b": "vit_b", "sam-vit-l": "vit_l", "
 #: What the sketch shows. ``auto`` decides per sketch; ``flat``: a garment drawn alone (the whole drawing is the
 #: garment); ``figure``: a croquis, a figure wearing the garment (head, hands and legs are not the garment).
 LAYOUTS: tuple[str, ...] = ("auto", "flat", "figure")
+#: What one click selects (:func:`~garmentstyle.segment.region_at`): ``part``: the garment part under it (a skirt
+#: whose panels are split by seams, as one); ``panel``: only the enclosed region under it.
+SCOPES: tuple[str, ...] = ("part", "panel")
 #: Largest gap tolerance accepted, in pixels.
 MAX_GAP: int = 64
 
@@ -120,15 +123,10 @@ class SegmentOptions:
         return cls(**data)
 
 
-@dataclass
-class SegmentProgress:
-    """One progress event: ``stage`` (``"binarise"``, ``"regions"``, ``"pick"``, ``"sam-embed"``, ...), ``step`` of
-    ``total`` stages, seconds since the call started."""
-
-    stage: str
-    step: int
-    total: int
-    elapsed: float
+# One progress event: ``stage`` ("binarise", "regions", "pick", "sam-embed", ...), ``step`` of ``total`` stages,
+# seconds since the call started. The one Progress type of render, segment and download (issue 11): a
+# garmentstyle.progress.Progress with task="segment", built as SegmentProgress(stage, step, total, elapsed).
+from ..progress import SegmentProgress  # noqa: E402
 
 
 ProgressCallback = Callable[[SegmentProgress], None]
@@ -198,6 +196,8 @@ class Segmentation:
             clicks and strokes select from; None for SAM-only results.
         layout: ``"flat"`` or ``"figure"``: what the auto pick took the sketch for.
         gap: the gap tolerance that was used (px).
+        groups: ``(N + 1,)`` int64 or None: per partition label, the id of the garment part it belongs to (panels
+            of a skirt share one; see :mod:`garmentstyle.segment.parts`), what a click selects.
     """
 
     garment: torch.Tensor
@@ -209,6 +209,7 @@ class Segmentation:
     partition: Optional[torch.Tensor] = None
     layout: str = "flat"
     gap: int = 0
+    groups: Optional[torch.Tensor] = None
 
     @property
     def size(self) -> tuple[int, int]:

@@ -201,7 +201,14 @@ def _full_outputs(rgb: np.ndarray, paper: np.ndarray, work: WorkImage,
     clean = clean_levels(flat, floor)
     clean[~page] = 1.0
     grow = max(1, int(round(1.0 / max(work.scale, 1e-6))))
-    ink = ink_opacity(grey, lines & page, floor, grow=grow)
+    # The line's opacity is its darkness against what it is drawn on (paper, or a marker fill): the local
+    # background is a closing of the working copy (lines removed), brought to full size.
+    k = max(9, int(0.02 * max(work.grey.shape))) | 1
+    bg = cv2.morphologyEx(work.grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    if bg.shape != (H, W):
+        bg = cv2.resize(bg, (W, H), interpolation=cv2.INTER_LINEAR)
+    rel = np.clip(grey / np.maximum(bg, 0.05), 0.0, 1.0)
+    ink = ink_opacity(rel, lines & page, floor, grow=grow)
     return (torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None].contiguous(),
             torch.from_numpy(ink))
 
@@ -209,3 +216,54 @@ def _full_outputs(rgb: np.ndarray, paper: np.ndarray, work: WorkImage,
 def texture(work: WorkImage) -> float:
     """Share of the sheet that is textured away from the lines (a photo: high; a drawing: low)."""
     return max(texture_share(work.grey, work.lines, work.page), work.raw_texture)
+
+
+#: The paper counts as already clean (digital line art) when its estimate is this close to white everywhere.
+CLEAN_PAPER = 0.97
+
+
+def for_render(sketch: torch.Tensor, options: PrepOptions = PrepOptions()) -> tuple[torch.Tensor, torch.Tensor | None,
+                                                                                     str | None]:
+    """What a render finishes on: ``(sketch (1, 3, H, W), ink (H, W) or None, note or None)``.
+
+    A scan or photo (paper not white, uneven light, a desk around the sheet) is replaced by its cleaned version
+    and its ink map, so the render looks drawn on clean paper; digital line art on white paper is returned as it
+    is (None ink: the finishing computes its own), so clean inputs render exactly as before.
+    """
+    rgb = sketch[0].permute(1, 2, 0).detach().cpu().numpy().astype(np.float32)
+    work_rgb, _, size = read_input(rgb, work_side=int(options.work_side), full=False)
+    from .paper import estimate_paper as _est
+
+    small = _est(work_rgb)
+    if float(np.percentile(small.min(-1), 2)) >= CLEAN_PAPER:
+        return sketch, None, None
+    prep = prepare_loaded(work_rgb, rgb, size, options)
+    p = prep.paper
+    note = (f"finished on the cleaned sketch: paper (RGB {p[0]:.2f}, {p[1]:.2f}, {p[2]:.2f}) and its uneven light "
+            "flattened to white" + ("; the desk around the sheet removed" if prep.page_box != (0, 0, size[1], size[0])
+                                    and any("desk" in n for n in prep.notes) else "")
+            + " (keep_paper=True keeps the photo's paper)")
+    out = prep.cleaned
+    if prep.work.fills.any():
+        out = _without_fills(out, prep.work)
+        note += "; marker / colour fills taken as the designer's placeholder colour (the fabric replaces them)"
+    return out.to(sketch), prep.ink, note
+
+
+def _without_fills(cleaned: torch.Tensor, work: WorkImage) -> torch.Tensor:
+    """The cleaned sketch with each flat colour fill divided by its own colour: the fill's tone must not darken
+    the fabric through the finishing's shading multiply, while lines drawn over it and its texture remain."""
+    H, W = cleaned.shape[-2:]
+    cls = work.fills
+    k = int(cls.max())
+    div = np.ones((k + 1, 3), np.float32)
+    for c in range(1, k + 1):
+        sel = (cls == c) & ~work.lines
+        if sel.any():
+            div[c] = np.clip(np.median(work.rgb[sel], axis=0), 0.05, 1.0)
+    d = div[cls]
+    d = cv2.GaussianBlur(d, (0, 0), 1.0)
+    if d.shape[:2] != (H, W):
+        d = cv2.resize(d, (W, H), interpolation=cv2.INTER_LINEAR)
+    dt = torch.from_numpy(np.ascontiguousarray(d.transpose(2, 0, 1)))[None]
+    return (cleaned / dt).clamp(0, 1)

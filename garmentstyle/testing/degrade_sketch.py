@@ -55,6 +55,8 @@ class DegradeOptions:
         rotation: degrees; keystone: top edge shrink as a share of the width.
         jpeg: JPEG quality; noise: sensor noise sigma.
         marker: fill one or two parts with a flat marker colour; marker_colour: index into MARKER_COLOURS (-1: random).
+        margin: blank paper added round the drawing, as a share of its long side (a sheet has margins; 0: the
+            drawing touches the sheet's edge).
         seed: random seed.
     """
 
@@ -76,6 +78,7 @@ class DegradeOptions:
     noise: float = 0.012
     marker: bool = False
     marker_colour: int = -1
+    margin: float = 0.06
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -306,12 +309,17 @@ def degrade(rgb: np.ndarray, masks: Mapping[str, np.ndarray], options: DegradeOp
         options: :class:`DegradeOptions`.
 
     Returns:
-        :class:`Degraded` with the image and every mask in the output geometry.
+        :class:`Degraded` with the image and every mask in the output geometry (``homography`` maps the
+        source padded by ``options.margin`` to the output).
     """
     o = options
     rng = np.random.default_rng(o.seed)
     src = rgb.astype(np.float32) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float32)
     grey = src @ np.float32([0.299, 0.587, 0.114]) if src.ndim == 3 else src
+    pad = int(round(o.margin * max(grey.shape)))
+    if pad > 0:
+        grey = np.pad(grey, pad, constant_values=1.0)
+        masks = {k: np.pad(np.asarray(v, bool), pad) for k, v in masks.items()}
     sh, sw = grey.shape
     scale = o.long_side / float(max(sh, sw))
     hm, (oh, ow), (ph, pw) = _geometry((sh, sw), scale, o, rng)

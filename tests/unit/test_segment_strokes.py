@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from garmentstyle.errors import InputError, MaskError, SegmentationError
+from garmentstyle.errors import InputError, MaskError, OptionsError, SegmentationError
 from garmentstyle.segment import SegmentOptions, Strokes, lineart, load_strokes, region_at, segment
 from garmentstyle.segment.strokes import sample_points
 
@@ -194,15 +194,26 @@ def test_sample_points_are_spread_on_the_stroke():
 
 class TestRegionAt:
     def test_click_on_a_sketch(self):
-        r = region_at(three_panel(), 100, 100)
+        r = region_at(three_panel(), 100, 100, scope="panel")
         m = r.mask.numpy()
         assert m[100, 100] == 1 and m[100, 55] == 0 and m[100, 145] == 0
         assert r.box[0] <= 100 < r.box[2] and r.area == int(m.sum())
 
     def test_click_on_a_segmentation(self):
         seg = segment(three_panel(), method="classical")
-        r = region_at(seg, 55, 100)
+        r = region_at(seg, 55, 100, scope="panel")
         assert r.mask.numpy()[100, 55] == 1 and r.mask.numpy()[100, 100] == 0
+
+    def test_a_click_selects_the_part_its_panels_make(self):
+        # Three panels side by side spanning one rectangle (a skirt's panels): one click selects them all; the
+        # "panel" scope keeps the one clicked.
+        seg = segment(three_panel(), method="classical")
+        part = region_at(seg, 55, 100)
+        assert part.name == "part" and part.mask.numpy()[100, [55, 100, 145]].tolist() == [1, 1, 1]
+        panel = region_at(seg, 55, 100, scope="panel")
+        assert panel.area < 0.5 * part.area
+        with pytest.raises(OptionsError, match="scope"):
+            region_at(seg, 55, 100, scope="skirt")
 
     def test_click_on_the_background_or_outside(self):
         with pytest.raises(SegmentationError, match="background"):
