@@ -39,7 +39,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from .errors import Cancelled
 
-__all__ = ["Progress", "ProgressFn", "CancelToken", "CHECKPOINTS", "TASKS", "Reporter", "bytes_progress",
+__all__ = ["Progress", "ProgressFn", "SegmentProgress", "CancelToken", "CHECKPOINTS", "TASKS", "Reporter", "bytes_progress", "with_cancel",
            "Cancelled"]
 
 TASKS: tuple[str, ...] = ("render", "segment", "download")
@@ -156,5 +156,29 @@ def bytes_progress(on_progress: Optional[ProgressFn], *, stage: str = "download"
 
     def call(done: int, total: Optional[int]) -> None:
         rep.emit(Progress(stage, step=int(done), total=int(total or 0)))
+
+    return call
+
+
+@dataclass(frozen=True, init=False)
+class SegmentProgress(Progress):
+    """A segmentation's :class:`Progress` (``task="segment"``), built with segmentation's own positional form
+    ``SegmentProgress(stage, step, total, elapsed)``: ``step`` of ``total`` stages."""
+
+    def __init__(self, stage: str, step: int = 0, total: int = 0, elapsed: float = 0.0, **kw: Any) -> None:
+        kw.setdefault("task", "segment")
+        Progress.__init__(self, stage, step=step, total=total, elapsed=elapsed, **kw)
+
+
+def with_cancel(on_progress: Optional[ProgressFn], cancel: Optional[CancelToken], *,
+                task: Optional[str] = None) -> ProgressFn:
+    """A callback for calls that take only ``on_progress`` (``segment``): forwards each event, then raises
+    :class:`Cancelled` at that stage when ``cancel`` is set — the same contract as ``render(cancel=…)``."""
+
+    def call(event: Progress) -> None:
+        if on_progress is not None:
+            on_progress(event)
+        if cancel is not None:
+            cancel.check(event.stage if task is None else f"{task}:{event.stage}")
 
     return call
