@@ -2,9 +2,9 @@
 
 ``build(mask, sketch, grain="straight"|"auto"|STROKES, rotation=0, drape=0) -> Mapping``; a :class:`Mapping` is the
 ``RegionSpec.mapping`` hook of :mod:`garmentstyle.canvas` (every canvas of a render samples the swatch through it)
-and gives the UI a cheap ``preview(swatch, zoom=…, size=…)``. See :mod:`.build`.
+and gives the UI a cheap ``preview(swatch, zoom=…, size=…)``. See :mod:`.builder`.
 """
-from .build import GRAINS, Mapping, MappingStats, build
+from .builder import GRAINS, Mapping, MappingStats, build
 from .orient import Orientation, axis_difference, orientation
 from .sample import wrap_bilinear
 

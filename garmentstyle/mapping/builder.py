@@ -32,8 +32,8 @@ GRAINS: tuple[str, ...] = ("straight", "auto")
 #: Longest side (cells) of the analysis grid (lines, strokes, drape) and of the solve grid (field, coordinates).
 ANALYSIS_SIDE = 384
 SOLVE_SIDE = 96
-#: Auto needs at least this much interior line (cells of clean line per √(region cells)) to trust it.
-MIN_LINE_EVIDENCE = 0.4
+#: Auto needs at least this much interior line (solve-grid cells crossed by a line, per √(region cells)).
+MIN_LINE_EVIDENCE = 0.6
 #: The garment's length direction (vertical) as a line angle: the straight warp at rotation 0.
 VERTICAL = math.pi / 2
 
@@ -77,6 +77,17 @@ class Mapping:
     stats: MappingStats
     notes: tuple[str, ...] = ()
     _on: dict = field(default_factory=dict, repr=False)
+
+    def scaled(self, factor: float) -> "Mapping":
+        """This mapping for the same sketch drawn ``factor``× larger (a render at another size than the one it was
+        built at): the same fabric point lands on the same point of the garment, so a mapping built once on the
+        sketch serves the preview and the print-size final alike."""
+        if factor <= 0 or not math.isfinite(factor):
+            raise InputError(f"mapping: scale factor must be positive; got {factor}")
+        if self.maps is None or factor == 1:
+            return self
+        return Mapping(self.maps * factor, self.grid.scaled(factor), self.theta, self.rotation,  # type: ignore
+                       self.stats, self.notes)
 
     def _maps_on(self, device: torch.device) -> torch.Tensor:
         key = str(device)
@@ -131,7 +142,7 @@ def _darkness(sketch: Any, size: tuple[int, int]) -> np.ndarray:
         lum = np.asarray(sketch, dtype=np.float64)
         if lum.ndim == 3:
             lum = lum[..., :3] @ np.array([0.299, 0.587, 0.114])
-        if lum.max(initial=0) > 1.0:
+        if lum.max(initial=0) > 1.5:  # 0…255 data (a resampled 0…1 mask may overshoot 1 a little)
             lum = lum / 255.0
     if lum.shape != tuple(size):
         raise InputError(f"mapping: the sketch is {lum.shape[1]}×{lum.shape[0]} but the mask {size[1]}×{size[0]}")
@@ -144,8 +155,12 @@ def _evidence(grain: Any, mask: np.ndarray, ink_a: np.ndarray, region_a: np.ndar
     """Line evidence on the analysis grid for ``grain``, or None (with a note) to keep the straight grain."""
     if isinstance(grain, str) and grain == "auto":
         ev = line_evidence(ink_a, region_a, reference=axis_of_angle(VERTICAL))
-        need = MIN_LINE_EVIDENCE * math.sqrt(float(region_a.sum()))
-        if ev.amount < need:
+        # Line length counted in cells of the solve grid (~SOLVE_SIDE a side whatever the sketch's resolution), so a
+        # preview-size and a print-size sketch decide alike; relative to the region's size in those cells.
+        f = max(1, math.ceil(max(grid.shape) / SOLVE_SIDE))
+        line_cells = float((ev.pooled(f).weight > 0.02).sum())
+        region_cells = float((grid.coarser(f).pool(mask) >= 0.5).sum())
+        if line_cells < MIN_LINE_EVIDENCE * math.sqrt(max(region_cells, 1.0)):
             notes.append("grain=auto: no interior seam or fold lines along the garment in this region; kept the "
                          "straight grain (rotation)")
             return None, "straight (fallback)"
@@ -176,8 +191,9 @@ def build(mask: Any, sketch: Any, *, grain: Any = "straight", rotation: float = 
     """
     t0 = time.perf_counter()
     m = mask.detach().cpu().float().numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask, np.float64)
-    if m.max(initial=0) > 1.0:
+    if m.max(initial=0) > 1.5:  # 0…255 data (a resampled 0…1 mask may overshoot 1 a little)
         m = m / 255.0
+    m = np.clip(np.nan_to_num(m, nan=0.0), 0.0, 1.0)
     region = m >= 0.5
     if not region.any():
         raise InputError("mapping: the region's mask is empty")

@@ -15,7 +15,7 @@ import numpy as np
 @dataclass(frozen=True)
 class Grid:
     """Attributes: y0, x0 (output px of the grid's top-left corner, may be negative), cell (output px per cell, an
-    integer ≥ 1), shape ``(h, w)`` in cells."""
+    integer ≥ 1 for the grids that pool an image; any positive number once :meth:`scaled`), shape ``(h, w)``."""
 
     y0: int
     x0: int
@@ -53,6 +53,10 @@ class Grid:
             big[sy0 - self.y0: sy1 - self.y0, sx0 - self.x0: sx1 - self.x0] = image[sy0:sy1, sx0:sx1]
         blocks = big.reshape(h, c, w, c)
         return blocks.max(axis=(1, 3)) if how == "max" else blocks.mean(axis=(1, 3))
+
+    def scaled(self, factor: float) -> "Grid":
+        """The same grid in an image ``factor``× larger (cells of ``cell × factor`` px; for lookups only)."""
+        return Grid(self.y0 * factor, self.x0 * factor, self.cell * factor, self.shape)  # type: ignore[arg-type]
 
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         """``(Y, X)`` each ``(h, w)``: output-pixel coordinates (pixel corners at integers) of the cell centres."""

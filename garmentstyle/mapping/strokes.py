@@ -41,7 +41,7 @@ def _as_array(src: Any) -> np.ndarray:
         a = a.astype(np.float32)
         if not np.isfinite(a).all():
             raise InputError("grain strokes: the image contains NaN or infinite values")
-        if a.size and a.max(initial=0) > 1.0:
+        if a.size and a.max(initial=0) > 1.5:  # 0…255 data (a resampled 0…1 mask may overshoot 1 a little)
             a = a / 255.0
     if a.ndim == 2:
         a = a[..., None]
