@@ -8,7 +8,8 @@ inks over a marker rendering:
 - **ink** is laid *over* it: where the sketch has a line, its own pixel is painted with an opacity from how much
   of a line it is (:func:`ink_map`). A solid black line comes out exactly as drawn, also where a region's mask covers
   a thick outline (no fabric shows through it); a grey pencil line stays grey instead of darkening the fabric under
-  it into a coloured line; anti-aliased line edges blend into the fabric, so the fabric still reaches the lines.
+  it into a coloured line (so on a fabric darker than the pencil the line reads lighter, as graphite over marker
+  does); anti-aliased line edges blend into the fabric, so the fabric still reaches the lines.
 
 The prototype showed that a content loss against the sketch pulls the fabric back to white paper and that
 style-only optimisation erases shading, so keeping the sketch is a finishing step, not a loss. Pixels outside the
