@@ -183,18 +183,19 @@ def _peaks(ac: np.ndarray, r0: float, thr: float, lim: tuple[int, int]) -> list[
     cand = (ac >= mx) & (ac > thr)
     ys, xs = np.nonzero(cand)
     theta = np.linspace(0, 2 * np.pi, 48, endpoint=False)
-    out = []
-    for y, x in zip(ys, xs):
-        dy, dx = y - cy, x - cx
-        if abs(dy) > lim[0] or abs(dx) > lim[1] or dy < 0 or (dy == 0 and dx <= 0) or math.hypot(dx, dy) <= r0:
-            continue
-        rho = max(2.0, 0.25 * math.hypot(dx, dy))
-        ring = ndimage.map_coordinates(mx, [y + rho * np.sin(theta), x + rho * np.cos(theta)], order=1,
-                                       mode="nearest")  # on the 5×5 max: a thin ridge's crest is not missed
-        if ac[y, x] - ring.max() < 0.1:
-            continue
-        out.append((float(dx), float(dy), float(ac[y, x])))
-    return out
+    dy, dx = ys - cy, xs - cx
+    keep = ((np.abs(dy) <= lim[0]) & (np.abs(dx) <= lim[1]) & ((dy > 0) | ((dy == 0) & (dx > 0)))
+            & (np.hypot(dx, dy) > r0))
+    ys, xs, dy, dx = ys[keep], xs[keep], dy[keep], dx[keep]
+    if len(ys) == 0:
+        return []
+    rho = np.maximum(2.0, 0.25 * np.hypot(dx, dy))[:, None]
+    ry = ys[:, None] + rho * np.sin(theta)[None, :]
+    rx = xs[:, None] + rho * np.cos(theta)[None, :]
+    # rings sampled on the 5×5 max, all candidates in one call: a thin ridge's crest is not missed
+    ring = ndimage.map_coordinates(mx, [ry.ravel(), rx.ravel()], order=1, mode="nearest").reshape(ry.shape)
+    prominent = ac[ys, xs] - ring.max(axis=1) >= 0.1
+    return [(float(a), float(b), float(ac[y, x])) for a, b, y, x, ok in zip(dx, dy, ys, xs, prominent) if ok]
 
 
 def _central_radius(ac: np.ndarray) -> float:

@@ -20,11 +20,14 @@ from .analyse import luminance, smooth
 _EPS = 0.02
 
 
-def _quadratic_fit(logl: np.ndarray, step: int) -> np.ndarray:
-    """Least-squares quadratic surface through ``logl`` ``(H, W)`` sampled every ``step`` px, with one round of
+def _quadratic_fit(logl: np.ndarray, step: int, mask: Optional[np.ndarray] = None) -> np.ndarray:
+    """Least-squares quadratic surface through ``logl`` ``(H, W)`` sampled every ``step`` px (where ``mask``), with
     outlier rejection (dark motifs and highlights are fabric, not light)."""
     h, w = logl.shape
     ys, xs = np.mgrid[0:h:step, 0:w:step]
+    if mask is not None:
+        keep0 = mask[ys, xs]
+        ys, xs = ys[keep0], xs[keep0]
     v = logl[ys, xs].ravel()
     yn, xn = ys.ravel() / h - 0.5, xs.ravel() / w - 0.5
     A = np.stack([np.ones_like(xn), xn, yn, xn * xn, xn * yn, yn * yn], axis=1)
@@ -65,3 +68,32 @@ def flatten(rgb: np.ndarray, *, period: Optional[float] = None) -> tuple[np.ndar
     light = illumination(rgb, period=period)
     out = rgb / light[..., None]
     return np.clip(out, 0.0, 1.0).astype(np.float32), float(np.log(light).std())
+
+
+def relight(photo: np.ndarray, synth: np.ndarray, *, valid: np.ndarray, sigma: float,
+            fallback: np.ndarray) -> np.ndarray:
+    """Light field ``(H, W)`` from a photo ``(H, W, 3)`` of a repeating fabric and the repeat laid back over it
+    (``synth``, under even light): their luminance ratio, smoothed at ``sigma`` px by normalised convolution over
+    the trusted pixels (not clipped, not near-black). Far finer than a smoothing that must average the pattern away,
+    so a soft shadow's edge is followed; ``fallback`` (the previous estimate) fills where nothing is trusted."""
+    ls = luminance(synth)
+    w = (valid & (ls > 0.04)).astype(np.float32)
+    ratio = np.where(w > 0, luminance(photo) / np.maximum(ls, 1e-3), 0.0).astype(np.float32)
+    num = smooth(ratio * w, sigma)
+    den = smooth(w, sigma)
+    light = np.maximum(np.where(den > 0.2, num / np.maximum(den, 1e-3), fallback), 1e-3)
+    return (light / light.mean()).astype(np.float32)  # the photo's average exposure is kept
+
+
+def keep_highlights(photo: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """When the photo clipped its highlights (≥ 15 % of pixels at white: white cloth), the fabric's brightest colour was at least
+    that bright: scale the flattened photo up (never down, at most 1.25×) so its highlight level (a luminance
+    percentile of the brightest channel, inside the clipped share) is the photo's again, instead of leaving white cloth grey. Unclipped photos are returned as they
+    are (their exposure is kept)."""
+    lp, lf = photo.max(axis=-1), flat.max(axis=-1)  # the brightest channel: what clips
+    clipped = float((photo.max(axis=-1) >= 0.98).mean())
+    if clipped < 0.15:  # a few clipped pixels (a bright stripe in the brightest corner) prove nothing
+        return flat
+    q = 100.0 * (1.0 - 0.5 * clipped)  # a level inside the clipped population of the photo
+    gain = float(np.clip(np.percentile(lp, q) / max(np.percentile(lf, q), 1e-3), 1.0, 1.25))
+    return np.clip(flat * gain, 0.0, 1.0).astype(np.float32)

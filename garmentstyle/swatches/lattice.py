@@ -65,8 +65,10 @@ def _multiple(length: float) -> tuple[int, int]:
 
 
 def _sample(rgb: np.ndarray, origin: np.ndarray, V1: np.ndarray, V2: np.ndarray, size: tuple[int, int],
-            shifts: list[np.ndarray]) -> np.ndarray:
-    """Median over ``shifts`` of the photo resampled (cubic) on the grid origin + x/W·V1 + y/H·V2 + shift."""
+            shifts: list[np.ndarray], valid: Optional[np.ndarray] = None, order: int = 3) -> np.ndarray:
+    """Median over ``shifts`` of the photo resampled (cubic) on the grid origin + x/W·V1 + y/H·V2 + shift;
+    samples where ``valid`` ``(H, W)`` is False (clipped highlights) are left out of the median where any copy
+    is valid."""
     W, H = size
     xs = (np.arange(W) + 0.5) / W
     ys = (np.arange(H) + 0.5) / H
@@ -82,13 +84,23 @@ def _sample(rgb: np.ndarray, origin: np.ndarray, V1: np.ndarray, V2: np.ndarray,
     x1 = min(rgb.shape[1], int(np.ceil(allx.max())) + 5)
     y1 = min(rgb.shape[0], int(np.ceil(ally.max())) + 5)
     coef = [ndimage.spline_filter(rgb[y0:y1, x0:x1, c].astype(np.float64), order=3, mode="reflect")
-            for c in range(3)]
+            if order == 3 else rgb[y0:y1, x0:x1, c] for c in range(3)]
     out = []
     for s in shifts:
-        chans = [ndimage.map_coordinates(coef[c], [py + s[1] - 0.5 - y0, px + s[0] - 0.5 - x0], order=3,
+        chans = [ndimage.map_coordinates(coef[c], [py + s[1] - 0.5 - y0, px + s[0] - 0.5 - x0], order=order,
                                          mode="reflect", prefilter=False) for c in range(3)]
         out.append(np.stack(chans, axis=-1))
-    return np.clip(np.median(np.stack(out), axis=0), 0.0, 1.0).astype(np.float32)
+    stack = np.stack(out)
+    med = np.median(stack, axis=0)
+    if valid is not None and len(shifts) > 1:
+        ok = np.stack([ndimage.map_coordinates(valid.astype(np.float32), [py + s[1] - 0.5, px + s[0] - 0.5],
+                                               order=1, mode="nearest") > 0.5 for s in shifts])
+        masked = np.where(ok[..., None], stack, np.nan)
+        some = ok.any(axis=0)
+        with np.errstate(all="ignore"):
+            vmed = np.nanmedian(masked[:, some], axis=0)
+        med[some] = vmed
+    return np.clip(med, 0.0, 1.0).astype(np.float32)
 
 
 def _copies(shape: tuple[int, int], origin: np.ndarray, V1: np.ndarray, V2: np.ndarray) -> list[np.ndarray]:
@@ -107,12 +119,15 @@ def _copies(shape: tuple[int, int], origin: np.ndarray, V1: np.ndarray, V2: np.n
     return shifts[:MAX_COPIES]
 
 
-def cut_repeat(rgb: np.ndarray, lat: Lattice) -> tuple[np.ndarray, dict]:
+def cut_repeat(rgb: np.ndarray, lat: Lattice, *, valid: Optional[np.ndarray] = None,
+               draft: bool = False) -> tuple[np.ndarray, dict]:
     """An exact, straightened repeat of a periodic photo.
 
     Args:
         rgb: ``(H, W, 3)`` float32 in [0, 1], light already flattened.
         lat: its lattice (2-D or stripes).
+        valid: ``(H, W)`` bool, False where the photo is clipped (left out of the median across copies).
+        draft: bilinear instead of cubic resampling (for the intermediate cuts the light is refined from).
 
     Returns:
         ``(h, w, 3)`` tile, and facts: ``origin`` (x, y), ``cell`` (V1, V2) in photo px, ``cells`` (copies
@@ -124,7 +139,7 @@ def cut_repeat(rgb: np.ndarray, lat: Lattice) -> tuple[np.ndarray, dict]:
     """
     h, w = rgb.shape[:2]
     if lat.a2 is None:
-        return _cut_stripes(rgb, lat)
+        return _cut_stripes(rgb, lat, valid, 1 if draft else 3)
     V1, V2 = _cells(lat)
     k1, W = _multiple(float(np.hypot(*V1)))
     k2, H = _multiple(float(np.hypot(*V2)))
@@ -133,14 +148,14 @@ def cut_repeat(rgb: np.ndarray, lat: Lattice) -> tuple[np.ndarray, dict]:
     shifts = _copies((h, w), origin, V1, V2)
     if not shifts:
         raise ValueError("the photo does not hold one whole repeat")
-    tile = _sample(rgb, origin, V1, V2, (W, H), shifts)
+    tile = _sample(rgb, origin, V1, V2, (W, H), shifts, valid, 1 if draft else 3)
     sx = W / float(np.hypot(*V1))
     sy = H / float(np.hypot(*V2))
     return tile, {"origin": (float(origin[0]), float(origin[1])), "cell": (tuple(map(float, V1)), tuple(map(float, V2))),
                   "cells": len(shifts), "px_per_source_px": math.sqrt(sx * sy), "repeat_px": W / k1}
 
 
-def _cut_stripes(rgb: np.ndarray, lat: Lattice) -> tuple[np.ndarray, dict]:
+def _cut_stripes(rgb: np.ndarray, lat: Lattice, valid: Optional[np.ndarray], order: int) -> tuple[np.ndarray, dict]:
     """Stripes: exact across (a whole number of periods), a min-error cut closes the strip along them."""
     h, w = rgb.shape[:2]
     a = np.asarray(lat.a1)
@@ -163,11 +178,30 @@ def _cut_stripes(rgb: np.ndarray, lat: Lattice) -> tuple[np.ndarray, dict]:
     shifts = [s for s in _copies((h, w), origin, Vd, Vn) if abs(float(s @ d)) < 1e-6]
     if not shifts:
         raise ValueError("the photo does not hold one whole repeat")
-    strip = _sample(rgb, origin, Vd, Vn, (L + ov, P), shifts)  # (P, L+ov): x along the stripes
+    strip = _sample(rgb, origin, Vd, Vn, (L + ov, P), shifts, valid, order)  # (P, L+ov): x along the stripes
     tile = wrap_cut(strip, ov)  # (P, L)
     facts = {"origin": (float(origin[0]), float(origin[1])),
              "cell": (tuple(map(float, d * L)), tuple(map(float, Vn))), "cells": len(shifts),
              "px_per_source_px": math.sqrt(P / (period * k)), "repeat_px": P / k}
-    if not horizontal:
+    if not horizontal:  # tile columns run across the stripes (Vn), rows along them
         tile = np.ascontiguousarray(np.transpose(tile, (1, 0, 2)))
+        facts["cell"] = (facts["cell"][1], facts["cell"][0])
     return tile, facts
+
+
+def resynthesize(tile: np.ndarray, facts: dict, shape: tuple[int, int]) -> np.ndarray:
+    """The tile laid back over the photo's grid ``(H, W, 3)`` through the cut's affine map (the inverse of
+    :func:`cut_repeat`'s sampling): what the photo would show under perfectly even light."""
+    h, w = shape
+    th, tw = tile.shape[:2]
+    (v1x, v1y), (v2x, v2y) = facts["cell"]
+    M = np.array([[v1x / tw, v2x / th], [v1y / tw, v2y / th]])
+    inv = np.linalg.inv(M)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    dx = xs + 0.5 - facts["origin"][0]
+    dy = ys + 0.5 - facts["origin"][1]
+    tx = (inv[0, 0] * dx + inv[0, 1] * dy - 0.5) % tw
+    ty = (inv[1, 0] * dx + inv[1, 1] * dy - 0.5) % th
+    pad = 2
+    big = np.pad(tile, ((pad, pad), (pad, pad), (0, 0)), mode="wrap")
+    return np.stack([ndimage.map_coordinates(big[..., c], [ty + pad, tx + pad], order=1) for c in range(3)], -1)

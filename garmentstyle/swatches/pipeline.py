@@ -21,8 +21,8 @@ from .. import io
 from ..errors import InputError, OptionsError
 from . import checks
 from .analyse import find_lattice, light_unevenness, luminance, seam_ratio
-from .flatten import flatten
-from .lattice import cut_repeat
+from .flatten import flatten, keep_highlights, relight
+from .lattice import cut_repeat, resynthesize
 from .quilt import quilt
 from .types import PREPARE_MODES, Analysis, Lattice, PrepareReport, PreparedSwatch
 
@@ -197,7 +197,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
                          "a piece holding at least two repeats each way, or prepare=off")
     if use_lattice:
         try:
-            tile, facts = cut_repeat(flat, lat)
+            tile, facts, flat, strength = _repeat_and_light(work, flat, lat)
             tile, (rx, ry) = _quiet_roll(tile)
             (v1x, v1y), (v2x, v2y) = facts["cell"]
             fx, fy = rx / tile.shape[1], ry / tile.shape[0]
@@ -207,6 +207,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
                              "least two repeats each way, or use prepare=synthesize / prepare=off") from None
         scale = facts["px_per_source_px"] * f
         lp = _lat_px(lat, f)
+        common["light_correction"] = strength
         rep = _report(mode, "repeat", f"exact repeat: straightened to the lattice, {facts['cells']} cell copies "
                       "combined (median)", an, tile, tile_px_per_source_px=scale, repeat_px=facts["repeat_px"],
                       lattice_px=lp, rotation=lat.rotation, skew=lat.skew, cells=facts["cells"],
@@ -218,7 +219,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     else:
         if lat is not None and mode == "auto":
             notes.append(f"a weak lattice {_fmt(lat, f)} (strength {lat.strength:.2f}) was not trusted; synthesized")
-        tile, method, action = _synthesize(flat, tile_size, seed, synthesizer, lat)
+        tile, method, action = _synthesize(keep_highlights(work, flat), tile_size, seed, synthesizer, lat)
         tile, _ = _quiet_roll(tile)
         rep = _report(mode, action, method, an, tile, tile_px_per_source_px=f, repeat_px=float(tile.shape[1]),
                       lattice_px=_lat_px(lat, f), rotation=0.0, skew=0.0, light_after=_tiled_light(tile, light_scale),
@@ -230,6 +231,49 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
                          f"{_fmt(lat, f) if lat else 'none'}); crop a cleaner, evenly lit piece of the fabric, or "
                          "use prepare=off")
     return out
+
+
+def _repeat_and_light(work: np.ndarray, flat: np.ndarray, lat: Lattice) -> tuple[np.ndarray, dict, np.ndarray, float]:
+    """Cut the repeat, then refine the light twice from the photo / (repeat laid back over it) ratio and cut again:
+    the repetition itself separates fabric from light. Clipped highlights are left out. Returns (tile, facts,
+    flattened photo, light strength = std of log light)."""
+    from scipy import ndimage
+
+    # clipped highlights (with a margin: JPEG rings around them) say nothing about the fabric or the light
+    valid = ~ndimage.binary_dilation(work.max(axis=-1) >= 0.95, iterations=1)
+    tile, facts = cut_repeat(flat, lat, valid=valid, draft=True)
+    light = np.maximum(luminance(work), 1e-3) / np.maximum(luminance(flat), 1e-3)
+    sigma = float(np.clip(0.3 * max(lat.periods), 6.0, min(work.shape[:2]) / 12))
+    k = 2 if min(work.shape[:2]) >= 256 else 1  # the light is smooth: estimate it at half resolution
+    small, small_valid = _half(work, k), _half(valid.astype(np.float32), k) > 0.99
+    for it in range(2):
+        fk = {"origin": (facts["origin"][0] / k, facts["origin"][1] / k),
+              "cell": tuple((v[0] / k, v[1] / k) for v in facts["cell"])}
+        lk = relight(small, resynthesize(tile, fk, small.shape[:2]), valid=small_valid, sigma=sigma / k,
+                     fallback=_half(light, k))
+        light = _upsample(lk, work.shape[:2]) if k > 1 else lk
+        flat = keep_highlights(work, np.clip(work / light[..., None], 0.0, 1.0).astype(np.float32))
+        tile, facts = cut_repeat(flat, lat, valid=valid, draft=it == 0)
+    return tile, facts, flat, float(np.log(light).std())
+
+
+def _half(x: np.ndarray, k: int) -> np.ndarray:
+    """Area-average ``(H, W[, C])`` by ``k`` (cropping the remainder)."""
+    if k == 1:
+        return x
+    h, w = (x.shape[0] // k) * k, (x.shape[1] // k) * k
+    y = x[:h, :w]
+    return y.reshape(h // k, k, w // k, k, *x.shape[2:]).mean(axis=(1, 3)).astype(np.float32)
+
+
+def _upsample(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear ``(h, w)`` → ``shape``, pixel centres aligned (edges held)."""
+    from scipy import ndimage
+
+    h, w = x.shape
+    ys = (np.arange(shape[0]) + 0.5) * h / shape[0] - 0.5
+    xs = (np.arange(shape[1]) + 0.5) * w / shape[1] - 0.5
+    return ndimage.map_coordinates(x, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest").astype(np.float32)
 
 
 def _synthesize(flat: np.ndarray, tile_size: int, seed: int, synthesizer: str,
