@@ -7,8 +7,10 @@ receptive field lies inside the region. With a layer's receptive field ``field``
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from .encoders.base import LayerGeometry
 
@@ -28,6 +30,18 @@ def min_filter(mask: torch.Tensor, size: int) -> torch.Tensor:
     x = -F.max_pool2d(-F.pad(x, (pad, pad, 0, 0), value=0.0), (1, k), stride=1)
     x = -F.max_pool2d(-F.pad(x, (0, 0, pad, pad), value=0.0), (k, 1), stride=1)
     return x.squeeze(1)
+
+
+def chessboard_depth(hard: torch.Tensor) -> torch.Tensor:
+    """``(R, H, W)`` {0, 1} → ``(R, H, W)`` int32: each inside pixel's chessboard distance to the nearest outside
+    pixel (the image's surroundings count as outside); 0 outside. ``min_filter(m, k) == (depth > k // 2)``."""
+    arr = hard.detach().cpu().numpy() > 0.5
+    out = np.zeros(arr.shape, dtype=np.int32)
+    for r in range(arr.shape[0]):
+        if arr[r].any():
+            padded = np.pad(arr[r], 1)
+            out[r] = ndimage.distance_transform_cdt(padded, metric="chessboard")[1:-1, 1:-1]
+    return torch.from_numpy(out).to(hard.device)
 
 
 def _desc(x) -> str:
@@ -66,15 +80,15 @@ def propagate(
     hard = (masks >= 0.5).float()
     H, W = hard.shape[-2:]
     out: dict[str, torch.Tensor] = {}
-    eroded_by_field: dict[int, torch.Tensor] = {}
+    # One chessboard distance transform per region gives the erosion for every field at once: a pixel survives a
+    # square min filter of side k (outside the image counting as 0) iff its distance to the nearest outside pixel
+    # exceeds k // 2. (Separable min filters per field cost O(k) per pixel: seconds for the deep layers at 1 MP.)
+    depth = chessboard_depth(hard)
     for layer, (h, w) in feature_sizes.items():
         geom = geometry[layer]
-        if geom.field not in eroded_by_field:
-            eroded_by_field[geom.field] = min_filter(hard, geom.field)
-        full = eroded_by_field[geom.field]
-        rows = _cell_centres(h, geom, H)
-        cols = _cell_centres(w, geom, W)
-        guide = full.index_select(1, rows).index_select(2, cols)
+        rows = _cell_centres(h, geom, H).to(depth.device)
+        cols = _cell_centres(w, geom, W).to(depth.device)
+        guide = (depth.index_select(1, rows).index_select(2, cols) > (geom.field | 1) // 2).to(hard)
         if extra_erosion > 0:
             guide = min_filter(guide, 2 * extra_erosion + 1)
         elif extra_erosion < 0:

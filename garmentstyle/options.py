@@ -31,6 +31,8 @@ COLOUR_MODES: tuple[str, ...] = ("swatch", "luminance", "histogram")
 INITS: tuple[str, ...] = ("tiled", "content", "style", "noise")
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
 POOLINGS: tuple[str, ...] = ("avg", "max")
+#: Encoder arithmetic (``garmentstyle.precision``).
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 #: Largest output side in pixels.
 MAX_SIZE = 4096
 #: Largest seed (fits every RNG torch and numpy offer).
@@ -251,6 +253,9 @@ class RenderOptions:
                             lo=0, hi=100000)
     keep_paper: bool = opt(False, "keep a scan's / photo's own paper (grey, cream, shadows) instead of finishing on "
                            "the cleaned sketch (paper flattened to white; see garmentstyle.sketchprep)")
+    precision: str = opt("auto", "encoder arithmetic: auto = bf16 for VGG19 where the hardware has it natively (CUDA, "
+                         "AVX-512-BF16/AMX CPUs), else fp32; fp32 forces full precision (Grams and losses are always "
+                         "fp32)", choices=PRECISIONS)
 
     def __post_init__(self) -> None:
         validate_fields(self)

@@ -14,7 +14,7 @@ from typing import Optional
 
 import torch
 
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
+from .options import PRECISIONS
 
 __all__ = ["PRECISIONS", "cpu_has_native_bf16", "autocast_for"]
 

@@ -162,11 +162,12 @@ class _Level:
     inside: torch.Tensor  # (1, 1, h, w) float {0, 1}
     origin: tuple[float, float]
     sketch: torch.Tensor  # (1, 3, h, w)
-    tiled: torch.Tensor  # (1, 3, h, w): every region's tiled swatch
+    tiled: Optional[torch.Tensor]  # (1, 3, h, w): every region's tiled swatch (None: not needed, not built)
     offset: tuple[float, float]
 
 
-def _level(plan: RenderPlan, regions: list[RegionSpec], sketch_crop: torch.Tensor, index: int) -> _Level:
+def _level(plan: RenderPlan, regions: list[RegionSpec], sketch_crop: torch.Tensor, index: int, *,
+           canvas: bool = True) -> _Level:
     f = plan.factors[index]
     lh, lw = plan.level_size(f)
     y0, y1, x0, x1 = plan.box
@@ -174,7 +175,7 @@ def _level(plan: RenderPlan, regions: list[RegionSpec], sketch_crop: torch.Tenso
     mask_l = _resize(plan.hard[:, y0:y1, x0:x1][None].float(), (lh, lw))[0]
     origin = (plan.origin[0] * f, plan.origin[1] * f)
     # fabric canvas at this level: each pixel takes its (nearest) region's tiled swatch
-    tiled = region_canvas(regions, lab, factor=f, origin=origin, offset=(x0, y0))
+    tiled = region_canvas(regions, lab, factor=f, origin=origin, offset=(x0, y0)) if canvas else None
     return _Level(index, f, (lh, lw), lab, mask_l, (mask_l >= 0.5).any(dim=0).float()[None, None], origin,
                   _resize(sketch_crop, (lh, lw)), tiled, (float(x0), float(y0)))
 
@@ -318,7 +319,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
     if last_level:
         for r, rg in enumerate(regions):
             st.report["skipped_layers"][rg.name] = [n for n in plan.layers if n not in use[r]]
-    start = _compose(init, level.inside, fixed)
+    start = None if init is None else _compose(init, level.inside, fixed)
     if _decided(options, encoder):
         entry.update(converged_early=True, stopped="decided",
                      kept={rg.name: f"tiled baseline (the {encoder.name} encoder does not optimise a tiled start; "
@@ -404,7 +405,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     rep = reporter or Reporter(on_progress, cancel)
     every = options.preview_every if preview_every is None else preview_every
     plan = plan_render(masks, options, encoder, max_work_pixels=MAX_WORK_PIXELS)
-    autocast, precision_note = autocast_for(getattr(options, "precision", "fp32"), sketch.device, encoder)
+    autocast, precision_note = autocast_for(options.precision, sketch.device, encoder)
     y0, y1, x0, x1 = plan.box
     sketch_crop = sketch[..., y0:y1, x0:x1]
     st = _RunState(report={
@@ -421,10 +422,13 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             rep.emit(Progress("targets", level=li, levels=n_levels))
         except Cancelled as exc:  # stop before optimising this level; the image so far is still returned
             st.cancelled_at = exc.checkpoint or "targets"
-        level = _level(plan, regions, sketch_crop, li)
-        init, fixed = _start(level, x_prev, regions, options, gen)
+        # A print-size render whose tiled start is kept: the full-size re-tiling (in _to_output) is the result, so
+        # the work-size canvas would be built only to be replaced.
+        skip_canvas = _decided(options, encoder) and plan.work < 1.0 and n_levels == 1
+        level = _level(plan, regions, sketch_crop, li, canvas=not skip_canvas)
+        init, fixed = (None, None) if skip_canvas else _start(level, x_prev, regions, options, gen)
         if st.cancelled_at is not None:
-            x_prev, steps, kept = _compose(init, level.inside, fixed), 0, {}
+            x_prev, steps, kept = (None if init is None else _compose(init, level.inside, fixed)), 0, {}
         else:
             x_prev, steps, kept = _run_level(level, init, fixed, regions, plan, options, encoder, st, rep, cache,
                                              sketch=sketch, preview_every=every, autocast=autocast)
@@ -433,7 +437,6 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                          and (steps == 0 or kept.get(rg.name, "").startswith("tiled"))}
         if st.cancelled_at is not None:
             break
-    assert x_prev is not None
     for lv in st.report["levels"]:
         st.report["evaluations"] += lv["evaluations"]
         st.report["iterations"] += lv["iterations"]
@@ -446,24 +449,33 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     return TransferOutput(fabric=fabric, report=st.report)
 
 
-def _to_output(x_prev: torch.Tensor, plan: RenderPlan, regions: list[RegionSpec], sketch: torch.Tensor,
+def _to_output(x_prev: torch.Tensor | None, plan: RenderPlan, regions: list[RegionSpec], sketch: torch.Tensor,
                sketch_crop: torch.Tensor, lum_only: bool, st: _RunState) -> torch.Tensor:
-    """The last level's fabric at output size ``(1, 3, H, W)`` (the sketch outside the crop box)."""
+    """The last level's fabric at output size ``(1, 3, H, W)`` (the sketch outside the crop box). ``x_prev`` None:
+    every region keeps its tiled start at a work scale < 1 (the full-size tiling is the fabric)."""
     y0, y1, x0, x1 = plan.box
     ch, cw = plan.crop_size
-    fabric_crop = _resize(x_prev, (ch, cw), "bilinear")
-    if fabric_crop.shape[1] == 1:
-        fabric_crop = fabric_crop.expand(-1, 3, -1, -1)
+    all_tiled = len(st.kept_tiled) == len(regions)
+    if x_prev is None:
+        assert plan.work < 1.0 and all_tiled, "no level image: only when the full-size tiling replaces it"
+        fabric_crop = None
+    else:
+        fabric_crop = _resize(x_prev, (ch, cw), "bilinear")
+        if fabric_crop.shape[1] == 1:
+            fabric_crop = fabric_crop.expand(-1, 3, -1, -1)
     if plan.work < 1.0:
         # Upsampling loses the finest band: put the tiled swatch's own band back (where the work size kept the tiled
         # start this rebuilds the full-resolution tiling; elsewhere it adds the fabric's grain).
         full = region_canvas(regions, plan.labels, factor=1.0, origin=plan.origin, offset=(x0, y0))
         if lum_only:
             full = colour_ops.luminance(full).expand(-1, 3, -1, -1)
-        ph, pw = x_prev.shape[-2:]
-        detailed = (fabric_crop + full - _resize(_resize(full, (ph, pw)), (ch, cw), "bilinear")).clamp(0, 1)
-        for r in range(len(regions)):
-            fabric_crop = torch.where(plan.labels == r, full if r in st.kept_tiled else detailed, fabric_crop)
+        ph, pw = plan.level_size(plan.factors[-1]) if x_prev is None else tuple(x_prev.shape[-2:])
+        if all_tiled:
+            fabric_crop = full
+        else:
+            detailed = (fabric_crop + full - _resize(_resize(full, (ph, pw)), (ch, cw), "bilinear")).clamp(0, 1)
+            for r in range(len(regions)):
+                fabric_crop = torch.where(plan.labels == r, full if r in st.kept_tiled else detailed, fabric_crop)
         st.report["work_size"] = [pw, ph]
         st.report.setdefault("notes", []).append(
             f"worked at {pw}×{ph} px (memory bound); the fabric was brought to {cw}×{ch} with the swatch's own "

@@ -79,3 +79,12 @@ def test_declared_receptive_fields_cover_true_dependence(encoder):
         assert float((ys.float() - cy).abs().max()) <= half + 0.51, name
         assert float((xs.float() - cx).abs().max()) <= half + 0.51, name
     assert checked >= len(feats) - 2
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 23, 68])
+def test_chessboard_depth_equals_the_min_filter(k):
+    gen = torch.Generator().manual_seed(k)
+    mask = (torch.rand(2, 9, 7, generator=gen) > 0.25).float()
+    mask = torch.nn.functional.interpolate(mask[None], size=(90, 70), mode="nearest")[0]
+    depth = guidance.chessboard_depth(mask)
+    assert torch.equal((depth > (k | 1) // 2).float(), guidance.min_filter(mask, k))
