@@ -287,9 +287,9 @@ def _synthesize(flat: np.ndarray, tile_size: int, seed: int, synthesizer: str,
                          "use a larger photo, or prepare=off")
     want_gram = synthesizer == "gram" or (synthesizer == "auto" and encoders.resolve_name("auto") == "vgg19")
     if want_gram:
-        from .gram import synthesize_gram
+        from . import gram
 
-        tile, iters = synthesize_gram(flat, size, seed=seed)
+        tile, iters = gram.synthesize_gram(flat, size, seed=seed, iterations=gram.ITERATIONS)
         return tile, f"Gram-loss texture synthesis (vgg19, circular canvas, {iters} L-BFGS iterations)", \
             "synthesize:gram-vgg19"
     block = _block_size(flat, size, lat)

@@ -186,3 +186,28 @@ def test_modes_are_the_public_tuple():
     from garmentstyle.commands import swatch as cmd
 
     assert cmd._MODES == PREPARE_MODES
+
+
+def test_gram_synthesis_runs_on_a_circular_canvas_with_a_random_vgg19(tmp_path, monkeypatch):
+    """The VGG19 path's real code, with a randomly initialised checkpoint laid out like torchvision's (no weights
+    here): the torus encoder is exactly shift-equivariant, and prepare says which synthesizer ran."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    from garmentstyle import encoders
+    from garmentstyle.swatches.gram import circular
+
+    torch.manual_seed(0)
+    torch.save({f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()},
+               tmp_path / "vgg19-features.pth")
+    monkeypatch.setenv("GARMENTSTYLE_WEIGHTS", str(tmp_path))
+    enc = encoders.get("vgg19")
+    torus = circular(enc)
+    x = torch.rand(1, 3, 64, 64)
+    a = torus(torch.roll(x, (16, 32), (2, 3)), ("relu3_1",))["relu3_1"]
+    b = torch.roll(torus(x, ("relu3_1",))["relu3_1"], (4, 8), (2, 3))
+    assert torch.allclose(a, b, atol=1e-4)
+    ph = photograph(procedural_noise(128), PhotoSpec(size=(112, 112), zoom=1.0, seed=1))
+    monkeypatch.setattr("garmentstyle.swatches.gram.ITERATIONS", 2)
+    p = prepare(ph.image, "synthesize", tile_size=48, synthesizer="gram", use_cache=False)
+    assert p.report.action == "synthesize:gram-vgg19" and "vgg19" in p.report.method
+    assert p.tile.shape[-2:] == (48, 48)
