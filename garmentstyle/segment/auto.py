@@ -149,14 +149,45 @@ def detect_layout(part: Partition, cand: np.ndarray, sil: _Sil) -> tuple[str, li
     return ("figure", head) if head else ("flat", None)
 
 
+def drawing_groups(part: Partition) -> list[np.ndarray]:
+    """The separate drawings on the page: connected groups of regions (through shared boundaries) of at least
+    30 % of the largest group's area, largest first (one for most sketches; two for a page with two figures)."""
+    n = part.n
+    if n == 0:
+        return []
+    adj = part.adjacency[1:, 1:] > 0
+    n_comp, comp = _components(adj)
+    sizes = np.bincount(comp, weights=part.area, minlength=n_comp)
+    keep = [int(c) for c in np.argsort(-sizes) if sizes[c] >= 0.3 * sizes.max()]
+    return [np.flatnonzero(comp == c) + 1 for c in keep]
+
+
 def pick(part: Partition, *, layout: str = "auto") -> Pick:
     """Choose the garment's regions on a partition (see the module docstring).
+
+    A page with several separate drawings of similar size (two figures, two flats) is picked drawing by drawing;
+    the result is their union, with a note and a lowered confidence (a click or strokes pick one).
 
     Args:
         part: from :func:`garmentstyle.segment.lineart.partition`.
         layout: ``"auto"``, ``"flat"`` or ``"figure"``.
     """
-    cand = main_regions(part)
+    groups = drawing_groups(part)
+    if len(groups) <= 1:
+        return _pick_one(part, main_regions(part), layout)
+    picks = [_pick_one(part, g, layout) for g in groups]
+    chosen = sorted({c for p in picks for c in p.chosen})
+    scores = np.max(np.stack([p.scores for p in picks]), axis=0)
+    lay = "figure" if any(p.layout == "figure" for p in picks) else "flat"
+    notes = [f"{len(groups)} separate drawings on the page ({', '.join(p.layout for p in picks)}): each was "
+             "segmented and the garment mask covers them all; click one (or use strokes) to take it alone"]
+    for p in picks:
+        notes += [n for n in p.notes if n not in notes]
+    conf = 0.6 * min(p.confidence for p in picks)
+    return Pick(chosen, scores, lay, conf, notes, sorted({e for p in picks for e in p.excluded}))
+
+
+def _pick_one(part: Partition, cand: np.ndarray, layout: str) -> Pick:
     notes: list[str] = []
     sil = silhouette(part, cand)
     head = None
@@ -310,3 +341,54 @@ def _pick_figure(part: Partition, cand: np.ndarray, sil: _Sil, head: list[int], 
     )
     excl = sorted((excluded | fills | skin) - chosen)
     return Pick(sorted(chosen), scores, "figure", float(np.clip(conf, 0, 1)), notes, excl)
+
+
+def torso_point(part: Partition, sil: _Sil) -> tuple[int, int]:
+    """A point that is on the torso of a standing figure: on the silhouette's centre line, 35 % down its height
+    (below the head and shoulders, above the hips), where the row's span is widest-centred."""
+    y = int(sil.top + 0.35 * sil.h)
+    row = np.flatnonzero(sil.mask[y])
+    if not len(row):
+        return (int((sil.left + sil.right) / 2), y)
+    # The longest run in the row (arms held away from the body make separate runs).
+    runs = np.split(row, np.flatnonzero(np.diff(row) > 1) + 1)
+    best = max(runs, key=len)
+    return (int(best[len(best) // 2]), y)
+
+
+def figure_confidence(part: Partition, pk: Pick, alternative: "np.ndarray | None") -> tuple[float, list[str]]:
+    """A croquis pick's confidence, as a product of checks that fall when the interpretation is doubtful.
+
+    * **stability** (the idea of SAM's stability score): the garment picked at the next gap tolerance should be
+      the same; its IoU with this pick, squared, multiplies the confidence;
+    * **torso**: the garment should cover the torso (a point on the figure's centre line, 35 % down);
+    * **share**: the garment should be a plausible share of the figure (20-80 %);
+    * **head**: a head was found at the top (else the figure's layout is a guess);
+    * **closure**: the gap that had to be bridged.
+    Capped at 0.9: a shape-rule interpretation of a figure is never certain.
+    """
+    notes: list[str] = []
+    cand = main_regions(part)
+    sil = silhouette(part, cand)
+    g = part.mask(pk.chosen)
+    conf = 0.9 * part.closure
+    if alternative is not None and alternative.shape == g.shape:
+        u = float((g | alternative).sum())
+        stab = float((g & alternative).sum()) / u if u else 0.0
+        conf *= stab**2
+        if stab < 0.9:
+            notes.append(f"the garment changes with the gap tolerance (stability {stab:.2f}): the outline is "
+                         "ambiguous; check it or select with strokes")
+    tx, ty = torso_point(part, sil)
+    near = g[max(0, ty - 2): ty + 3, max(0, tx - 2): tx + 3]
+    if not near.any():
+        conf *= 0.5
+        notes.append("the garment found does not cover the figure's torso; check the pick")
+    share = float(g.sum()) / max(float(sil.mask.sum()), 1.0)
+    if not 0.2 <= share <= 0.8:
+        conf *= 0.6
+    if not any("head" in n for n in pk.notes) and not pk.excluded:
+        conf *= 0.8
+    if len(drawing_groups(part)) > 1:
+        conf *= 0.6  # several figures: which garment is meant is a guess
+    return float(np.clip(conf, 0.0, 0.9)), notes

@@ -128,6 +128,9 @@ def run(
         chosen, layout, confidence = pk.chosen, pk.layout, pk.confidence
         notes += pk.notes
         scores = np.concatenate([[0.0], pk.scores])
+        if layout == "figure":
+            confidence, more = _figure_confidence(sketch, part, pk, options)
+            notes += more
     progress("refine")
     speck = _speck(part.shape, options)
     garment = part.mask(chosen)
@@ -157,6 +160,23 @@ def run(
         partition=labels,
         groups=part.part_groups(),
     )
+
+
+def _figure_confidence(sketch, part: lineart.Partition, pk, options: SegmentOptions) -> tuple[float, list[str]]:
+    """:func:`.auto.figure_confidence` with the pick re-made at the next gap tolerance (its stability)."""
+    from .auto import figure_confidence
+
+    alt = None
+    if options.gap is None:
+        nxt = [g for g in lineart.GAP_LADDER if g > part.gap][:1]
+        if nxt:
+            try:
+                p2 = lineart.partition(sketch, options, gap=nxt[0])
+                if p2.shape == part.shape:
+                    alt = p2.mask(pick(p2, layout="figure").chosen)
+            except SegmentationError:
+                alt = None
+    return figure_confidence(part, pk, alt)
 
 
 def upscale(size: tuple[int, int], garment: np.ndarray, parts: np.ndarray, score: np.ndarray, kinds: np.ndarray,

@@ -511,6 +511,9 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
         thr = float(options.ink_threshold) if options.ink_threshold is not None else ink_threshold(grey)
         ink = grey < thr
         notes += check_line_art(grey, ink)
+    ink, closed_edge = close_along_edge(ink)
+    if closed_edge:
+        notes.append(f"the drawing runs off the canvas edge in {closed_edge} place(s); closed along the edge")
     free = ~ink
     speck = _speck_px((h, w), options)
     dist = cv2.distanceTransform(free.astype(np.uint8), cv2.DIST_L2, 5)
@@ -570,6 +573,13 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
     if want_gap is None and g > 0 and not bridges:
         notes.append(f"no closed outline found; gap closing at {g} px")
     bg_mask = np.isin(lab, bg_ids) if len(bg_ids) else np.zeros_like(free)
+    if g > 1 and bg_mask.any():
+        # The flood can run from the background through a bridged gap along the paper hugging the inside of an
+        # outline (equal cost, a tie); paper the ball cannot reach from outside is not background.
+        inside = _enclosed(free, dist, g, True)[0] & bg_mask
+        if inside.any():
+            lab = np.where(inside, 0, lab).astype(np.int32)
+            bg_mask &= ~inside
     region_ids = np.flatnonzero(is_region)
     free_lab, n_free = _relabel(lab, region_ids, n)
 
@@ -658,6 +668,30 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
 _CACHE: "OrderedDict[tuple, Partition]" = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
+
+
+def close_along_edge(ink: np.ndarray, *, share: float = 0.06) -> tuple[np.ndarray, int]:
+    """A drawing cut by the canvas edge (straps cropped at the top): where two lines reach the same edge less
+    than ``share`` of that edge apart, the edge between them is drawn as a line, so the area they bound is a
+    region and not background. Returns ``(ink with those stretches, how many were closed)``."""
+    out = ink.copy()
+    n = 0
+    h, w = ink.shape
+    for side in range(4):
+        idx = {0: (0, slice(None)), 1: (h - 1, slice(None)), 2: (slice(None), 0), 3: (slice(None), w - 1)}[side]
+        band = {0: ink[:3].any(0), 1: ink[-3:].any(0), 2: ink[:, :3].any(1), 3: ink[:, -3:].any(1)}[side]
+        hits = np.flatnonzero(band)
+        if len(hits) < 2:
+            continue
+        runs = np.split(hits, np.flatnonzero(np.diff(hits) > 1) + 1)
+        limit = share * len(band)
+        line = out[idx]
+        for a, b in zip(runs[:-1], runs[1:]):
+            if 0 < b[0] - a[-1] <= limit:
+                line[a[-1]: b[0] + 1] = True
+                n += 1
+        out[idx] = line
+    return out, n
 
 
 def _thin(mask: np.ndarray) -> bool:

@@ -75,7 +75,7 @@ def find_page(rgb: np.ndarray) -> tuple[Optional[np.ndarray], Optional[float]]:
     while ang < -45:
         ang += 90
     # Shrink by a few px so the sheet's edge itself is not line art.
-    filled = cv2.erode(filled, np.ones((3, 3), np.uint8))
+    filled = cv2.erode(filled, np.ones((5, 5), np.uint8))
     mask = cv2.resize(filled, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
     return mask, (ang if abs(ang) <= MAX_ROTATION else None)
 
@@ -88,20 +88,23 @@ def lines_rotation(lines: np.ndarray) -> Optional[float]:
                            minLineLength=side // 8, maxLineGap=max(3, side // 150))
     if segs is None:
         return None
-    angs, lens = [], []
+    angs, lens, horiz = [], [], []
     for x0, y0, x1, y1 in segs.reshape(-1, 4):
-        a = np.degrees(np.arctan2(y1 - y0, x1 - x0))
-        a = (a + 45) % 90 - 45  # relative to the nearest axis
+        a0 = np.degrees(np.arctan2(y1 - y0, x1 - x0))
+        a = (a0 + 45) % 90 - 45  # relative to the nearest axis
         if abs(a) <= 5:
             angs.append(a)
             lens.append(np.hypot(x1 - x0, y1 - y0))
+            horiz.append(abs(((a0 + 90) % 180) - 90) < 45)
     if len(angs) < 3:
         return None
-    angs, lens = np.asarray(angs), np.asarray(lens)
+    angs, lens, horiz = np.asarray(angs), np.asarray(lens), np.asarray(horiz)
     order = np.argsort(angs)
     cum = np.cumsum(lens[order])
     med = float(angs[order][np.searchsorted(cum, cum[-1] / 2)])
-    agree = lens[np.abs(angs - med) <= 0.75].sum() / lens.sum()
-    if agree < 0.6:
+    ok = np.abs(angs - med) <= 0.75
+    agree = lens[ok].sum() / lens.sum()
+    # Slanted legs or a flared skirt agree among themselves; a real rotation turns horizontals and verticals alike.
+    if agree < 0.6 or not (ok & horiz).any() or not (ok & ~horiz).any():
         return None
     return med  # image y points down: positive = turned clockwise on screen
