@@ -278,7 +278,7 @@ class SamSegmenter:
         part = None
         pk = None
         try:
-            part = lineart.partition(grey, options)
+            part = lineart.partition(sketch, options)
             pk = pick(part, layout=options.layout)
         except SegmentationError as exc:
             msg = str(exc)
@@ -338,8 +338,13 @@ class SamSegmenter:
         partition_labels = None
         layout = pk.layout if pk is not None else "flat"
         if part is not None:
-            parts = np.where(garment, part.labels, 0)
-            partition_labels = part.labels
+            full = part.labels
+            if full.shape != (h, w):
+                import cv2
+
+                full = cv2.resize(full.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
+            parts = np.where(garment, full, 0)
+            partition_labels = full
         area = garment.mean()
         conf = score * (0.5 if area < 0.01 or area > 0.95 else 1.0)
         return build(
@@ -380,14 +385,22 @@ class SamSegmenter:
 
         pos = inner_points(pk.chosen, 6)
         neg = inner_points(pk.excluded, 6)
+        if pk.layout == "figure":  # a croquis: the torso is the surest garment point
+            from .auto import main_regions, silhouette, torso_point
+
+            tx, ty = torso_point(part, silhouette(part, main_regions(part)))
+            pos = np.concatenate([pos, np.array([[tx + 0.5, ty + 0.5]], np.float32)])
         m = part.mask(pk.chosen)
         ys, xs = np.nonzero(m)
-        pad_x, pad_y = 0.02 * w, 0.02 * h
+        ph, pw = part.shape
+        pad_x, pad_y = 0.02 * pw, 0.02 * ph
         box = np.array(
-            [max(0, xs.min() - pad_x), max(0, ys.min() - pad_y), min(w, xs.max() + 1 + pad_x), min(h, ys.max() + 1 + pad_y)],
+            [max(0, xs.min() - pad_x), max(0, ys.min() - pad_y), min(pw, xs.max() + 1 + pad_x),
+             min(ph, ys.max() + 1 + pad_y)],
             np.float32,
         )
-        return pos, neg, box
+        inv = 1.0 / part.scale  # the partition is of the working copy; prompts are in sketch px
+        return pos * inv, neg * inv, box * inv
 
 
 _SEGMENTERS: dict[tuple[str, str], SamSegmenter] = {}

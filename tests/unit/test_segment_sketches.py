@@ -203,3 +203,36 @@ class TestBadPages:
         assert seg.confidence < 0.7
         m = seg.garment.numpy() > 0.5
         assert m[:, : a.shape[1]].any() and m[:, a.shape[1]:].any()
+
+
+class TestSamCroquis:
+    def test_sam_on_a_large_croquis_scan_is_prompted_from_the_torso(self, monkeypatch):
+        """Plumbing with a tiny random ViT (no weights here): a 1400 px croquis scan is partitioned on its working
+        copy, the prompts (torso point, garment box) come back in sketch px, the parts at the sketch's size."""
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        from test_segment_sam import tiny_sam
+
+        from garmentstyle.segment import SamSegmenter
+
+        rgb, masks = shared("ocal_woman_green_dress")
+        d = degrade(rgb, masks, DegradeOptions(kind="scan", style="pen", long_side=1400, line_lightness=0.2, seed=9))
+        sam = SamSegmenter(sam=tiny_sam())
+        seen = {}
+        orig = sam.predict
+
+        def spy(points=None, labels=None, box=None, **kw):
+            seen["points"], seen["box"] = points, box
+            return orig(points, labels, box, **kw)
+
+        monkeypatch.setattr(sam, "predict", spy)
+        seg = segment(d.image, method="sam", sam=sam)
+        h, w = d.image.shape[:2]
+        assert seg.garment.shape == (h, w) and seg.labels.shape == (h, w)
+        box = np.asarray(seen["box"])
+        gt = garment_of(d.masks)
+        ys, xs = np.nonzero(gt)
+        assert box[2] > 0.9 * xs.max() and box[3] > 0.9 * ys.max()  # in sketch px, not working-copy px
+        pts = np.asarray(seen["points"])
+        assert any(gt[int(y), int(x)] for x, y in pts)  # a positive prompt on the garment (the torso point)
