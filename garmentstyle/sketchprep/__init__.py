@@ -232,10 +232,9 @@ def for_render(sketch: torch.Tensor, options: PrepOptions = PrepOptions()) -> tu
     """
     rgb = sketch[0].permute(1, 2, 0).detach().cpu().numpy().astype(np.float32)
     work_rgb, _, size = read_input(rgb, work_side=int(options.work_side), full=False)
-    from .paper import estimate_paper as _est
+    from .paper import paper_is_white
 
-    small = _est(work_rgb)
-    if float(np.percentile(small.min(-1), 2)) >= CLEAN_PAPER:
+    if paper_is_white(work_rgb, CLEAN_PAPER):
         return sketch, None, None
     prep = prepare_loaded(work_rgb, rgb, size, options)
     p = prep.paper

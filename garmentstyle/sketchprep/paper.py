@@ -124,3 +124,30 @@ def estimate_paper(rgb: np.ndarray, page: Optional[np.ndarray] = None) -> np.nda
 def flatten(rgb: np.ndarray, paper: np.ndarray) -> np.ndarray:
     """``rgb / paper`` clipped to [0, 1]: the drawing on white paper (``(h, w, 3)`` float32)."""
     return np.clip(rgb / paper, 0.0, 1.0).astype(np.float32)
+
+
+def paper_is_white(rgb: np.ndarray, level: float = 0.97) -> bool:
+    """Whether the bare paper (the largest area free of sharp edges, lines closed away) is already white in every
+    channel: digital line art, or a scan that needs no flattening. Shading and fills inside the drawing do not
+    count."""
+    h, w = rgb.shape[:2]
+    s = min(1.0, EST_SIDE / float(max(h, w)))
+    th, tw = max(8, int(round(h * s))), max(8, int(round(w * s)))
+    small = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
+    k = max(3, int(round(0.02 * max(th, tw))) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    env = np.stack([cv2.erode(cv2.dilate(small[..., c], kernel), kernel) for c in range(3)], -1)
+    # The paper round the drawing: the edge-free area holding most of the image's border.
+    gx = np.abs(cv2.Sobel(env, cv2.CV_32F, 1, 0, ksize=3)).max(-1) / 8.0
+    gy = np.abs(cv2.Sobel(env, cv2.CV_32F, 0, 1, ksize=3)).max(-1) / 8.0
+    smooth = ~cv2.dilate((np.maximum(gx, gy) > 0.02).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    n, lab = cv2.connectedComponents(smooth.astype(np.uint8), connectivity=4)
+    if n <= 1:
+        return False
+    edge = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    counts = np.bincount(edge, minlength=n)
+    counts[0] = 0
+    if counts.max() == 0:
+        return False
+    paper = lab == int(np.argmax(counts))
+    return float(np.percentile(env[paper].min(-1), 2)) >= level

@@ -236,3 +236,32 @@ class TestSamCroquis:
         assert box[2] > 0.9 * xs.max() and box[3] > 0.9 * ys.max()  # in sketch px, not working-copy px
         pts = np.asarray(seen["points"])
         assert any(gt[int(y), int(x)] for x, y in pts)  # a positive prompt on the garment (the torso point)
+
+
+class TestRenderOnCleanedSketch:
+    def test_render_of_a_phone_photo_looks_drawn_on_clean_paper(self):
+        import torch
+
+        import garmentstyle as gs
+
+        rgb, masks = sample("dress")
+        d = degrade(rgb, masks, DegradeOptions(kind="photo", style="pen", long_side=600, line_lightness=0.2,
+                                               paper=(0.92, 0.87, 0.75), vignette=0.3, seed=13))
+        g = garment_of(d.masks)
+        sw = torch.full((1, 3, 32, 32), 0.5)
+        sw[:, 0] = 0.8
+        opts = dict(size=128, iterations=2, preview_every=0, encoder="texture")
+        clean = gs.render(d.image, [gs.Region(torch.from_numpy(g.astype(np.float32)), sw, name="dress")],
+                          gs.RenderOptions(**opts))
+        kept = gs.render(d.image, [gs.Region(torch.from_numpy(g.astype(np.float32)), sw, name="dress")],
+                         gs.RenderOptions(keep_paper=True, **opts))
+        assert any("cleaned sketch" in n for n in clean.report["notes"])
+        h, w = clean.image.shape[-2:]
+        centre = (slice(int(0.15 * h), int(0.85 * h)), slice(int(0.15 * w), int(0.85 * w)))
+        outside = torch.from_numpy(cv2.resize((~g).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0)
+        sel = torch.zeros(h, w, dtype=torch.bool)
+        sel[centre] = outside[centre]
+        paper_clean = clean.image[0][:, sel].median(dim=1).values
+        paper_kept = kept.image[0][:, sel].median(dim=1).values
+        assert paper_clean.min() >= 0.97  # white paper
+        assert paper_kept[2] < 0.85  # the photo's cream paper, kept on request
