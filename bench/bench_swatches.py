@@ -121,9 +121,9 @@ def main() -> None:
         photo_path = args.out_dir / f"{label}_photo.jpg"
         Image.fromarray((ph.image * 255 + 0.5).astype(np.uint8)).save(photo_path, quality=95)
         photo_cm = spec.size[0] / (zoom * tile.shape[1]) * REPEAT_CM  # the photo's true width
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         p = prepare(photo_path, use_cache=False)
-        t_prep = time.perf_counter() - t
+        t_prep, c_prep = time.perf_counter() - t, time.process_time() - c
         sensor = sensor_only(tile, spec)  # 3×3 repeats, straight, evenly lit
         truth_t = torch.from_numpy(tile).permute(2, 0, 1)[None]
         sens_t = torch.from_numpy(sensor).permute(2, 0, 1)[None].contiguous()
@@ -137,7 +137,7 @@ def main() -> None:
         zoom_out = res["truth"].report["regions"][0]["repeat_px_output"] / tile.shape[1]
         canvas = sw_ops.tile(truth_t, (384, 384), zoom=zoom_out)
         rep_out = res["truth"].report["regions"][0]["repeat_px_output"]
-        fig = {"fabric": label, "file": fname, "prepare_s": round(t_prep, 2), "action": p.report.action,
+        fig = {"fabric": label, "file": fname, "prepare_s": round(t_prep, 2), "prepare_cpu_s": round(c_prep, 2), "action": p.report.action,
                "kind": p.report.kind, "lattice_px": p.report.lattice_px,
                "true_lattice_px": [[round(c, 2) for c in ph.a1], [round(c, 2) for c in ph.a2]],
                "rotation": round(p.report.rotation, 3), "true_rotation": spec.rotation,
@@ -154,11 +154,12 @@ def main() -> None:
             r.save(args.out_dir / f"{label}_{k}.png")
     # offline synthesis of a 256 px tile from the 1 MP knit photo (forced), and the 1 MP lattice path again
     knit = args.out_dir / "knit_photo.jpg"
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     q = prepare(knit, "synthesize", tile_size=256, use_cache=False)
-    t_syn = time.perf_counter() - t
+    t_syn, c_syn = time.perf_counter() - t, time.process_time() - c
     io.save_image(q.tile, args.out_dir / "knit_synth_tile.png")
-    timing = {"reference_fft_s": round(ref_t, 3), "synthesize_256_s": round(t_syn, 2), "synth_method": q.report.method,
+    timing = {"reference_fft_s": round(ref_t, 3), "synthesize_256_s": round(t_syn, 2), "synthesize_256_cpu_s": round(c_syn, 2),
+              "load_average_1min": round(__import__("os").getloadavg()[0], 2), "synth_method": q.report.method,
               "synth_seam_after": round(q.report.seam_after, 3),
               "lattice_1mp_s": [f["prepare_s"] for f in figures]}
     print(json.dumps(timing))
@@ -190,8 +191,8 @@ def sheet(rows, labels, path: Path, small: Path) -> None:
     out.save(path)
     small.parent.mkdir(parents=True, exist_ok=True)
     s = out.copy()
-    s.thumbnail((900, 900), Image.LANCZOS)
-    s.save(small, optimize=True)
+    s.thumbnail((640, 640), Image.LANCZOS)
+    s.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(small, optimize=True)  # small enough to commit
     print(f"contact sheet: {path} (columns: photo | prepared tile 3×3 | skirt raw | skirt prepared | skirt truth; "
           f"rows: {', '.join(labels)}); small copy {small}")
 
