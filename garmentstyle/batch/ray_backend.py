@@ -45,6 +45,13 @@ def _check_reachable(address: str) -> None:
                          "running (ray start --head) and the port open?") from None
 
 
+def preflight(address: str) -> None:
+    """Before anything is printed or read: Ray importable, and a cluster address answering."""
+    _import_ray()
+    if address != "local":
+        _check_reachable(address)
+
+
 def connect(address: str, *, workers: int, threads: int):
     """Start a local Ray instance with ``workers × threads`` CPUs (``"local"``), or join the cluster at
     ``address``. Returns ``(ray, started_here)``."""

@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     sheet = outs.file("--sheet", args.sheet, suffixes=(".pdf",)) if args.sheet else None
     outs.check()
     settings = RunSettings(workers=args.workers, threads=args.threads, ray=args.ray, device=args.device)
+    if args.ray is not None:
+        from ..batch.ray_backend import preflight
+
+        preflight(args.ray)
     plan = load_batch(args.batch, max_items=args.max_items or DEFAULT_MAX_ITEMS,
                       allow_outside_paths=args.allow_outside_paths)
     backend = f"Ray ({args.ray})" if args.ray else "local"
