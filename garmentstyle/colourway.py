@@ -430,7 +430,7 @@ def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.
     """Recoloured CIELAB ``(N, 3)``: each pixel's move(s), blended by :func:`_soft_weights`.
 
     (Assigning on a spatially smoothed copy was tried, to calm noise at soft boundaries: it mixed fine two-colour
-    textures such as denim into one colour and lowered the measures; see bench/bench_colourway.py.)"""
+    textures such as denim into one colour and lowered the measures; see /work/notes/issue-13.md.)"""
     k = len(centres)
     gains = _gains(centres, targets)
     if k == 1:

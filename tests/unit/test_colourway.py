@@ -159,7 +159,7 @@ def test_recolour_wrong_found():
 
 # ------------------------------------------------------------------------------------------------ measured
 # (swatch, palette) with the palette's length = the print's number of colours; the bench
-# (bench/bench_colourway.py) runs every swatch at k = 2…5 and reports where the measure fails (tartan crossings).
+# (the sweep in /work/notes/issue-13.md) shows where the measure fails: tartan crossings, soft plaid bands.
 REAL = [
     (SHARED / "acg_gingham_red.png", "#1b2a49/#e4c59e/#ffffff"),
     (SHARED / "acg_polka_dots.png", "#7a1f3d/#f2e8d5"),
