@@ -73,6 +73,50 @@ def reference_gatys(loss, shape, evals: int, seed: int = 0):
     return trace, x.detach().clamp(0, 1)
 
 
+def reference_composite(sketch_p, parts: list[tuple[str, str]], size: int) -> torch.Tensor:
+    """The plain baseline a designer could script: read the files, tile each swatch at its repeat (torch ``repeat``),
+    multiply by the sketch's shading (luminance / paper white), composite inside the binary masks."""
+    sk = io.load_image(sketch_p)
+    nh, nw = sk.shape[-2:]
+    oh, ow = output_size((nh, nw), size)
+    sk = torch.nn.functional.interpolate(sk, size=(oh, ow), mode="bilinear", antialias=True)
+    lum = (0.299 * sk[:, :1] + 0.587 * sk[:, 1:2] + 0.114 * sk[:, 2:3])
+    shade = (lum / torch.quantile(lum.flatten()[::16], 0.98)).clamp(0, 1)
+    out = sk.clone()
+    for mask_p, swatch_p in parts:
+        m = torch.nn.functional.interpolate(io.load_mask(mask_p)[None, None], size=(oh, ow), mode="bilinear",
+                                            antialias=True)[0, 0] >= 0.5
+        sw = io.load_image(swatch_p)
+        rh, rw = max(1, round(sw.shape[-2] * ow / nw)), max(1, round(sw.shape[-1] * ow / nw))
+        rep = torch.nn.functional.interpolate(sw, size=(rh, rw), mode="bilinear", antialias=True)
+        tiled = rep.repeat(1, 1, -(-oh // rh), -(-ow // rw))[..., :oh, :ow]
+        out = torch.where(m, tiled * shade, out)
+    return out
+
+
+def speed_vs_reference(sizes=(1024, 2048), repeats: int = 3) -> dict:
+    """Default offline render (2 regions) vs :func:`reference_composite`, best of ``repeats``, in one process."""
+    m = samples.mask_paths("dress")
+    parts = [(m["bodice"], samples.swatch_path("tartan")), (m["skirt"], samples.swatch_path("floral"))]
+    regions = [gs.Region(mp, sp, name=n) for (mp, sp), n in zip(parts, ("bodice", "skirt"))]
+    sketch_p = samples.sketch_path("dress")
+    gs.render(sketch_p, regions, gs.RenderOptions(size=256))  # warm: imports, encoder
+    out = {}
+    for size in sizes:
+        ref = min(_seconds(lambda: reference_composite(sketch_p, parts, size)) for _ in range(repeats))
+        ours = min(_seconds(lambda: gs.render(sketch_p, regions, gs.RenderOptions(size=size)))
+                   for _ in range(repeats))
+        out[size] = {"reference_s": round(ref, 3), "garmentstyle_s": round(ours, 3), "ratio": round(ours / ref, 2)}
+        print("speed", size, out[size], flush=True)
+    return out
+
+
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def timed_render(sketch, regions, options):
     t0 = time.perf_counter()
     res = gs.render(sketch, regions, options)
@@ -86,7 +130,12 @@ def main() -> None:
     ap.add_argument("--swatch", default="polka_dots")
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--speed-only", action="store_true",
+                    help="only the default render at 1024/2048 px vs the plain tile × shading × composite reference")
     args = ap.parse_args()
+    if args.speed_only:
+        print(json.dumps(speed_vs_reference(), indent=1))
+        return
     out: dict = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     sketch_p = samples.sketch_path("dress")
     mask_p = samples.mask_paths("dress")["garment"]

@@ -101,3 +101,13 @@ def test_bad_labels_raise(bad):
 def test_size_mismatch_raises():
     with pytest.raises(ValueError, match="does not match"):
         region_canvas(_regions(), _labels(), (10, 10))
+
+
+@pytest.mark.parametrize("zoom", [0.37, 1.0, 2.6])
+def test_axis_aligned_fast_path_equals_swatch_tile(zoom):
+    from garmentstyle.canvas import _tile_axis_aligned
+
+    sw = torch.rand(1, 3, 27, 33, generator=torch.Generator().manual_seed(5))
+    for origin in ((0.0, 0.0), (17.3, -4.6)):
+        want = swatch_ops.tile(sw, (41, 58), zoom=zoom, origin=origin)
+        assert torch.allclose(_tile_axis_aligned(sw, (41, 58), zoom, origin), want, atol=1e-5)
