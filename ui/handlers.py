@@ -719,7 +719,7 @@ def downloads_state(session: Optional[Session], look: Optional[tuple]) -> tuple[
         return False, "A newer render is running"
     if rec.snapshot is not None and not M.same_content(session.snap, rec.snapshot):
         return False, "Out of date: the regions or fabrics changed since this render"
-    if look is not None and rec.look and tuple(look) != rec.look:
+    if look and rec.look and tuple(look) != rec.look:
         return False, "Out of date: the render settings changed since this render"
     return True, ""
 

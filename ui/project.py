@@ -268,10 +268,23 @@ def open_project(ctx: AppContext, session: Optional[Session], path: Any) -> tupl
         stem = ws.get("sketch_name") if isinstance(ws.get("sketch_name"), str) else Path(name).stem
         set_sketch(session, sk_path, _safe_name(stem), rgb, snap)
         session.library = library
+        session.look = _look_from(ws.get("look"))
         session.render = _restore_render(session, zf, ws.get("render"), snap)
     n = len(snap.regions)
     return session, f"Opened {name}: {n} region{'s' if n != 1 else ''}" + (
         " and its render." if session.render is not None else ".")
+
+
+def _look_from(value: Any) -> tuple:
+    """Whole-render settings saved as a list, checked like the controls' values (() when absent or invalid)."""
+    from .handlers import look_settings
+
+    if not isinstance(value, list) or len(value) != 4:
+        return ()
+    try:
+        return look_settings(*value)
+    except GarmentStyleError:
+        return ()
 
 
 def _safe_name(stem: str) -> str:
@@ -285,10 +298,8 @@ def _restore_render(session: Session, zf: zipfile.ZipFile, info: Any, snap: M.Sn
         return None
     data = _read(zf, info.get("file"), "render")
     image, pil = _image_file(session, data, f"{session.sketch_name}-render.png", "render")
-    look = info.get("look")
     kind = info.get("kind") if info.get("kind") in ("preview", "full") else "full"
-    return RenderRecord(image=image, size=pil.size, kind=kind, snapshot=snap,
-                        look=tuple(look) if isinstance(look, list) else ())
+    return RenderRecord(image=image, size=pil.size, kind=kind, snapshot=snap, look=_look_from(info.get("look")))
 
 
 def _open_recipe(ctx: AppContext, session: Session, zf: zipfile.ZipFile, name: str) -> tuple[Session, str]:
@@ -419,14 +430,13 @@ def from_browser(ctx: AppContext, data: Any) -> tuple[Optional[Session], str]:
         session.library = [(lab, p) for lab, p in session.library if p]
         if data.get("view") in ("fabric", "colour"):
             session.view = data["view"]
+        session.look = _look_from(data.get("look"))
         rinfo = data.get("render")
         image = _inside(ctx, rinfo.get("file")) if isinstance(rinfo, dict) else None
         if image is not None:
-            look = rinfo.get("look")
             session.render = RenderRecord(image=image, size=Image.open(image).size,
                                           kind=rinfo.get("kind") if rinfo.get("kind") in ("preview", "full")
-                                          else "full", snapshot=snap, look=tuple(look) if isinstance(look, list)
-                                          else ())
+                                          else "full", snapshot=snap, look=_look_from(rinfo.get("look")))
     except (GarmentStyleError, ValueError, OSError) as exc:
         return None, f"Could not restore your last session ({exc}); open your project file to continue."
     n = len(snap.regions)
