@@ -77,6 +77,15 @@ def tile(swatch: torch.Tensor, size: tuple[int, int], *, zoom: float = 1.0, rota
     c, s = math.cos(th), math.sin(th)
     u = (c * xx - s * yy) / zoom - 0.5  # inverse rotation: canvas → pattern space
     v = (s * xx + c * yy) / zoom - 0.5
+    return wrap_sample(src, u, v)
+
+
+def wrap_sample(src: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of ``src`` ``(1, 3, h, w)`` at pixel coordinates ``u`` (across) / ``v`` (down), each
+    ``(H, W)`` (pixel centres at integers), wrapping around its edges: the one sampler behind :func:`tile` and the
+    grain mapping's texture coordinates. Returns ``(1, 3, H, W)`` in [0, 1]."""
+    h, w = src.shape[-2:]
+    H, W = u.shape
     u0, v0 = torch.floor(u), torch.floor(v)
     fu, fv = (u - u0).unsqueeze(0), (v - v0).unsqueeze(0)
     u0, v0 = u0.long(), v0.long()

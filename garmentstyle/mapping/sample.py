@@ -18,19 +18,7 @@ def wrap_bilinear(swatch: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, zoo
     if (sh, sw) != (h, w):
         u = (u + 0.5) * (sw / w) - 0.5
         v = (v + 0.5) * (sh / h) - 0.5
-    H, W = u.shape
-    u0, v0 = torch.floor(u), torch.floor(v)
-    fu, fv = (u - u0).unsqueeze(0), (v - v0).unsqueeze(0)
-    u0, v0 = u0.long(), v0.long()
-    flat = src[0].reshape(3, -1)
-
-    def at(vi: torch.Tensor, ui: torch.Tensor) -> torch.Tensor:
-        idx = (vi % sh) * sw + (ui % sw)
-        return flat[:, idx.reshape(-1)].reshape(3, H, W)
-
-    out = (at(v0, u0) * (1 - fu) * (1 - fv) + at(v0, u0 + 1) * fu * (1 - fv)
-           + at(v0 + 1, u0) * (1 - fu) * fv + at(v0 + 1, u0 + 1) * fu * fv)
-    return out.unsqueeze(0).clamp(0, 1)
+    return swatch_ops.wrap_sample(src, u, v)
 
 
 def grid_lookup(maps: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor, *, x0: float, y0: float,
