@@ -58,10 +58,10 @@ def main() -> None:
                                                            keep_sketch=False))
         t_n = time.perf_counter() - t0
         mask = base.masks[0]
-        zoom = base.report["regions"][0]["repeat_px_output"] / swatch.shape[-1]
+        zoom = base.report.regions[0].repeat_px_output / swatch.shape[-1]
         canvas = sw_ops.tile(swatch, (256, 256), zoom=zoom)
         d = [texture_distance(x, mask, canvas) for x in (base.sketch, base.fabric, dflt.fabric, noise.fabric)]
-        kept = next(iter(dflt.report["levels"][-1]["kept"].values()), "start at noise floor")
+        kept = next(iter(dflt.report.levels[-1].kept.values()), "start at noise floor")
         print(f"| {sp.name} | {d[0]:.2f} | {d[1]:.2f} | {d[2]:.2f} ({t_d:.1f}) | {d[3]:.2f} ({t_n:.1f}) | "
               f"{kept.split(' (')[0]} |", flush=True)
         sheet = Image.new("RGB", (args.size * 3, args.size), "white")

@@ -134,15 +134,15 @@ def main() -> None:
             "sensor": render(sens_t, opts, swatch_cm=3 * REPEAT_CM, prepare="off"),
         }
         mask = res["truth"].masks[0]
-        zoom_out = res["truth"].report["regions"][0]["repeat_px_output"] / tile.shape[1]
+        zoom_out = res["truth"].report.regions[0].repeat_px_output / tile.shape[1]
         canvas = sw_ops.tile(truth_t, (384, 384), zoom=zoom_out)
-        rep_out = res["truth"].report["regions"][0]["repeat_px_output"]
+        rep_out = res["truth"].report.regions[0].repeat_px_output
         fig = {"fabric": label, "file": fname, "prepare_s": round(t_prep, 2), "prepare_cpu_s": round(c_prep, 2), "action": p.report.action,
                "kind": p.report.kind, "lattice_px": p.report.lattice_px,
                "true_lattice_px": [[round(c, 2) for c in ph.a1], [round(c, 2) for c in ph.a2]],
                "rotation": round(p.report.rotation, 3), "true_rotation": spec.rotation,
                "seam_before": round(p.report.seam_before, 2), "seam_after": round(p.report.seam_after, 3),
-               "repeat_out_px": {k: round(r.report["regions"][0]["repeat_px_output"], 2) for k, r in res.items()}}
+               "repeat_out_px": {k: round(r.report.regions[0].repeat_px_output, 2) for k, r in res.items()}}
         for k, r in res.items():
             fig[f"swd_{k}"] = round(lab_distance(r.fabric, mask, canvas), 3)
             fig[f"light_{k}"] = round(light_in_mask(r.fabric, mask, sigma=2 * rep_out), 4)

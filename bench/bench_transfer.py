@@ -169,14 +169,14 @@ def main() -> None:
                            "speedup_to_reference_loss": round(ref_time / t_ours, 1) if ours_loss <= ref_final else None,
                            "reference_seconds_to_reach_ours": ref_reach_ours,
                            "patch_distance": round(texture_distance(res.fabric, mask, canvas), 3),
-                           "iterations": res.report["iterations"], "kept": res.report["levels"][-1]["kept"]}
+                           "iterations": res.report.iterations, "kept": res.report.levels[-1].kept}
     # same start for both (noise): how long garmentstyle's guided, cropped, coarse-to-fine run takes to get there
     t_noise, res_n = timed_render(sketch_p, [gs.Region(mask_p, swatch_p)],
                                   gs.RenderOptions(size=args.size, init="noise", iterations=75))
     with torch.no_grad():
         noise_loss = float(loss(res_n.fabric))
     out["garmentstyle_noise_init"] = {"seconds": round(t_noise, 1), "style_loss": noise_loss,
-                                      "levels": [lv["size"] for lv in res_n.report["levels"]],
+                                      "levels": [list(lv.size) for lv in res_n.report.levels],
                                       "patch_distance": round(texture_distance(res_n.fabric, mask, canvas), 3)}
     print(json.dumps(out, indent=1), flush=True)
 
@@ -186,8 +186,8 @@ def main() -> None:
                gs.Region(m["skirt"], samples.swatch_path("floral"), name="skirt")]
     for size in (256, 512):
         t, r = timed_render(sketch_p, regions, gs.RenderOptions(size=size))
-        out[f"default_{size}"] = {"seconds": round(t, 2), "iterations": r.report["iterations"],
-                                  "kept": r.report["levels"][-1]["kept"]}
+        out[f"default_{size}"] = {"seconds": round(t, 2), "iterations": r.report.iterations,
+                                  "kept": r.report.levels[-1].kept}
         print(size, out[f"default_{size}"], flush=True)
 
     # ---- (3) cost vs mask area: same iterations from noise, the whole garment vs its lower half
@@ -199,11 +199,11 @@ def main() -> None:
     opts = gs.RenderOptions(size=args.size, init="noise", iterations=15, levels=1)
     t_full, r_full = timed_render(sketch_p, [gs.Region(full, swatch_p)], opts)
     t_half, r_half = timed_render(sketch_p, [gs.Region(half, swatch_p)], opts)
-    out["area"] = {"full_px": r_full.report["regions"][0]["area_px"], "half_px": r_half.report["regions"][0]["area_px"],
+    out["area"] = {"full_px": r_full.report.regions[0].area_px, "half_px": r_half.report.regions[0].area_px,
                    "full_s": round(t_full, 2), "half_s": round(t_half, 2),
-                   "area_ratio": round(r_half.report["regions"][0]["area_px"] / r_full.report["regions"][0]["area_px"], 3),
+                   "area_ratio": round(r_half.report.regions[0].area_px / r_full.report.regions[0].area_px, 3),
                    "time_ratio": round(t_half / t_full, 3),
-                   "evals": [r_full.report["evaluations"], r_half.report["evaluations"]]}
+                   "evals": [r_full.report.evaluations, r_half.report.evaluations]}
     print("area", out["area"], flush=True)
 
     # ---- (4) peak RSS at 1024 px (fresh process)
@@ -212,7 +212,7 @@ def main() -> None:
                 "m=samples.mask_paths('dress');"
                 "r=gs.render(samples.sketch_path('dress'),[gs.Region(m['bodice'],samples.swatch_path('tartan')),"
                 "gs.Region(m['skirt'],samples.swatch_path('floral'))],gs.RenderOptions(size=1024,init='noise',iterations=3));"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.report['seconds'])")
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.report.seconds)")
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
         kb, secs = proc.stdout.split()[-2:]

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["render", "Region", "RenderOptions", "RenderResult", "Progress", "segment", "__version__"]
+__all__ = ["render", "Region", "RenderOptions", "RenderResult", "RenderReport", "Progress", "segment", "__version__"]
 
 
 def __getattr__(name: str):  # PEP 562 lazy exports
-    if name in ("render", "Region", "RenderOptions", "RenderResult", "Progress"):
+    if name in ("render", "Region", "RenderOptions", "RenderResult", "RenderReport", "Progress"):
         from . import api
 
         return getattr(api, name)

@@ -15,6 +15,7 @@ Example::
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
 import time
@@ -33,9 +34,10 @@ from . import swatches
 from .swatches import PREPARE_MODES
 from .pagecheck import SUSPICIOUS, PageCheck
 from .progress import CancelToken, Progress, ProgressFn, Reporter
+from .report import RegionReport, RenderReport
 from .transfer import RenderOptions
 
-__all__ = ["Region", "RenderOptions", "RenderResult", "Progress", "render", "resolve_device"]
+__all__ = ["Region", "RenderOptions", "RenderReport", "RenderResult", "Progress", "render", "resolve_device"]
 
 #: A mask covering more than this fraction of the image is taken for an inverted or blank mask.
 FULL_MASK_FRACTION = 0.995
@@ -60,7 +62,7 @@ class Region:
         prepare: swatch preparation (:func:`garmentstyle.swatches.prepare`): "auto" leaves a swatch that already
             tiles bit-identical and turns anything else (a phone photo, a scan) into a seamless, evenly lit repeat
             (exact lattice repeat, or synthesis); "off" uses the file as given; "repeat", "synthesize", "flatten"
-            force one step. The report's ``regions[i]["prepare"]`` says what was found and done.
+            force one step. The report's ``regions[i].prepare`` says what was found and done.
         swatch_cm / repeat_cm: true scale: the real width of the swatch file, or of one repeat, in cm; with the
             sketch's size (``RenderOptions.sketch_cm`` or ``sketch_dpi``) they set the pattern scale (and override
             ``scale`` / ``repeat``).
@@ -122,8 +124,9 @@ class RenderResult:
         alpha: ``(H, W)`` float in [0, 1], the garment's opacity (for a transparent-background export).
         fabric: ``(1, 3, H, W)`` the optimised fabric before the sketch's lines and shading were applied.
         sketch: ``(1, 3, H, W)`` the sketch at output size.
-        report: JSON-serialisable facts: encoder used (and whether pretrained), device, sizes, iterations, seconds,
-            final losses per region, layers skipped per region, notes.
+        report: :class:`~garmentstyle.report.RenderReport` (frozen; ``report.to_json()`` is the ``--report``
+            file): encoder used (and whether pretrained), device, sizes, iterations, seconds, final losses per
+            region, layers skipped per region, notes.
     """
 
     image: torch.Tensor
@@ -131,7 +134,7 @@ class RenderResult:
     alpha: torch.Tensor
     fabric: torch.Tensor
     sketch: torch.Tensor
-    report: dict = field(default_factory=dict)
+    report: RenderReport = field(default_factory=lambda: RenderReport(crop_box=(0, 0, 0, 0)))
 
     def save(self, path: str | Path, *, transparent: bool = False) -> Path:
         """Write the render as PNG (atomically). ``transparent`` makes everything outside the garment clear."""
@@ -251,7 +254,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
             stop early (the same as ``cancel.cancel()``).
         cancel: a :class:`~garmentstyle.progress.CancelToken`; cancel from any thread. Before the start image
             exists (stage "prepare") the render raises ``Cancelled``; after that it always returns the image so far,
-            finished, with ``report["cancelled"]`` True and ``report["cancelled_at"]`` the checkpoint
+            finished, with ``report.cancelled`` True and ``report.cancelled_at`` the checkpoint
             (the contract: :mod:`garmentstyle.progress`).
         preview_every: send a preview with the progress every this many iterations (None: the options' value;
             0: never). Previews never change the render.
@@ -336,17 +339,16 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         mp = _region_mapping(rg, m, sk_native, native=(nh, nw), output=(oh, ow), name=name, notes=notes)
         specs.append(transfer.RegionSpec(name=name, swatch=sw.to(device), zoom=zoom, rotation=rg.rotation,
                                          style_weight=rg.style_weight, mapping=mp))
-        region_report.append({
-            "name": name, "area_px": int((m_out >= 0.5).sum()), "swatch_size": [int(sw.shape[-1]), int(sw.shape[-2])],
-            "scale": scale, "repeat_px_sketch": sw.shape[-1] / scale, "repeat_px_output": sw.shape[-1] * zoom,
-            "rotation": rg.rotation, "style_weight": rg.style_weight, "tileable": rg.tileable,
-            "prepare": prep.report.to_dict(), "swatch_cm": rg.swatch_cm, "repeat_cm": rg.repeat_cm,
-            "grain": rg.grain if isinstance(rg.grain, str) else ("strokes" if not isinstance(rg.grain, Path)
-                                                                else str(rg.grain)),
-            "drape": rg.drape, "mapping": mp.stats.to_dict() if mp is not None else None,
-            "colourway": list(rg.colourway) if rg.colourway else None,
-            "colourway_match": recoloured.to_dict() if recoloured is not None else None,
-        })
+        region_report.append(RegionReport(
+            name=name, area_px=int((m_out >= 0.5).sum()), swatch_size=(int(sw.shape[-1]), int(sw.shape[-2])),
+            scale=scale, repeat_px_sketch=sw.shape[-1] / scale, repeat_px_output=sw.shape[-1] * zoom,
+            rotation=rg.rotation, style_weight=rg.style_weight, tileable=rg.tileable, prepare=prep.report,
+            swatch_cm=rg.swatch_cm, repeat_cm=rg.repeat_cm,
+            grain=rg.grain if isinstance(rg.grain, str) else ("strokes" if not isinstance(rg.grain, Path)
+                                                              else str(rg.grain)),
+            drape=rg.drape, mapping=mp.stats if mp is not None else None,
+            colourway=tuple(rg.colourway) if rg.colourway else None,
+            colourway_match=recoloured.to_dict() if recoloured is not None else None))
     mask_t = torch.stack(masks)
     overlap = int(((mask_t >= 0.5).sum(dim=0) > 1).sum())
     if overlap:
@@ -356,36 +358,25 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
     enc = encoders.get(options.encoder, pooling=options.pooling, device=str(device))
     rep.check("prepare")  # the last point where a cancel leaves no image
     out = transfer.run(sk, mask_t, specs, options, enc, reporter=rep, preview_every=preview_every)
+    tr = out.report
     try:  # the finished render is always returned, also when the cancel arrives now
-        rep.emit(Progress("finish", level=len(out.report["levels"]), levels=len(out.report["levels"])))
+        rep.emit(Progress("finish", level=len(tr.levels), levels=len(tr.levels)))
     except Cancelled:
-        out.report["cancelled"] = True
-        out.report["cancelled_at"] = out.report.get("cancelled_at") or "finish"
+        tr = dataclasses.replace(tr, cancelled=True, cancelled_at=tr.cancelled_at or "finish")
     alphas = finish.region_alphas(mask_t, soft_edge=options.soft_edge)
     ink_out = None if ink_native is None else _resize_image(ink_native[None, None], (oh, ow))[0, 0].to(sk)
     image = finish.compose(sk, out.fabric, alphas, keep_sketch=options.keep_sketch,
                            shading_strength=options.shading_strength, ink=ink_out)
-    for name, skipped in out.report["skipped_layers"].items():
+    for name, skipped in tr.skipped_layers.items():
         if skipped:
             notes.append(f"{name}: layer(s) {', '.join(skipped)} skipped (their receptive field does not fit inside "
                          "the region at this size); matched on the other layers")
-    notes.extend(out.report.pop("notes", []))
-    report = {
-        "garmentstyle": __version__,
-        "encoder": enc.name,
-        "encoder_pretrained": bool(enc.pretrained),
-        "encoder_description": enc.description,
-        "encoder_requested": options.encoder,
-        "device": str(device),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "sketch_size": [nw, nh],
-        "output_size": [ow, oh],
-        "regions": region_report,
-        "options": options.to_dict(),
-        **out.report,
-        "seconds": round(time.perf_counter() - t0, 3),
-        "notes": notes,
-    }
+    notes.extend(tr.notes)
+    report = RenderReport.of(
+        tr, garmentstyle=__version__, encoder=enc.name, encoder_pretrained=bool(enc.pretrained),
+        encoder_description=enc.description, encoder_requested=options.encoder, device=str(device),
+        torch=torch.__version__, platform=platform.platform(), sketch_size=(nw, nh), output_size=(ow, oh),
+        regions=tuple(region_report), options=options, seconds=round(time.perf_counter() - t0, 3),
+        notes=tuple(notes))
     return RenderResult(image=image.cpu(), masks=mask_t.cpu(), alpha=alphas.sum(0).clamp(0, 1).cpu(),
                         fabric=out.fabric.cpu(), sketch=sk.cpu(), report=report)

@@ -51,7 +51,7 @@ def _bundle_grain(region: Region, safe: str, files: dict[str, bytes], result: Re
 
     if isinstance(region.grain, str) and region.grain in ("straight", "auto"):
         return region.grain
-    w, h = result.report["sketch_size"]
+    w, h = result.report.sketch_size
     strokes, _ = stroke_map(region.grain, (h, w))
     strokes = resize_strokes(strokes, tuple(result.sketch.shape[-2:])) >= 0.5
     files[f"grain/{safe}.png"] = _png_bytes(Image.fromarray(np.where(strokes, 0, 255).astype(np.uint8)))
@@ -65,7 +65,7 @@ def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
     ``report.json`` and ``recipe.json`` (renders this bundle again with ``garmentstyle render --recipe``)."""
     from .finish import shading_map
 
-    names = [r["name"] for r in result.report["regions"]]
+    names = [r.name for r in result.report.regions]
     files: dict[str, bytes] = {}
     files["render.png"] = _png_bytes(io.to_pil(result.image))
     files["render_transparent.png"] = _png_bytes(io.to_pil(result.image, alpha=result.alpha))
@@ -79,26 +79,27 @@ def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or f"region{i + 1}"
         files[f"masks/{safe}.png"] = _png_bytes(io.mask_to_pil(result.masks[i]))
         files[f"swatches/{safe}.png"] = _png_bytes(io.to_pil(io.load_image(sources[i])))
-        rep = result.report["regions"][i]
+        rep = result.report.regions[i]
+        per_source = rep.prepare.tile_px_per_source_px if rep.prepare is not None else 1.0
         region_entries.append({"name": name, "mask": f"masks/{safe}.png", "swatch": f"swatches/{safe}.png",
-                               "scale": rep["scale"] * result.report["sketch_size"][0] / result.sketch.shape[-1]
-                               / ((rep.get("prepare") or {}).get("tile_px_per_source_px") or 1.0),
+                               "scale": rep.scale * result.report.sketch_size[0] / result.sketch.shape[-1]
+                               / (per_source or 1.0),
                                "rotation": region.rotation, "style_weight": region.style_weight,
                                "tileable": region.tileable, "drape": region.drape,
                                "prepare": region.prepare, "swatch_cm": region.swatch_cm,
                                "repeat_cm": region.repeat_cm,
                                "grain": _bundle_grain(region, safe, files, result),
                                "colourway": list(region.colourway) if region.colourway else None})
-    opts = dict(result.report["options"])
+    opts = result.report.options.to_dict()
     opts["size"] = 0  # the bundled sketch is already at the output size
     if opts.get("sketch_dpi"):  # …so its dpi scales with it (sketch_cm, a height, does not change)
-        opts["sketch_dpi"] = opts["sketch_dpi"] * result.sketch.shape[-1] / result.report["sketch_size"][0]
+        opts["sketch_dpi"] = opts["sketch_dpi"] * result.sketch.shape[-1] / result.report.sketch_size[0]
     try:
         options = RenderOptions.from_dict(opts)
     except OptionsError:  # pragma: no cover - options came from a validated render
         options = RenderOptions()
     files["recipe.json"] = json.dumps(recipe_dict("sketch.png", region_entries, options), indent=2).encode()
-    files["report.json"] = json.dumps(result.report, indent=2, default=str).encode()
+    files["report.json"] = json.dumps(result.report.to_json(), indent=2, default=str).encode()
     buf = _io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():

@@ -34,6 +34,7 @@ from .plan import (MAX_WORK_PIXELS, MIN_LEVEL_SIDE, RenderPlan, crop_box, level_
                    plan_render)
 from .precision import autocast_for
 from .progress import CancelToken, Progress, ProgressFn, Reporter  # noqa: F401 - re-exported
+from .report import LevelReport, TransferReport
 
 #: A level stops early when ``CHECK_EVERY`` L-BFGS iterations lower the loss by less than this fraction.
 CONVERGED = 1e-3
@@ -224,9 +225,13 @@ def _compose(x: torch.Tensor, inside: torch.Tensor, fixed: torch.Tensor) -> torc
 
 @dataclass
 class _RunState:
-    """What the level loop accumulates (the report is built from it)."""
+    """What the level loop accumulates (the :class:`~garmentstyle.report.TransferReport` is built from it)."""
 
-    report: dict
+    levels: list = field(default_factory=list)  # one dict of LevelReport fields per level (filled as it runs)
+    skipped_layers: dict = field(default_factory=dict)
+    final_losses: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    work_size: Optional[tuple[int, int]] = None
     stats: CacheStats = field(default_factory=CacheStats)
     cancelled_at: Optional[str] = None
     kept_tiled: set = field(default_factory=set)
@@ -305,20 +310,20 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
                options: RenderOptions, encoder: Encoder, st: _RunState, rep: Reporter, cache: TargetCache | None,
                *, sketch: torch.Tensor, preview_every: int, autocast) -> tuple[torch.Tensor, int, dict[str, str]]:
     """Optimise one level; returns its image ``(1, 3, h, w)`` (fabric inside, ``fixed`` outside), the iterations
-    run and what was kept per region, and appends the level's entry to the report."""
+    run and what was kept per region, and appends the level's entry (LevelReport fields) to ``st.levels``."""
     n_levels, last_level = len(plan.factors), level.index == len(plan.factors) - 1
     lum_only = options.colour == "luminance"
-    entry: dict = {"factor": round(level.factor, 4), "size": [level.size[1], level.size[0]], "iterations": 0,
+    entry: dict = {"factor": round(level.factor, 4), "size": (level.size[1], level.size[0]), "iterations": 0,
                    "evaluations": 0, "converged_early": False, "noise_floor": {}, "kept": {}, "first_losses": {},
                    "losses": {}, "stopped": None}
-    st.report["levels"].append(entry)
+    st.levels.append(entry)
     sizes = {n: encoder.feature_size(level.size, n) for n in plan.layers}
     use = losses.usable_layers(guidance.propagate(level.masks, encoder.geometry, sizes,
                                                   extra_erosion=options.guide_erosion), plan.layers,
                                min_cells=MIN_CELLS)
     if last_level:
         for r, rg in enumerate(regions):
-            st.report["skipped_layers"][rg.name] = [n for n in plan.layers if n not in use[r]]
+            st.skipped_layers[rg.name] = [n for n in plan.layers if n not in use[r]]
     start = None if init is None else _compose(init, level.inside, fixed)
     if _decided(options, encoder):
         entry.update(converged_early=True, stopped="decided",
@@ -361,7 +366,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
         kept = {rg.name: f"{options.init} start (already at the noise floor)" for rg in regions}
     final = res.x.clamp(0, 1)
     if res.stopped == "diverged":
-        st.report.setdefault("notes", []).append(
+        st.notes.append(
             f"level {level.index}: the optimiser diverged; kept the last good image")
     with torch.no_grad():
         if options.init == "tiled" and res.steps and last_level:
@@ -369,7 +374,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
     entry.update(iterations=res.steps, evaluations=res.evaluations, stopped=res.stopped,
                  converged_early=res.stopped in ("noise floor", "converged", "stalled"), kept=kept,
                  first_losses=res.first, losses=res.last)
-    st.report["final_losses"] = dict(res.last)
+    st.final_losses = dict(res.last)
     return _compose(final, level.inside, fixed), res.steps, kept
 
 
@@ -377,7 +382,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
 @dataclass
 class TransferOutput:
     fabric: torch.Tensor  # (1, 3, H, W) at output resolution (only the crop box is meaningful)
-    report: dict
+    report: TransferReport
 
 
 def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], options: RenderOptions,
@@ -397,9 +402,9 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
             never change the result.
 
     Returns:
-        :class:`TransferOutput`: the fabric ``(1, 3, H, W)`` and a report dict (levels, evaluations, losses,
-        skipped layers per region, timing, ``cancelled`` / ``cancelled_at``). Never raises :class:`Cancelled`:
-        a cancel keeps the image reached so far.
+        :class:`TransferOutput`: the fabric ``(1, 3, H, W)`` and a :class:`~garmentstyle.report.TransferReport`
+        (levels, evaluations, losses, skipped layers per region, timing, ``cancelled`` / ``cancelled_at``).
+        Never raises :class:`Cancelled`: a cancel keeps the image reached so far.
     """
     t_start = time.perf_counter()
     rep = reporter or Reporter(on_progress, cancel)
@@ -408,12 +413,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     autocast, precision_note = autocast_for(options.precision, sketch.device, encoder)
     y0, y1, x0, x1 = plan.box
     sketch_crop = sketch[..., y0:y1, x0:x1]
-    st = _RunState(report={
-        "crop_box": [x0, y0, x1, y1], "levels": [], "layers": list(plan.layers), "evaluations": 0, "iterations": 0,
-        "skipped_layers": {rg.name: [] for rg in regions}, "final_losses": {}, "cancelled": False,
-        "cancelled_at": None, "target_cache": {}, "precision": "fp32" if autocast is None else "bf16"})
-    if precision_note:
-        st.report.setdefault("notes", []).append(precision_note)
+    st = _RunState(skipped_layers={rg.name: [] for rg in regions}, notes=[precision_note] if precision_note else [])
     gen = torch.Generator(device="cpu").manual_seed(options.seed)
     x_prev: torch.Tensor | None = None
     n_levels = len(plan.factors)
@@ -437,16 +437,16 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
                          and (steps == 0 or kept.get(rg.name, "").startswith("tiled"))}
         if st.cancelled_at is not None:
             break
-    for lv in st.report["levels"]:
-        st.report["evaluations"] += lv["evaluations"]
-        st.report["iterations"] += lv["iterations"]
-    st.report["cancelled"] = st.cancelled_at is not None
-    st.report["cancelled_at"] = st.cancelled_at
-    if cache is not None:
-        st.report["target_cache"] = st.stats.to_json()
     fabric = _to_output(x_prev, plan, regions, sketch, sketch_crop, options.colour == "luminance", st)
-    st.report["seconds_optimise"] = round(time.perf_counter() - t_start, 3)
-    return TransferOutput(fabric=fabric, report=st.report)
+    levels = tuple(LevelReport(**lv) for lv in st.levels)
+    report = TransferReport(
+        crop_box=(x0, y0, x1, y1), levels=levels, layers=tuple(plan.layers),
+        evaluations=sum(lv.evaluations for lv in levels), iterations=sum(lv.iterations for lv in levels),
+        skipped_layers=st.skipped_layers, final_losses=st.final_losses, cancelled=st.cancelled_at is not None,
+        cancelled_at=st.cancelled_at, target_cache=CacheStats(st.stats.hits, st.stats.misses),
+        precision="fp32" if autocast is None else "bf16", work_size=st.work_size,
+        seconds_optimise=round(time.perf_counter() - t_start, 3), notes=tuple(st.notes))
+    return TransferOutput(fabric=fabric, report=report)
 
 
 def _to_output(x_prev: torch.Tensor | None, plan: RenderPlan, regions: list[RegionSpec], sketch: torch.Tensor,
@@ -476,8 +476,8 @@ def _to_output(x_prev: torch.Tensor | None, plan: RenderPlan, regions: list[Regi
             detailed = (fabric_crop + full - _resize(_resize(full, (ph, pw)), (ch, cw), "bilinear")).clamp(0, 1)
             for r in range(len(regions)):
                 fabric_crop = torch.where(plan.labels == r, full if r in st.kept_tiled else detailed, fabric_crop)
-        st.report["work_size"] = [pw, ph]
-        st.report.setdefault("notes", []).append(
+        st.work_size = (pw, ph)
+        st.notes.append(
             f"worked at {pw}×{ph} px (memory bound); the fabric was brought to {cw}×{ch} with the swatch's own "
             "fine detail")
     if lum_only:

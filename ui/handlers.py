@@ -694,7 +694,7 @@ def render(ctx: AppContext, session: Optional[Session], options: RenderOptions, 
 
 def _record(session: Session, result: Any, regions: list, snap: M.Snapshot, look: tuple, kind: str
             ) -> RenderRecord:
-    w, h = result.report["output_size"]
+    w, h = result.report.output_size
     image = session.file(f"{session.sketch_name or 'render'}-{kind}-{w}x{h}.png")
     result.save(image)
     return RenderRecord(image=image, size=(w, h), kind=kind, snapshot=snap, look=tuple(look), result=result,
@@ -731,14 +731,14 @@ def report_markdown(session: Optional[Session]) -> str:
     if rec.result is None:
         return f"**Reopened render** · {rec.size[0]}×{rec.size[1]} px (from the project file)"
     rep = rec.result.report
-    w, h = rep["output_size"]
-    enc = "full model" if rep.get("encoder_pretrained") else "offline engine"
+    w, h = rep.output_size
+    enc = "full model" if rep.encoder_pretrained else "offline engine"
     kind = "Preview" if rec.kind == "preview" else "Full render"
-    lines = [f"**{kind}** · {w}×{h} px · {rep.get('seconds', 0):.1f} s · {enc} ({rep['encoder']}) · seed "
-             f"{rep['options']['seed']}"]
-    if rep.get("cancelled"):
+    lines = [f"**{kind}** · {w}×{h} px · {rep.seconds:.1f} s · {enc} ({rep.encoder}) · seed "
+             f"{rep.options.seed}"]
+    if rep.cancelled:
         lines.append("\nCancelled early: the image is what the render had reached.")
-    notes = rep.get("notes", [])
+    notes = list(rep.notes)
     if notes:
         import html
 

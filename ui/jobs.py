@@ -157,13 +157,13 @@ def _work(session: Session, cancel: threading.Event, work: Callable[[Callable], 
                 raise value
             else:
                 secs = time.perf_counter() - t0
-                w, h = value.report["output_size"]
-                if value.report.get("cancelled"):
+                w, h = value.report.output_size
+                if value.report.cancelled:
                     msg = f"{title} cancelled after {secs:.1f} s; kept the image so far ({w}×{h} px)."
                 else:
                     msg = f"{title} done: {w}×{h} px in {secs:.1f} s."
                 yield RenderUpdate(_u8(value.image), 1.0, msg, done=True, result=value,
-                                   cancelled=bool(value.report.get("cancelled")))
+                                   cancelled=bool(value.report.cancelled))
                 return
     finally:
         if worker.is_alive():

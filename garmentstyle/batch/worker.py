@@ -93,8 +93,8 @@ def render_item(item, threads: int) -> Outcome:
         return Outcome(item.index, "failed", time.perf_counter() - t0, worker=where,
                        error=f"internal error {type(exc).__name__}: {exc}")
     rep = result.report
-    return Outcome(item.index, "done", time.perf_counter() - t0, encoder=rep.get("encoder"),
-                   notes=list(rep.get("notes", [])), worker=where, png=png)
+    return Outcome(item.index, "done", time.perf_counter() - t0, encoder=rep.encoder,
+                   notes=list(rep.notes), worker=where, png=png)
 
 
 def output_complete(path, key: str) -> bool:

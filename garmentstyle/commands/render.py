@@ -355,24 +355,23 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if segmenter:
-        result.report["segmenter"] = segmenter
+        result.report = dataclasses.replace(result.report, segmenter=segmenter)
     rep = result.report
     from ..io import atomic_write_bytes
 
     with outs.writing() as tx:  # all or nothing: no file appears unless every file could be written
         result.save(tx.path(out_path), transparent=args.transparent)
         if report_path is not None:
-            atomic_write_bytes(tx.path(report_path), json.dumps(rep, indent=2, default=str).encode())
+            atomic_write_bytes(tx.path(report_path), json.dumps(rep.to_json(), indent=2, default=str).encode())
         if bundle_path is not None:
             export.bundle(result, regions, tx.path(bundle_path))
-    print(f"wrote {args.out} ({rep['output_size'][0]}×{rep['output_size'][1]}, encoder {rep['encoder']}"
-          f"{' pretrained' if rep['encoder_pretrained'] else ' offline'}, {rep['iterations']} iterations, "
-          f"{rep['seconds']:.1f} s)")
-    for r in rep["regions"]:  # one line per prepared swatch (issue 7)
-        prep = r.get("prepare") or {}
-        if prep.get("action") not in (None, "unchanged", "as given"):
-            print(f"  swatch {r['name']}: {prep.get('summary', prep['action'])}", file=sys.stderr)
-    for note in rep["notes"]:
+    print(f"wrote {args.out} ({rep.output_size[0]}×{rep.output_size[1]}, encoder {rep.encoder}"
+          f"{' pretrained' if rep.encoder_pretrained else ' offline'}, {rep.iterations} iterations, "
+          f"{rep.seconds:.1f} s)")
+    for r in rep.regions:  # one line per prepared swatch (issue 7)
+        if r.prepare is not None and r.prepare.action not in ("unchanged", "as given"):
+            print(f"  swatch {r.name}: {r.prepare.summary()}", file=sys.stderr)
+    for note in rep.notes:
         print(f"  note: {note}", file=sys.stderr)
     for extra in (args.report, args.bundle):
         if extra:

@@ -30,9 +30,9 @@ def test_auto_grain_render_differs_from_straight_only_inside_and_reports(tmp_pat
     sw = _stripes_file(tmp_path)
     straight = gs.render(SKETCH, [gs.Region(SKIRT, sw, name="skirt")], FAST)
     auto = gs.render(SKETCH, [gs.Region(SKIRT, sw, name="skirt", grain="auto", drape=0.3)], FAST)
-    rep = auto.report["regions"][0]
-    assert rep["grain"] == "auto" and rep["drape"] == 0.3 and rep["mapping"]["source"] == "auto"
-    assert straight.report["regions"][0]["mapping"] is None
+    rep = auto.report.regions[0]
+    assert rep.grain == "auto" and rep.drape == 0.3 and rep.mapping.source == "auto"
+    assert straight.report.regions[0].mapping is None
     outside = auto.alpha == 0
     assert torch.equal(auto.image[0][:, outside], straight.image[0][:, outside])
     assert (auto.image - straight.image).abs().amax(1)[0][auto.alpha > 0.9].mean() > 0.05
@@ -68,7 +68,7 @@ def test_recipe_round_trip_keeps_grain_strokes_and_drape(tmp_path):
     assert again[0].grain == "straight" and again[0].drape == 0.2 and again[1].drape == 0.4
     assert Path(again[1].grain).is_file()
     redo = gs.render(tmp_path / "b/sketch.png", again, options)
-    assert redo.report["regions"][1]["mapping"]["source"] == "strokes"
+    assert redo.report.regions[1].mapping.source == "strokes"
     diff = (redo.image - result.image).abs()[0].amax(0)
     assert float(diff[result.alpha > 0.9].mean()) < 0.03  # the same fabric placement (resampling aside)
 

@@ -44,7 +44,7 @@ def test_pixels_identical_with_previews_off_every_step_and_every_five(small):
                         on_progress=lambda p: steps.append(p.step) if p.preview is not None else None)
         seen[every] = steps
         images.append(res.image)
-        assert res.report["iterations"] == 7  # really optimised (the old defect stopped early when observed)
+        assert res.report.iterations == 7  # really optimised (the old defect stopped early when observed)
     assert torch.equal(images[0], images[1]) and torch.equal(images[0], images[2])
     assert seen[0] == [] and seen[1] == list(range(1, 8)) and seen[5] == [5]
 
@@ -82,13 +82,13 @@ def test_cancel_at_every_stage(small, uncancelled, stage):
             gs.render(sketch, regions, _opts(), on_progress=on_progress)
         return
     res = gs.render(sketch, regions, _opts(), on_progress=on_progress, preview_every=0)
-    assert res.report["cancelled"] and res.report["cancelled_at"] == stage
+    assert res.report.cancelled and res.report.cancelled_at == stage
     assert res.image.shape == (1, 3, 64, 64) and torch.isfinite(res.image).all()
     full = uncancelled
     if stage == "finish":  # the finished render is kept, not thrown away
         assert torch.equal(res.image, full.image)
     else:
-        assert res.report["iterations"] < full.report["iterations"]
+        assert res.report.iterations < full.report.iterations
 
 
 def test_cancel_token_inside_target_measurement(small, monkeypatch):
@@ -106,7 +106,7 @@ def test_cancel_token_inside_target_measurement(small, monkeypatch):
     monkeypatch.setattr(transfer, "style_targets", slow_targets)
     transfer.TARGETS.clear()  # a cache hit is instant: make the measurement really run
     res = gs.render(sketch, regions, _opts(), cancel=token)
-    assert res.report["cancelled_at"] == "targets" and res.report["iterations"] == 0
+    assert res.report.cancelled_at == "targets" and res.report.iterations == 0
 
 
 def test_cancel_token_from_another_thread(small):
@@ -122,7 +122,7 @@ def test_cancel_token_from_another_thread(small):
                 threading.Event().wait(0.05)
 
     res = gs.render(sketch, regions, _opts(iterations=20), on_progress=on_progress, cancel=token)
-    assert res.report["cancelled"] and res.report["iterations"] < 20 and res.report["cancelled_at"] == "optimise"
+    assert res.report.cancelled and res.report.iterations < 20 and res.report.cancelled_at == "optimise"
     token.reset()
     assert not token.cancelled
 

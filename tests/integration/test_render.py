@@ -32,7 +32,7 @@ def test_nothing_outside_the_masks_changes(toy):
     outside = left < 0.5
     assert torch.equal(out[:, outside], ref[:, outside])
     assert not torch.equal(out[:, left >= 0.5], ref[:, left >= 0.5])
-    assert res.report["encoder"] == "texture" and res.report["encoder_pretrained"] is False
+    assert res.report.encoder == "texture" and res.report.encoder_pretrained is False
 
 
 def test_texture_moves_toward_the_swatch(toy):
@@ -45,8 +45,8 @@ def test_texture_moves_toward_the_swatch(toy):
     d0 = texture_distance(start.fabric, mask, canvas)
     d1 = texture_distance(done.fabric, mask, canvas)
     assert d1 < 0.6 * d0, (d0, d1)
-    first = done.report["levels"][-1]["first_losses"]["total"]
-    assert done.report["final_losses"]["total"] < 0.2 * first
+    first = done.report.levels[-1].first_losses["total"]
+    assert done.report.final_losses["total"] < 0.2 * first
 
 
 def test_two_regions_each_take_their_own_fabric(toy):
@@ -66,7 +66,7 @@ def test_two_regions_each_take_their_own_fabric(toy):
     # no bleeding: strongly blue pixels are rare on the left, strongly red ones rare on the right
     assert float(((f[2] - f[0]) > 0.3)[core_l].float().mean()) < 0.05
     assert float(((f[0] - f[2]) > 0.3)[core_r].float().mean()) < 0.05
-    assert [r["name"] for r in res.report["regions"]] == ["left", "right"]
+    assert [r.name for r in res.report.regions] == ["left", "right"]
 
 
 def test_keep_sketch_keeps_lines_and_shading(toy):
@@ -91,7 +91,7 @@ def test_luminance_mode_keeps_the_sketch_colour(toy):
 def test_histogram_mode_notes_an_uncoloured_sketch(toy):
     sketch, left, _ = toy
     res = gs.render(sketch, [gs.Region(left, checker(RED, NAVY))], fast(colour="histogram"))
-    assert any("uncoloured" in n for n in res.report["notes"])
+    assert any("uncoloured" in n for n in res.report.notes)
 
 
 def test_pattern_scale_is_the_same_from_preview_to_final(toy):
@@ -115,7 +115,7 @@ def test_cancel_returns_the_current_image(toy):
 
     res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(iterations=50, init="noise"),
                     on_progress=cancel)
-    assert res.report["cancelled"] and res.report["iterations"] < 50
+    assert res.report.cancelled and res.report.iterations < 50
     assert seen[0] == "prepare" and seen[-1] == "finish"
 
 
@@ -136,12 +136,12 @@ def test_adam_runs_and_respects_the_mask(toy):
 def test_tiled_start_is_kept_by_the_texture_encoder_and_the_report_says_so(toy):
     sketch, left, _ = toy
     res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM), name="l")], fast(iterations=20))
-    level = res.report["levels"][-1]
-    assert res.report["iterations"] == 0 and level["converged_early"]
-    assert level["kept"]["l"].startswith("tiled")
+    level = res.report.levels[-1]
+    assert res.report.iterations == 0 and level.converged_early
+    assert level.kept["l"].startswith("tiled")
     # the outcome is decided before anything is measured: no targets, noise floors or optimiser (issue 11)
-    assert level["stopped"] == "decided" and level["evaluations"] == 0 and not level["noise_floor"]
-    assert res.report["target_cache"] == {"hits": 0, "misses": 0}
+    assert level.stopped == "decided" and level.evaluations == 0 and not level.noise_floor
+    assert (res.report.target_cache.hits, res.report.target_cache.misses) == (0, 0)
 
 
 def test_small_region_skips_deep_layers_and_says_so():
@@ -149,8 +149,8 @@ def test_small_region_skips_deep_layers_and_says_so():
     tiny = torch.zeros(160, 160)
     tiny[70:90, 70:90] = 1
     res = gs.render(sketch, [gs.Region(tiny, checker(RED, CREAM), name="pocket")], fast(size=160, iterations=2))
-    assert res.report["skipped_layers"]["pocket"]
-    assert any(n.startswith("pocket: layer(s)") and "skipped" in n for n in res.report["notes"])
+    assert res.report.skipped_layers["pocket"]
+    assert any(n.startswith("pocket: layer(s)") and "skipped" in n for n in res.report.notes)
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -170,7 +170,7 @@ def test_bad_masks(toy, tmp_path):
     soft = left * 0.7
     soft[20:30] = 0.3
     res = gs.render(sketch, [gs.Region(soft, sw)], fast(iterations=0))
-    assert any("not binary" in n for n in res.report["notes"])
+    assert any("not binary" in n for n in res.report.notes)
 
 
 def test_bad_swatches_regions_and_options(toy, tmp_path):
@@ -218,9 +218,9 @@ def test_vgg19_path_end_to_end_with_a_local_checkpoint(toy, tmp_path, monkeypatc
     sketch, left, _ = draw_sketch(128, 128)
     res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))],
                     fast(size=128, iterations=3, init="noise", content_weight=0.5))
-    assert res.report["encoder"] == "vgg19" and res.report["encoder_pretrained"]
-    assert "content" in res.report["final_losses"]
-    assert res.report["evaluations"] > 0
+    assert res.report.encoder == "vgg19" and res.report.encoder_pretrained
+    assert "content" in res.report.final_losses
+    assert res.report.evaluations > 0
     outside = left < 0.5
     assert torch.equal((res.image[0][:, outside] * 255).round(), (sketch[0][:, outside] * 255).round())
 
@@ -230,9 +230,9 @@ def test_mask_that_misses_the_garment_is_reported(toy):
     off = torch.zeros(96, 96)
     off[0:10, 0:80] = 1  # a strip of blank paper above the garment
     res = gs.render(sketch, [gs.Region(off, checker(RED, CREAM), name="oops")], fast(iterations=0))
-    assert any("oops" in n and "blank page" in n for n in res.report["notes"])
+    assert any("oops" in n and "blank page" in n for n in res.report.notes)
     ok = gs.render(sketch, [gs.Region(left, checker(RED, CREAM), name="fine")], fast(iterations=0))
-    assert not any("blank page" in n for n in ok.report["notes"])
+    assert not any("blank page" in n for n in ok.report.notes)
 
 
 
@@ -245,7 +245,7 @@ def test_cancel_between_levels_still_returns_an_image(toy):
 
     res = gs.render(sketch, [gs.Region(left, checker(RED, CREAM))], fast(init="noise", levels=2, iterations=2),
                     on_progress=cancel)
-    assert res.report["cancelled"] and res.image.shape == (1, 3, 96, 96)
+    assert res.report.cancelled and res.image.shape == (1, 3, 96, 96)
 
 
 def test_region_fits_reports_tiny_regions():
@@ -264,8 +264,8 @@ def test_large_outputs_are_optimised_at_a_bounded_size(toy, monkeypatch):
     sw = stripes(RED, CREAM, period=8, size=32)
     res = gs.render(sketch, [gs.Region(left, sw, name="l")], fast(size=192, iterations=2, keep_sketch=False))
     assert res.image.shape == (1, 3, 192, 192)
-    assert max(res.report["work_size"]) < 192
-    assert any("memory bound" in n for n in res.report["notes"])
+    assert max(res.report.work_size) < 192
+    assert any("memory bound" in n for n in res.report.notes)
     # the tiled start is rebuilt at full resolution: crisp stripes, not an upsampled blur
     core = res.fabric[0, 1, 40:150, 40:80]  # green: 0.1 in the red stripes, 0.9 in the cream
     assert float(core.max() - core.min()) > 0.6
@@ -285,7 +285,7 @@ def test_real_sketches_and_swatches(shared_data, sketch_name, part, swatch_name)
     sk = res.sketch
     assert torch.equal((res.image[0][:, m == 0] * 255).round(), (sk[0][:, m == 0] * 255).round())
     canvas = swatch_ops.tile(gs.api.io.load_image(swatch), (192, 192),
-                             zoom=res.report["regions"][0]["repeat_px_output"] / 128)
+                             zoom=res.report.regions[0].repeat_px_output / 128)
     d_sketch = texture_distance(sk, m, canvas)
     d_fabric = texture_distance(res.fabric, m, canvas)
     assert d_fabric < 0.2 * d_sketch, (d_sketch, d_fabric)

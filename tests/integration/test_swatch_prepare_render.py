@@ -33,15 +33,15 @@ def _opts(**kw) -> gs.RenderOptions:
 def test_true_scale_from_centimetres_and_the_report_entry(photo_file):
     sketch, left, _ = draw_sketch()
     res = gs.render(sketch, [gs.Region(left, photo_file, name="l", swatch_cm=24.0)], _opts(sketch_cm=48.0))
-    r = res.report["regions"][0]
-    prep = r["prepare"]
-    assert prep["action"] == "repeat" and prep["kind"] == "periodic" and abs(prep["rotation"] - 2.5) < 0.5
+    r = res.report.regions[0]
+    prep = r.prepare
+    assert prep.action == "repeat" and prep.kind == "periodic" and abs(prep.rotation - 2.5) < 0.5
     # 480 px photo = 24 cm → 20 file px/cm; 96 px sketch = 48 cm → 2 sketch px/cm; scale = 10 (× tile px per file px)
-    assert r["scale"] == pytest.approx(10.0 * prep["tile_px_per_source_px"], rel=1e-3)
+    assert r.scale == pytest.approx(10.0 * prep.tile_px_per_source_px, rel=1e-3)
     res2 = gs.render(sketch, [gs.Region(left, photo_file, name="l", repeat_cm=4.0)], _opts(sketch_dpi=2 * 2.54))
-    r2 = res2.report["regions"][0]
-    assert r2["repeat_px_sketch"] * r2["prepare"]["tile_px_per_source_px"] == pytest.approx(
-        8.0 * r2["prepare"]["tile_size"][0] / r2["prepare"]["repeat_px"], rel=1e-3)
+    r2 = res2.report.regions[0]
+    assert r2.repeat_px_sketch * r2.prepare.tile_px_per_source_px == pytest.approx(
+        8.0 * r2.prepare.tile_size[0] / r2.prepare.repeat_px, rel=1e-3)
     with pytest.raises(OptionsError, match="sketch's size is unknown.*--sketch-cm"):
         gs.render(sketch, [gs.Region(left, photo_file, name="l", swatch_cm=24.0)], _opts())
 
@@ -68,7 +68,7 @@ def test_recipe_round_trip_keeps_preparation_and_true_scale(photo_file, tmp_path
     assert (regions[0].prepare, regions[0].swatch_cm, regions[0].rotation) == ("repeat", 24.0, 10.0)
     assert options.sketch_cm == 48.0
     again = gs.render(sk, regions, options)
-    assert again.report["regions"][0]["scale"] == pytest.approx(res.report["regions"][0]["scale"], rel=1e-3)
+    assert again.report.regions[0].scale == pytest.approx(res.report.regions[0].scale, rel=1e-3)
 
 
 def test_cli_swatch_prepare_writes_tile_and_report_and_never_touches_the_photo(photo_file, tmp_path, capsys):

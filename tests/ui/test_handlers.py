@@ -461,7 +461,7 @@ class TestRender:
         rest = list(gen)
         assert time.perf_counter() - t0 < 1.5
         assert rest[-1].done and rest[-1].cancelled and rest[-1].result is not None
-        assert rest[-1].result.report["cancelled"] is True and "kept the image so far" in rest[-1].message
+        assert rest[-1].result.report.cancelled is True and "kept the image so far" in rest[-1].message
 
     def test_waiting_renders_say_how_many_are_ahead(self, ctx, found):
         ticket = ctx.renders.ticket()

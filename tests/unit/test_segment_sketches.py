@@ -255,7 +255,7 @@ class TestRenderOnCleanedSketch:
                           gs.RenderOptions(**opts))
         kept = gs.render(d.image, [gs.Region(torch.from_numpy(g.astype(np.float32)), sw, name="dress")],
                          gs.RenderOptions(keep_paper=True, **opts))
-        assert any("cleaned sketch" in n for n in clean.report["notes"])
+        assert any("cleaned sketch" in n for n in clean.report.notes)
         h, w = clean.image.shape[-2:]
         centre = (slice(int(0.15 * h), int(0.85 * h)), slice(int(0.15 * w), int(0.85 * w)))
         outside = torch.from_numpy(cv2.resize((~g).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0)
