@@ -8,7 +8,6 @@ comes from the browser is checked here (type, finite, bounds): the browser is no
 """
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
@@ -18,9 +17,9 @@ from PIL import Image
 
 from garmentstyle import encoders, io, samples, weights
 from garmentstyle.errors import GarmentStyleError, ImageReadError, InputError, SegmentationError
-from garmentstyle.options import MAX_SEED, MAX_SIZE, RenderOptions
+from garmentstyle.options import MAX_SIZE, RenderOptions
 
-from . import jobs, model as M, views as V
+from . import jobs, model as M, validate as Vd, views as V
 from .state import (
     DEFAULT_SWATCHES,
     MAX_UPLOAD_MB,
@@ -65,34 +64,12 @@ def colour_choices() -> list[tuple[str, str]]:
 
 
 # ----------------------------------------------------------------------------------------------------- checks
-def number(value: Any, what: str, lo: float, hi: float, *, integer: bool = False) -> float:
-    """A value from the browser as a finite number in [lo, hi] (an integer if asked), or an :class:`InputError`
-    naming the control and the range."""
-    if isinstance(value, bool) or value is None:
-        raise InputError(f"{what} must be a number; got {value!r}")
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise InputError(f"{what} must be a number; got {value[:40]!r}") from None
-    if not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{what} must be a number; got {type(value).__name__}")
-    v = float(value) if not isinstance(value, int) else value
-    if not math.isfinite(float(v)):
-        raise InputError(f"{what} must be a finite number; got {value}")
-    if not lo <= v <= hi:
-        raise InputError(f"{what} must be between {lo:g} and {hi:g}; got {float(v):g}")
-    if integer:
-        if float(v) != math.floor(float(v)):
-            raise InputError(f"{what} must be a whole number; got {float(v):g}")
-        return int(v)
-    return float(v)
+#: A value from the browser as a finite number in bounds (see :mod:`ui.validate`, the one place values are checked).
+number = Vd.number
 
 
-def _choice(value: Any, what: str, allowed: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise InputError(f"{what} must be one of {', '.join(allowed)}; got {str(value)[:40]!r}")
-    return value
+def _choice(value: Any, what: str, allowed: Sequence[str], labels: Optional[dict] = None) -> str:
+    return Vd.choice(value, what, allowed, labels)
 
 
 # ----------------------------------------------------------------------------------------------------- status line
@@ -234,7 +211,7 @@ def _gap(gap: Any) -> Optional[int]:
     """The gap slider: 0 = automatic (None)."""
     from garmentstyle.segment.types import MAX_GAP
 
-    g = number(gap if gap is not None else 0, "gap tolerance", 0, MAX_GAP)
+    g = number(gap if gap is not None else 0, "gap tolerance (px)", 0, MAX_GAP)
     g = int(round(g))
     return None if g <= 0 else g
 
@@ -326,10 +303,10 @@ def _area_at(ctx: AppContext, session: Session, px: float, py: float, gap: Any) 
 
 def click_tool(tool: Any, shift: Any = False, alt: Any = False) -> str:
     """The tool a click uses: Shift adds, Alt removes, otherwise the chosen tool."""
-    tool = _choice(tool, "the click tool", TOOLS)
-    if bool(alt):
+    tool = _choice(tool, "the click tool", TOOLS, TOOL_LABELS)
+    if Vd.flag(alt, "Alt"):
         return TOOL_REMOVE
-    if bool(shift):
+    if Vd.flag(shift, "Shift"):
         return TOOL_ADD
     return tool
 
@@ -567,9 +544,11 @@ def set_fabric(session: Optional[Session], *, pattern: Any, rotation: Any, stren
     r = _selected(session)
     f = r.fabric
     new = M.Fabric(f.swatch, f.label, number(pattern, "pattern size", *M.PATTERN_RANGE),
-                   number(rotation if rotation is not None else 0, "pattern rotation", *M.ROTATION_RANGE),
-                   number(strength, "fabric strength", *M.STRENGTH_RANGE),
-                   f.tileable if tileable is None else bool(tileable))
+                   Vd.region("rotation", rotation if rotation is not None else 0, "pattern rotation (°)",
+                             lo=M.ROTATION_RANGE[0], hi=M.ROTATION_RANGE[1]),
+                   Vd.region("style_weight", strength, "fabric strength", lo=M.STRENGTH_RANGE[0],
+                             hi=M.STRENGTH_RANGE[1]),
+                   f.tileable if tileable is None else Vd.flag(tileable, "“Blend the swatch's edges”"))
     if new == f:
         return session
     return _give_fabric(session, new)
@@ -599,7 +578,7 @@ def output_size(session: Session, mode: Any, *, cm: Any = 0, dpi: Any = 300, px:
                              "size or a number of pixels")
         return 0
     if mode == SIZE_PX:
-        return int(number(px, "the output size in px", 32, MAX_SIZE, integer=True))
+        return Vd.option("size", px, "the output size in px", also=())
     width_cm = number(cm, "the print width in cm", 1, 500)
     d = number(dpi, "the print resolution (dpi)", 36, MAX_DPI)
     width_px = width_cm / 2.54 * d
@@ -614,17 +593,18 @@ def look_settings(colour: Any, keep_sketch: Any, shading_strength: Any, seed: An
     """The whole-render settings, validated: (colour, keep_sketch, shading_strength, seed)."""
     from garmentstyle.options import COLOUR_MODES
 
-    return (_choice(colour, "the colour mode", COLOUR_MODES), bool(keep_sketch),
-            number(shading_strength, "shading strength", 0, 1),
-            int(number(seed if seed not in (None, "") else 0, "the seed", 0, MAX_SEED, integer=True)))
+    return (_choice(colour, "the colour mode", COLOUR_MODES, COLOUR_LABELS),
+            Vd.option("keep_sketch", keep_sketch, "“Keep the sketch's lines and shading”"),
+            Vd.option("shading_strength", shading_strength, "shading strength"),
+            Vd.option("seed", seed if seed not in (None, "") else 0, "the seed"))
 
 
 def render_options(ctx: AppContext, *, size: Any, iterations: Any, look: tuple) -> RenderOptions:
     """The render options from the UI's controls on top of the app's base options (validated here)."""
     colour, keep, shading, seed = look
     base = ctx.base_options.to_dict()
-    base.update(size=int(number(size, "the render size", 0, MAX_SIZE, integer=True)),
-                iterations=int(number(iterations, "iterations", 1, 5000, integer=True)), colour=colour,
+    base.update(size=Vd.option("size", size, "the render size (px)"),
+                iterations=Vd.option("iterations", iterations, "iterations", lo=1), colour=colour,
                 keep_sketch=keep, shading_strength=shading, seed=seed)
     return RenderOptions.from_dict(base)
 
@@ -759,7 +739,7 @@ def export(session: Optional[Session], transparent: Any = False) -> tuple[Path, 
     rec = session.render
     w, h = rec.size
     stem = f"{session.sketch_name or 'render'}-{rec.kind}-{w}x{h}"
-    transparent = bool(transparent)
+    transparent = Vd.flag(transparent, "“Transparent background”")
     if rec.result is not None:
         png = session.file(f"{stem}{'-transparent' if transparent else ''}.png")
         rec.result.save(png, transparent=transparent)
