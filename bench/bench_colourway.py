@@ -1,0 +1,140 @@
+"""Colourway accuracy sweep: every real and bundled swatch recoloured at k = 2, 3, 4 (issue 13's two measures).
+
+    nice -n 10 .venv/bin/python bench/bench_colourway.py                 # the sweep (60 cases), working tree
+    nice -n 10 .venv/bin/python bench/bench_colourway.py --compare REV   # … and the method as of git REV, same cases
+    nice -n 10 .venv/bin/python bench/bench_colourway.py --sheet OUT.png # contact sheet of the failing cases
+
+Cases: the 13 swatches of ../shared/data/swatches and the 7 bundled ones, each at k = 2, 3, 4 with the first k
+colours of a designer palette (they rotate over four palettes so dark→light, light→dark and chromatic targets all
+occur). Measures per case, as the issue states them:
+
+- palette: the recoloured swatch's k dominant colours (``match_palette``: k-means in CIELAB, matched one to one)
+  within ΔE2000 ≤ 3 of the palette (the swatch alone: "shading off");
+- structure: IoU of the edge maps of the recoloured swatch and the original ≥ 0.9 (``structure_iou``).
+
+"distinct" is how many distinct colours the swatch's k found colours are (``FoundColours.distinct``: neighbouring
+clusters with no density valley between them are one colour split by its texture). Where it is below k the palette
+is longer than the print's colours: some palette colours can only become a texture's light and dark shades, new
+edges appear, and the two measures are reported but not expected (rates are given for all cases and for k ≤ distinct).
+
+512 px swatches are halved (as the unit test does). Prints one row per case and the pass rates.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from garmentstyle import colourway as cw  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "swatches"
+SAMPLES = ROOT / "samples" / "swatches"
+PALETTES = [
+    ["#1b2a49", "#e4c59e", "#ffffff", "#7a1f3d"],
+    ["#f2e8d5", "#264653", "#e9c46a", "#e76f51"],
+    ["#5b2333", "#f7f4f3", "#a4b494", "#2a9d8f"],
+    ["#e9c46a", "#1d3557", "#f1faee", "#e63946"],
+]
+
+
+def cases() -> list[tuple[Path, str]]:
+    files = sorted(SHARED.glob("*")) if SHARED.exists() else []
+    files += sorted(SAMPLES.glob("*.png"))
+    out = []
+    for i, f in enumerate(files):
+        for k in (2, 3, 4):
+            out.append((f, "/".join(PALETTES[(i + k) % len(PALETTES)][:k])))
+    return out
+
+
+def load_method(rev: str):
+    """The colourway module as of git ``rev`` (imported under another name, package-relative imports intact)."""
+    src = subprocess.run(["git", "show", f"{rev}:garmentstyle/colourway.py"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "colourway_old.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("garmentstyle.colourway_old", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def load(path: Path) -> np.ndarray:
+    img = cw._image_array(path)
+    return img[::2, ::2] if img.shape[0] > 256 else img
+
+
+def measure(module, path: Path, palette: str) -> tuple[float, float, float, tuple[float, ...]]:
+    img = load(path)
+    t = time.perf_counter()
+    res = module.recolour(img, palette)
+    dt = time.perf_counter() - t
+    match = cw.match_palette(res.image, palette)
+    return match.worst, cw.structure_iou(img, res.image), dt, match.delta_e
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--compare", help="also run the method as of this git revision")
+    ap.add_argument("--only", help="substring of the swatch file names to run")
+    ap.add_argument("--sheet", help="write a contact sheet (original | recoloured) of the failing cases")
+    args = ap.parse_args()
+    methods = [("now", cw)] + ([(args.compare, load_method(args.compare))] if args.compare else [])
+    rows = [c for c in cases() if not args.only or args.only in c[0].name]
+    passed = {(name, part): [0, 0, 0, 0] for name, _ in methods for part in ("all", "k ≤ distinct")}
+    failing = []
+    print("| swatch | k | distinct | palette | " + " | ".join(f"ΔE worst ({n}) | IoU ({n})" for n, _ in methods)
+          + " | s |")
+    for path, pal in rows:
+        k = pal.count("/") + 1
+        distinct = cw.find_colours(load(path), k).distinct
+        cells, secs = [], 0.0
+        for name, mod in methods:
+            de, iou, dt, _ = measure(mod, path, pal)
+            secs += dt
+            for part in ("all",) + (("k ≤ distinct",) if distinct == k else ()):
+                tally = passed[(name, part)]
+                tally[0] += de <= 3.0
+                tally[1] += iou >= 0.9
+                tally[2] += de <= 3.0 and iou >= 0.9
+                tally[3] += 1
+            cells += [f"{de:.2f}{'' if de <= 3 else ' ✗'}", f"{iou:.3f}{'' if iou >= 0.9 else ' ✗'}"]
+            if name == "now" and (de > 3.0 or iou < 0.9):
+                failing.append((path, pal))
+        print(f"| {path.name} | {k} | {distinct} | {pal} | " + " | ".join(cells) + f" | {secs:.2f} |", flush=True)
+    for (name, part), (a, b, c, n) in passed.items():
+        n = max(n, 1)
+        print(f"{name}, {part} ({n} cases): palette ΔE≤3 {a}/{n} ({100 * a / n:.0f} %), edge IoU≥0.9 {b}/{n} "
+              f"({100 * b / n:.0f} %), both {c}/{n} ({100 * c / n:.0f} %)")
+    if args.sheet and failing:
+        write_sheet(failing, Path(args.sheet))
+
+
+def write_sheet(items: list[tuple[Path, str]], out: Path) -> None:
+    from PIL import Image
+
+    tiles = []
+    for path, pal in items:
+        img = load(path)
+        res = cw.recolour(img, pal).image[0].permute(1, 2, 0).numpy()
+        pair = np.concatenate([img, res], axis=1)
+        tiles.append(Image.fromarray((pair * 255 + 0.5).astype(np.uint8)).resize((512, 256), Image.NEAREST))
+    sheet = Image.new("RGB", (512, 256 * len(tiles)), "white")
+    for i, t in enumerate(tiles):
+        sheet.paste(t, (0, 256 * i))
+    sheet.save(out)
+    print(f"sheet: {out} ({len(tiles)} failing cases)")
+
+
+if __name__ == "__main__":
+    main()
