@@ -18,21 +18,31 @@ sketch) can be passed in; otherwise it is derived from the sketch here.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from .colour import luminance
+from .morph import bbox, edt_near
 
 
-def shading_map(sketch: torch.Tensor, *, strength: float = 1.0) -> torch.Tensor:
+def paper_white(sketch: torch.Tensor) -> torch.Tensor:
+    """The sketch's paper white: the 98th percentile of its luminance (on a ≤ 200 000-pixel stride sample), ≥ 0.05.
+    A scalar tensor; computed on the *whole* sketch, so a crop finished on its own gets the same value."""
+    n = sketch.shape[-2] * sketch.shape[-1]
+    sample = sketch.reshape(*sketch.shape[:-2], 1, n)[..., :: max(1, n // 200_000)]  # the same pixels, not all
+    return torch.quantile(luminance(sample).flatten(), 0.98).clamp_min(0.05)
+
+
+def shading_map(sketch: torch.Tensor, *, strength: float = 1.0, paper: torch.Tensor | None = None) -> torch.Tensor:
     """Multiplier ``(1, 1, H, W)`` in [0, 1]: the sketch's luminance relative to its paper white.
 
-    Args: sketch ``(1, 3, H, W)`` in [0, 1]; strength 0 (flat fabric) … 1 (full shading and lines).
+    Args: sketch ``(1, 3, H, W)`` in [0, 1]; strength 0 (flat fabric) … 1 (full shading and lines); paper: the
+    paper white (:func:`paper_white`, default: of ``sketch``) — pass the whole sketch's when ``sketch`` is a crop.
     """
     lum = luminance(sketch)
-    paper = torch.quantile(lum.flatten()[:: max(1, lum.numel() // 200_000)], 0.98).clamp_min(0.05)
+    paper = paper_white(sketch) if paper is None else paper
     s = (lum / paper).clamp(0, 1)
     return 1.0 - strength * (1.0 - s)
 
@@ -51,7 +61,24 @@ def _smoothstep(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return t * t * (3 - 2 * t)
 
 
-def ink_map(sketch: torch.Tensor, *, line_px: int | None = None) -> torch.Tensor:
+def default_line_px(shape: tuple[int, ...]) -> int:
+    """The widest thin line :func:`ink_map` looks for: ~1.2 % of the image's longer side, odd, ≥ 5 px."""
+    k = max(5, round(0.012 * max(shape[-2:])))
+    return k + 1 - k % 2
+
+
+def _max_filter(x: torch.Tensor, k: int) -> torch.Tensor:
+    """``(1, 1, H, W)``: the maximum over each ``k``×``k`` window (``k`` odd) inside the image — exactly
+    ``F.max_pool2d(x, k, 1, k // 2)``, in O(1) per pixel: OpenCV's dilation on CPU (~400× faster than the k²
+    pooling at 2048 px: 7 s → 17 ms), a separable pair of 1-D poolings elsewhere."""
+    if x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[:2] == (1, 1):
+        arr = np.ascontiguousarray(x[0, 0].numpy())
+        return torch.from_numpy(cv2.dilate(arr, np.ones((k, k), np.uint8)))[None, None]
+    x = F.max_pool2d(x, (1, k), 1, (0, k // 2))
+    return F.max_pool2d(x, (k, 1), 1, (k // 2, 0))
+
+
+def ink_map(sketch: torch.Tensor, *, line_px: int | None = None, paper: torch.Tensor | None = None) -> torch.Tensor:
     """Opacity ``(1, 1, H, W)`` in [0, 1] of the sketch's line art (1 = solid ink).
 
     Two kinds of ink: anything darker than ``SOLID_INK`` of the paper (thick outlines, filled black details), and
@@ -59,14 +86,15 @@ def ink_map(sketch: torch.Tensor, *, line_px: int | None = None) -> torch.Tensor
     default ~1.2 % of the longer side) by a ``LINE_CONTRAST`` margin, so pencil lines count while broad shading and
     marker tones (no darker than their surroundings at that scale) do not.
 
-    Args: sketch ``(1, 3, H, W)`` in [0, 1]; line_px: the widest thin line, px.
+    Args: sketch ``(1, 3, H, W)`` in [0, 1]; line_px: the widest thin line, px (default
+    :func:`default_line_px`); paper: the paper white (:func:`paper_white`, default: of ``sketch``).
     """
     lum = luminance(sketch)
-    paper = torch.quantile(lum.flatten()[:: max(1, lum.numel() // 200_000)], 0.98).clamp_min(0.05)
+    paper = paper_white(sketch) if paper is None else paper
     rel = (lum / paper).clamp(0, 1)
-    k = line_px or max(5, round(0.012 * max(sketch.shape[-2:])))
+    k = line_px or default_line_px(sketch.shape)
     k = k + 1 - k % 2
-    bg = -F.max_pool2d(-F.max_pool2d(rel, k, 1, k // 2), k, 1, k // 2)  # grey closing: the lines filled in
+    bg = -_max_filter(-_max_filter(rel, k), k)  # grey closing: the lines filled in
     contrast = ((bg - rel) / bg.clamp_min(0.05)).clamp(0, 1)
     dark = _smoothstep(-rel, -DARK_RAMP, -SOLID_INK)  # 1 at ≤ SOLID_INK, 0 at ≥ DARK_RAMP
     return torch.maximum(dark, _smoothstep(contrast, *LINE_CONTRAST))
@@ -83,9 +111,8 @@ def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tenso
     covered = torch.zeros(H, W, dtype=masks.dtype, device=masks.device)
     for r in range(R - 1, -1, -1):  # top-most first
         m = masks[r].clamp(0, 1)
-        if soft_edge > 1.0:
-            inside = (m > 0).cpu().numpy()
-            dist = ndimage.distance_transform_edt(inside).astype(np.float32)
+        if soft_edge > 1.0:  # exact distances only where they are below soft_edge (the ramp is 1 beyond)
+            dist = edt_near((m > 0).cpu().numpy(), soft_edge)
             ramp = torch.from_numpy(np.clip(dist / soft_edge, 0.0, 1.0)).to(m)
             m = m * ramp
         a = m * (1.0 - covered)
@@ -108,11 +135,40 @@ def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *,
             None = :func:`ink_map` of ``sketch``.
     Returns: ``(1, 3, H, W)`` in [0, 1]; exactly ``sketch`` where all alphas are 0 and where the ink is 1.
     """
-    a = alphas.sum(dim=0).clamp(0, 1)[None, None]
-    finished = fabric
+    a = alphas.sum(dim=0).clamp(0, 1)
+    out = sketch.clamp(0, 1)  # a new tensor: exactly the sketch wherever no region is
+    box = bbox(a.detach().cpu().numpy() > 0)
+    if box is None:
+        return out
+    # Only the masks' bounding box is finished (every step is per pixel, or a window the margin covers): the same
+    # values as finishing the whole image, at the garment's cost instead of the page's.
+    y0, y1, x0, x1 = box
+    crop = (..., slice(y0, y1), slice(x0, x1))
+    sk, a_c = sketch[crop], a[y0:y1, x0:x1][None, None]
+    finished = fabric[crop]
     if keep_sketch:
-        ink_a = ink_map(sketch) if ink is None else ink.to(sketch).reshape(1, 1, *sketch.shape[-2:]).clamp(0, 1)
-        shaded = fabric * shading_map(sketch, strength=shading_strength)
-        finished = ink_a * sketch + (1 - ink_a) * shaded
-    out = sketch * (1 - a) + finished * a
-    return torch.where(a > 0, out, sketch).clamp(0, 1)
+        paper = paper_white(sketch)
+        if ink is None:
+            ink_a = _ink_in_box(sketch, box, paper)
+        else:
+            ink_a = ink.to(sketch).reshape(1, 1, *sketch.shape[-2:])[crop].clamp(0, 1)
+        # ink · sketch + (1 − ink) · fabric · shading, with in-place steps (the same operations, fewer buffers)
+        shaded = finished * shading_map(sk, strength=shading_strength, paper=paper)
+        finished = (ink_a * sk).add_(shaded.mul_(1 - ink_a))
+    else:
+        finished = finished.clone()
+    mixed = (sk * (1 - a_c)).add_(finished.mul_(a_c))
+    out[crop] = torch.where(a_c > 0, mixed, sk).clamp_(0, 1)
+    return out
+
+
+def _ink_in_box(sketch: torch.Tensor, box: tuple[int, int, int, int], paper: torch.Tensor) -> torch.Tensor:
+    """:func:`ink_map` of the whole ``sketch`` ``(1, 3, H, W)``, cropped to ``box``: computed on the box grown by
+    the closing's reach (``line_px - 1`` px: two window passes) with the whole sketch's paper white and line width,
+    so the values equal the full-image ones."""
+    H, W = sketch.shape[-2:]
+    k = default_line_px(sketch.shape)
+    y0, y1, x0, x1 = box
+    Y0, Y1, X0, X1 = max(0, y0 - k), min(H, y1 + k), max(0, x0 - k), min(W, x1 + k)
+    ink = ink_map(sketch[..., Y0:Y1, X0:X1], line_px=k, paper=paper)
+    return ink[..., y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-from scipy import ndimage
 
 from .errors import OptionsError
 
@@ -66,13 +66,12 @@ def crop_box(union: torch.Tensor, margin: int) -> tuple[int, int, int, int]:
     """``(y0, y1, x0, x1)`` of the union mask ``(H, W)`` grown by ``margin`` and clipped to the image.
 
     Raises: ValueError when ``union`` is empty (the caller validates masks first)."""
-    ys, xs = torch.nonzero(union > 0, as_tuple=True)
-    if ys.numel() == 0:
+    from .morph import bbox
+
+    box = bbox((union > 0).cpu().numpy(), margin)
+    if box is None:
         raise ValueError("crop_box: the union of the masks is empty")
-    H, W = union.shape
-    y0, y1 = int(ys.min()) - margin, int(ys.max()) + 1 + margin
-    x0, x1 = int(xs.min()) - margin, int(xs.max()) + 1 + margin
-    return max(0, y0), min(H, y1), max(0, x0), min(W, x1)
+    return box
 
 
 def level_factors(longest: int, levels: int = 0) -> list[float]:
@@ -98,16 +97,16 @@ def exclusive_masks(masks: torch.Tensor) -> torch.Tensor:
 
 def nearest_region_labels(hard: torch.Tensor) -> torch.Tensor:
     """``(R, H, W)`` bool → ``(H, W)`` long: index of the region at (or nearest to) each pixel (top-most wins).
-    Pixels outside every region take the nearest region's fabric, so resampling near an edge never mixes in black."""
+    Pixels outside every region take the nearest region's fabric, so resampling near an edge never mixes in black
+    (:func:`garmentstyle.morph.nearest_labels`: a pixel equidistant from two regions takes the lower index)."""
+    from .morph import nearest_labels
+
     R = hard.shape[0]
-    label = torch.full(hard.shape[-2:], -1, dtype=torch.long)
+    h = hard.cpu().numpy()
+    label = np.full(hard.shape[-2:], -1, dtype=np.int64)
     for r in range(R):
-        label[hard[r].cpu()] = r
-    lab = label.numpy()
-    if (lab < 0).any() and (lab >= 0).any():
-        _, (iy, ix) = ndimage.distance_transform_edt(lab < 0, return_indices=True)
-        lab = lab[iy, ix]
-    return torch.from_numpy(lab)
+        label[h[r]] = r
+    return torch.from_numpy(nearest_labels(label, count=R))
 
 
 def resolve_layers(encoder, style_layers: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:

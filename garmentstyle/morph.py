@@ -1,0 +1,79 @@
+"""Fast exact binary-image operations for the render's hot path (distance transforms, nearest-region labels,
+bounding boxes), on numpy arrays.
+
+Why a module: at print size (2048 px) scipy's Euclidean distance transform was the render's largest cost (~0.4 s per
+mask for the soft edge, ~0.6 s for the nearest-region labels), more than the plain tile × shade × composite a
+designer could script. OpenCV's exact (``DIST_MASK_PRECISE``) transform is ~8× faster; working on the mask's
+bounding box only (plus the margin the result depends on) removes the rest. The results equal the scipy ones
+(tested on the samples): distances are snapped to the square root of an integer, as the exact transform defines
+them, so float32 rounding inside OpenCV cannot change a bit.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import cv2
+import numpy as np
+
+__all__ = ["bbox", "edt", "edt_near", "nearest_labels"]
+
+
+def bbox(mask: np.ndarray, margin: int = 0) -> Optional[tuple[int, int, int, int]]:
+    """``(y0, y1, x0, x1)`` of the true pixels of ``mask`` ``(H, W)`` grown by ``margin`` and clipped to the image,
+    or None when ``mask`` is empty. Row/column ``any`` reductions: no index list of every pixel."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    H, W = mask.shape
+    return (max(0, int(rows[0]) - margin), min(H, int(rows[-1]) + 1 + margin),
+            max(0, int(cols[0]) - margin), min(W, int(cols[-1]) + 1 + margin))
+
+
+def edt(inside: np.ndarray) -> np.ndarray:
+    """``(H, W)`` float32: each true pixel's Euclidean distance to the nearest false pixel (0 on false pixels), as
+    :func:`scipy.ndimage.distance_transform_edt` — the image's surroundings do not count as false. An all-true
+    image has no false pixel: its distances are ``inf`` (scipy's undefined case; callers clip)."""
+    inside = np.ascontiguousarray(inside, dtype=bool)
+    if inside.all():
+        return np.full(inside.shape, np.inf, np.float32)
+    d = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return np.sqrt(np.rint(d.astype(np.float64) ** 2)).astype(np.float32)  # exact: sqrt of an integer
+
+
+def edt_near(inside: np.ndarray, reach: float) -> np.ndarray:
+    """:func:`edt` where it is below ``reach`` (exact there), anything ≥ ``reach`` elsewhere: computed on the
+    bounding box of ``inside`` grown by ``ceil(reach)`` (a pixel closer than ``reach`` to a false pixel finds it
+    within that margin), so its cost follows the mask, not the image."""
+    H, W = inside.shape
+    box = bbox(inside, margin=int(np.ceil(reach)) + 1)
+    out = np.zeros((H, W), np.float32)
+    if box is None:
+        return out
+    y0, y1, x0, x1 = box
+    out[y0:y1, x0:x1] = edt(inside[y0:y1, x0:x1])
+    return out
+
+
+def nearest_labels(label: np.ndarray, count: Optional[int] = None) -> np.ndarray:
+    """``(H, W)`` int64 with -1 for "no region" → every -1 pixel takes the label of the nearest labelled pixel
+    (Euclidean); unchanged where labelled or when nothing is labelled. ``count``: the labels are ``0 … count-1``
+    (saves finding them).
+
+    One exact distance transform per label and an argmin: equidistant pixels take the lowest label (scipy's
+    feature transform picks one of them by its scan order instead, so the two differ only at exact ties)."""
+    missing = label < 0
+    if not missing.any() or missing.all():
+        return label
+    ids = np.unique(label[~missing]) if count is None else [r for r in range(count) if (label == r).any()]
+    if len(ids) == 1:
+        return np.full_like(label, ids[0])
+    best = np.full(label.shape, np.inf, np.float32)
+    out = label.copy()
+    for r in ids:
+        d = cv2.distanceTransform((label != r).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        d = np.rint(np.square(d, dtype=np.float32))  # exact squared distances: ties compare equal
+        closer = missing & (d < best)
+        out[closer] = r
+        best = np.minimum(best, d, out=best)
+    return out

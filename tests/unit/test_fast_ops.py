@@ -1,0 +1,140 @@
+"""The fast paths of the render's finishing and planning give the same results as the plain implementations they
+replaced (scipy's distance transforms, a k×k max-pool closing, finishing the whole page): bit for bit on the
+bundled sample garments, except nearest-region labels at exact ties (documented in garmentstyle.morph)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from garmentstyle import finish, guidance, io, morph, samples
+from garmentstyle.api import _resize_image
+from garmentstyle.colour import luminance
+from garmentstyle.plan import exclusive_masks, nearest_region_labels
+
+
+def _sample(name: str, side: int = 360):
+    sk = io.load_image(samples.sketch_path(name))
+    h, w = sk.shape[-2:]
+    size = (side, round(w * side / h))
+    masks = [_resize_image(io.load_mask(p)[None, None], size)[0, 0]
+             for part, p in samples.mask_paths(name).items() if part != "garment"]
+    return _resize_image(sk, size), torch.stack(masks)
+
+
+NAMES = samples.list_sketches()
+
+
+def _old_ink(sketch, line_px=None):  # the k×k max-pool closing ink_map used before
+    lum = luminance(sketch)
+    paper = torch.quantile(lum.flatten()[:: max(1, lum.numel() // 200_000)], 0.98).clamp_min(0.05)
+    rel = (lum / paper).clamp(0, 1)
+    k = line_px or max(5, round(0.012 * max(sketch.shape[-2:])))
+    k = k + 1 - k % 2
+    bg = -F.max_pool2d(-F.max_pool2d(rel, k, 1, k // 2), k, 1, k // 2)
+    contrast = ((bg - rel) / bg.clamp_min(0.05)).clamp(0, 1)
+    dark = finish._smoothstep(-rel, -finish.DARK_RAMP, -finish.SOLID_INK)
+    return torch.maximum(dark, finish._smoothstep(contrast, *finish.LINE_CONTRAST))
+
+
+def _old_compose(sketch, fabric, alphas, keep_sketch=True, shading_strength=1.0, ink=None):  # the whole page
+    a = alphas.sum(dim=0).clamp(0, 1)[None, None]
+    finished = fabric
+    if keep_sketch:
+        ink_a = _old_ink(sketch) if ink is None else ink.reshape(1, 1, *sketch.shape[-2:]).clamp(0, 1)
+        lum = luminance(sketch)
+        paper = torch.quantile(lum.flatten()[:: max(1, lum.numel() // 200_000)], 0.98).clamp_min(0.05)
+        shaded = fabric * (1.0 - shading_strength * (1.0 - (lum / paper).clamp(0, 1)))
+        finished = ink_a * sketch + (1 - ink_a) * shaded
+    out = sketch * (1 - a) + finished * a
+    return torch.where(a > 0, out, sketch).clamp(0, 1)
+
+
+def _old_alphas(masks, soft_edge):  # scipy's EDT on the whole image
+    R, H, W = masks.shape
+    alphas, covered = torch.zeros_like(masks), torch.zeros(H, W)
+    for r in range(R - 1, -1, -1):
+        m = masks[r].clamp(0, 1)
+        dist = ndimage.distance_transform_edt((m > 0).numpy()).astype(np.float32)
+        m = m * torch.from_numpy(np.clip(dist / soft_edge, 0.0, 1.0))
+        alphas[r] = m * (1.0 - covered)
+        covered = covered + alphas[r]
+    return alphas
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_finishing_equals_the_whole_page_implementation(name):
+    sk, masks = _sample(name)
+    for soft_edge in (1.5, 4.0):
+        assert torch.equal(finish.region_alphas(masks, soft_edge=soft_edge), _old_alphas(masks, soft_edge))
+    alphas = finish.region_alphas(masks)
+    fabric = torch.rand(1, 3, *sk.shape[-2:], generator=torch.Generator().manual_seed(0))
+    ink = torch.rand(sk.shape[-2:], generator=torch.Generator().manual_seed(1))
+    assert torch.equal(finish.ink_map(sk), _old_ink(sk))
+    before = fabric.clone()
+    assert torch.equal(finish.compose(sk, fabric, alphas), _old_compose(sk, fabric, alphas))
+    assert torch.equal(finish.compose(sk, fabric, alphas, ink=ink, shading_strength=0.4),
+                       _old_compose(sk, fabric, alphas, ink=ink, shading_strength=0.4))
+    assert torch.equal(finish.compose(sk, fabric, alphas, keep_sketch=False),
+                       _old_compose(sk, fabric, alphas, keep_sketch=False))
+    assert torch.equal(fabric, before)  # in-place steps never touch the caller's fabric
+
+
+def test_compose_with_no_region_is_the_sketch():
+    sk = torch.rand(1, 3, 40, 30)
+    out = finish.compose(sk, torch.rand(1, 3, 40, 30), torch.zeros(2, 40, 30))
+    assert torch.equal(out, sk) and out.data_ptr() != sk.data_ptr()
+
+
+def test_max_filter_paths_agree_with_max_pool():
+    x = torch.rand(1, 1, 61, 47, generator=torch.Generator().manual_seed(2))
+    for k in (1, 5, 25):
+        ref = F.max_pool2d(x, k, 1, k // 2)
+        assert torch.equal(finish._max_filter(x, k), ref)  # OpenCV
+        assert torch.equal(finish._max_filter(x.double(), k), ref.double())  # separable torch
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_distance_transforms_equal_scipy(name):
+    _, masks = _sample(name)
+    for m in masks:
+        inside = m.numpy() > 0
+        ref = ndimage.distance_transform_edt(inside).astype(np.float32)
+        assert np.array_equal(morph.edt(inside), ref)
+        near = morph.edt_near(inside, 3.0)
+        assert np.array_equal(near[ref < 3.0], ref[ref < 3.0]) and (near[ref >= 3.0] >= 3.0).all()
+    depth = guidance.chessboard_depth((masks >= 0.5).float())
+    for r, m in enumerate(masks):
+        ref = ndimage.distance_transform_cdt(np.pad(m.numpy() >= 0.5, 1), metric="chessboard")[1:-1, 1:-1]
+        assert np.array_equal(depth[r].numpy(), ref)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nearest_region_labels_equal_scipy_except_at_ties(name):
+    _, masks = _sample(name)
+    hard = exclusive_masks(masks)
+    new = nearest_region_labels(hard).numpy()
+    label = np.full(hard.shape[-2:], -1)
+    for r in range(hard.shape[0]):
+        label[hard[r].numpy()] = r
+    _, (iy, ix) = ndimage.distance_transform_edt(label < 0, return_indices=True)
+    old = label[iy, ix]
+    assert np.array_equal(new[label >= 0], label[label >= 0])
+    dist = np.stack([ndimage.distance_transform_edt(label != r) for r in range(hard.shape[0])])
+    differ = new != old
+    assert differ.mean() < 0.01  # ties only (next line): equidistant pixels between regions
+    assert np.array_equal(np.take_along_axis(dist, new[None], 0), np.take_along_axis(dist, old[None], 0))
+
+
+def test_bbox_and_edge_cases():
+    m = np.zeros((10, 12), bool)
+    assert morph.bbox(m) is None and not morph.edt_near(m, 2).any()
+    m[3:5, 4:9] = True
+    assert morph.bbox(m) == (3, 5, 4, 9) and morph.bbox(m, 4) == (0, 9, 0, 12)
+    assert np.isinf(morph.edt(np.ones((4, 4), bool))).all()
+    lab = np.full((5, 5), -1)
+    assert np.array_equal(morph.nearest_labels(lab), lab)
+    lab[0, 0] = 2
+    assert (morph.nearest_labels(lab) == 2).all()
