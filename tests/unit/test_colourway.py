@@ -190,3 +190,48 @@ def test_structure_iou_sees_a_change():
     assert cw.structure_iou(img, img) == 1.0
     shifted = np.roll(img, 5, axis=1)
     assert cw.structure_iou(img, shifted) < 0.5
+
+
+# ------------------------------------------------------------------------------------------------ recipes
+def test_colourway_round_trips_through_an_exported_recipe(tmp_path):
+    """Region(colourway=…) → render → export bundle → recipe → render again: the bundle keeps the *source* swatch
+    and the palette (so the recolouring is redone, not baked in twice), the reloaded region has the same palette,
+    and the second render is the first, pixel for pixel, in the palette's colours."""
+    import zipfile
+
+    from PIL import Image
+
+    import garmentstyle as gs
+    from garmentstyle import export
+    from garmentstyle.options import RenderOptions
+
+    sk = np.full((64, 64), 255, np.uint8)
+    sk[4:60, 4] = sk[4:60, 59] = 0
+    Image.fromarray(sk).save(tmp_path / "sketch.png")
+    m = np.zeros((64, 64), np.uint8)
+    m[6:58, 6:58] = 255
+    Image.fromarray(m).save(tmp_path / "mask.png")
+    sw = np.where((np.indices((32, 32)).sum(0) // 8) % 2 == 0, 40, 220).astype(np.uint8)
+    Image.fromarray(np.stack([sw, sw // 2, sw // 3], -1)).save(tmp_path / "swatch.png")
+    palette = ("#1b2a49", "#e4c59e")
+    region = gs.Region(tmp_path / "mask.png", tmp_path / "swatch.png", name="body", colourway="/".join(palette),
+                       prepare="off")
+    opts = RenderOptions(size=64, iterations=1, seed=1)
+    first = gs.render(tmp_path / "sketch.png", [region], opts)
+    zp = export.bundle(first, [region], tmp_path / "b.zip")
+    with zipfile.ZipFile(zp) as zf:
+        zf.extractall(tmp_path / "b")
+    entry = json.loads((tmp_path / "b" / "recipe.json").read_text())["regions"][0]
+    assert entry["colourway"] == list(palette)
+    bundled = np.asarray(Image.open(tmp_path / "b" / entry["swatch"]).convert("RGB"))
+    assert np.array_equal(bundled, np.asarray(Image.open(tmp_path / "swatch.png").convert("RGB")))  # not recoloured
+    sketch, regions, options = export.load_recipe(tmp_path / "b" / "recipe.json")
+    assert regions[0].colourway == palette
+    again = gs.render(sketch, regions, options)
+    assert torch.equal(again.image, first.image)
+    plain = gs.render(sketch, [gs.Region(regions[0].mask, regions[0].swatch, name="body", prepare="off")], options)
+    assert not torch.equal(plain.image, first.image)  # the colourway is what made the difference
+    inside = np.asarray(Image.open(tmp_path / "mask.png")) > 0
+    fabric = first.fabric[0].permute(1, 2, 0).numpy()[inside]
+    match = cw.match_palette(fabric.reshape(-1, 1, 3), "/".join(palette))
+    assert match.worst <= 3.0, match.delta_e
