@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.ndimage as ndi
 
+from .figure import Figure, interpret
 from .lineart import KIND_FILL, Partition
 
 #: Figure test thresholds (see the module docstring).
@@ -250,11 +251,12 @@ def _pick_figure(part: Partition, cand: np.ndarray, sil: _Sil, head: list[int], 
     # Solid fills (hair, shoes, belt) are not fabric on their own.
     fills = {l for l in cand_set if part.kinds[l - 1] == KIND_FILL}
     body = {l for l in cand_set if l not in excluded and l not in fills}
-    # Neck / chest skin: just below the chin, touching the head, not wider than the face.
+    # Neck / chest skin: just below the chin, touching a head region centred above the chin (face, hair), not
+    # wider than the face. Collar pieces that touch only the neck are left to the reading (what they hang with).
     for l in sorted(body):
         x0, y0, x1, y1 = part.boxes[l - 1]
         if (
-            any(part.adjacency[l, h] > 0 for h in head_full)
+            any(part.adjacency[l, h] > 0 and part.cy[h - 1] < chin for h in head_full)
             and y0 <= chin + 0.5 * head_h
             and y1 <= chin + 1.2 * head_h
             and part.boxes[face - 1, 0] <= part.cx[l - 1] <= part.boxes[face - 1, 2]
@@ -268,50 +270,15 @@ def _pick_figure(part: Partition, cand: np.ndarray, sil: _Sil, head: list[int], 
         scores = np.zeros(n)
         scores[cand - 1] = 1.0
         return Pick(sorted(cand_set), scores, "figure", 0.3, notes)
-    r_ref = float(max(part.radius[l - 1] for l in body))
-    rel = {l: part.radius[l - 1] / max(r_ref, 1e-6) for l in body}
-    bg_share = {l: part.adjacency[l, 0] / per[l] for l in body}
-    # Skin: limbs (thin, elongated, along the background), hands and feet (small, along the background) ...
-    skin: set[int] = set()
-    for l in body:
-        x0, y0, x1, y1 = part.boxes[l - 1]
-        # Limbs reach out to the silhouette's sides (arms) or its bottom (legs).
-        extremity = x0 <= sil.left + 0.05 * sil.w or x1 >= sil.right - 0.05 * sil.w or y1 >= sil.bottom - 0.08 * sil.h
-        elong = area[l - 1] / (np.pi * max(part.radius[l - 1], 1.0) ** 2)
-        if rel[l] < 0.35 and bg_share[l] >= 0.35 and elong >= 4.0 and extremity:
-            skin.add(l)
-        elif face_area and area[l - 1] <= 0.35 * face_area and bg_share[l] >= 0.5:
-            skin.add(l)
-    # ... and what is framed mostly by skin (the paper inside a bent arm), and small bits touching skin (fingers).
-    not_fabric = skin | excluded
-    small = 0.2 * face_area if face_area else 0.002 * float(sil.mask.sum())
-    changed = True
-    while changed:
-        changed = False
-        for l in sorted(body - skin):
-            if rel[l] >= 0.6:  # the big body regions are never "framed by skin"
-                continue
-            s_skin = sum(part.adjacency[l, k] for k in not_fabric) / per[l]
-            s_fab = sum(part.adjacency[l, k] for k in body - skin if k != l) / per[l]
-            if s_skin >= 0.5 or (s_skin >= 0.35 and s_skin > s_fab) or (area[l - 1] <= small and s_skin >= 0.25):
-                skin.add(l)
-                not_fabric.add(l)
-                changed = True
-    garment = body - skin
-    if not garment:
+    fig = Figure(cand, frozenset(excluded), frozenset(fills), (sil.top, sil.bottom, sil.left, sil.right),
+                 face_area, torso_point(part, sil))
+    reading = interpret(part, fig)
+    notes += reading.notes
+    chosen = set(reading.garment)
+    if not chosen:
         notes.append("every body region looked like skin; took the biggest body region")
-        garment = {max(body, key=lambda l: area[l - 1])}
-    # Keep the garment pieces that hang together (through shared seams or a belt) and are not tiny.
-    g_list = sorted(garment | fills)
-    idx = {l: i for i, l in enumerate(g_list)}
-    adj = np.zeros((len(g_list), len(g_list)), bool)
-    for a in g_list:
-        for b in g_list:
-            adj[idx[a], idx[b]] = part.adjacency[a, b] > 0
-    _, comp = _components(adj)
-    g_area = np.bincount(comp, weights=[area[l - 1] if l in garment else 0.0 for l in g_list])
-    keep_c = set(np.flatnonzero(g_area >= 0.1 * g_area.max()).tolist())
-    chosen = {l for l in garment if comp[idx[l]] in keep_c}
+        chosen = {max(body, key=lambda l: area[l - 1])}
+    skin = body - chosen
     # Fills the garment surrounds (buttons, badges) join it.
     g_total = float(area[np.asarray(sorted(chosen)) - 1].sum())
     for l in fills:
@@ -320,15 +287,15 @@ def _pick_figure(part: Partition, cand: np.ndarray, sil: _Sil, head: list[int], 
             chosen.add(l)
     scores = np.zeros(n)
     for l in cand_set:
-        if l in chosen:
-            scores[l - 1] = float(min(1.0, 0.5 + 0.5 * part.radius[l - 1] / max(r_ref, 1e-6)))
-        elif l in excluded or l in fills:
-            scores[l - 1] = 0.05
+        if l in reading.p:
+            scores[l - 1] = reading.p[l]
+        elif l in chosen:
+            scores[l - 1] = 0.9
         else:
-            scores[l - 1] = float(0.3 * min(1.0, part.radius[l - 1] / max(r_ref, 1e-6)))
+            scores[l - 1] = 0.05
     # Confidence: the garment should be a sizeable, but not overwhelming, share of the figure.
     share = float(area[np.asarray(sorted(chosen)) - 1].sum()) / max(float(sil.mask.sum()), 1.0)
-    conf = 0.75 * part.closure
+    conf = 0.75 * part.closure * (1.0 - reading.ambiguity)
     if share < 0.15:
         conf *= 0.6
         notes.append(f"the garment found covers only {share:.0%} of the figure; check it or select it with strokes")

@@ -1,0 +1,215 @@
+"""Croquis: a scored interpretation of the figure — which regions are clothing, which are the body.
+
+Each region of the figure (below the head) gets a **garment probability** ``p`` in [0, 1] from two kinds of
+evidence, instead of a chain of yes/no thresholds:
+
+* **shape and position** relative to the figure (the prior): the big regions of the body (inscribed radius ≥ 60 %
+  of the biggest) are clothing; *limbs* — thin (radius < 35 %, but ≥ a tenth of the face's: thinner slivers are paper between two lines), elongated regions that run along the background
+  and reach the silhouette's sides or bottom or lie far out from the figure's axis (a bent forearm) — and *hands / feet* — small regions mostly bordered by the
+  background at the figure's extremities — are skin; everything else starts undecided (0.5);
+* **what a region hangs with** (the neighbours): ``p`` is repeatedly mixed with the outline-length-weighted mean
+  ``p`` of its neighbours (the background and solid ink fills do not vote; the head votes 0; the torso region,
+  under a point on the figure's axis 35 % down, votes 1). A collar piece bordered mostly by the shirt ends up
+  clothing although it touches the neck; the paper inside a bent arm, bordered mostly by skin, ends up skin.
+  Undecided regions follow their neighbours fully; regions with a shape prior keep three quarters of it and vote
+  with it.
+
+*Accessories* (a bag, a held object) are regions that the garment does not surround: their outline runs mostly
+along skin and the background, so the vote pulls them down; a region that juts out of the garment's outline
+between an arm and the body is skin-framed and goes the same way.
+
+The garment is then the regions with ``p > 0.5`` connected (through shared seams or solid fills such as a belt)
+to the torso region. The reading's **ambiguity** is the area-weighted share of the figure whose ``p`` lies in
+the uncertain band (0.3-0.7): the confidence falls with it (and a note names it) — the idea of SAM's automatic
+mask generator, which keeps a candidate only when its predicted quality is high *and* stable, applied to the
+reading as a whole (stability across gap tolerances is measured in :func:`.auto.figure_confidence`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .lineart import KIND_FILL, Partition
+
+#: Shape-prior garment probabilities.
+P_BIG, P_LIMB, P_END, P_OPEN = 0.9, 0.08, 0.12, 0.5
+#: Propagation rounds (each mixes every region with its neighbours once).
+ROUNDS = 30
+#: Weight of the head's (0) vote relative to a body region's, per px of shared outline.
+HEAD_VOTE = 0.5
+#: ``p`` in this band counts as ambiguous.
+AMBIGUOUS = (0.3, 0.7)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What the caller knows about the figure before the interpretation.
+
+    Attributes:
+        cand: region labels of the figure (int array).
+        head: region labels taken as head / hair / everything above the chin (never clothing).
+        fills: solid ink fills of the figure (hair, shoes, belt): never clothing on their own, do not vote.
+        box: the silhouette's (top, bottom, left, right) in working px.
+        face_area: area (px) of the face region, 0 when no head was found.
+        torso: (x, y) working px of a point on the torso (on the figure's axis, 35 % down).
+    """
+
+    cand: np.ndarray
+    head: frozenset
+    fills: frozenset
+    box: tuple[int, int, int, int]
+    face_area: float
+    torso: tuple[int, int]
+
+
+@dataclass
+class Reading:
+    """The interpretation: garment labels, per-label garment probability, ambiguity and notes.
+
+    Attributes:
+        garment: labels of the garment (connected to the torso).
+        p: ``{label: garment probability}`` for the body regions (not head, not fills).
+        prior: ``{label: shape prior}`` (what shape and position alone said).
+        seed: the torso region's label (the largest body region when the torso point is on none).
+        ambiguity: area-weighted share of the body whose ``p`` is in :data:`AMBIGUOUS`, in [0, 1].
+        notes: what made the reading doubtful.
+    """
+
+    garment: set[int]
+    p: dict[int, float]
+    prior: dict[int, float]
+    seed: int
+    ambiguity: float
+    notes: list[str] = field(default_factory=list)
+
+
+def shape_prior(part: Partition, body: set[int], fig: Figure) -> dict[int, float]:
+    """Garment probability of each body region from its own shape and its place on the figure (module docstring)."""
+    top, bottom, left, right = fig.box
+    h, w = bottom - top, right - left
+    axis = float(fig.torso[0])
+    per = np.maximum(part.adjacency.sum(1), 1)
+    r_ref = max(float(part.radius[l - 1]) for l in body)
+    # Thinner than a tenth of the face's equivalent radius: paper between two lines, not a limb.
+    sliver = 0.1 * np.sqrt(fig.face_area / np.pi) if fig.face_area else 0.1 * r_ref
+    body_area = sum(float(part.area[l - 1]) for l in body)
+    out: dict[int, float] = {}
+    for l in body:
+        x0, y0, x1, y1 = part.boxes[l - 1]
+        rel = float(part.radius[l - 1]) / max(r_ref, 1e-6)
+        bg = float(part.adjacency[l, 0]) / per[l]
+        area = float(part.area[l - 1])
+        elong = area / (np.pi * max(float(part.radius[l - 1]), 1.0) ** 2)
+        # Distal: at the silhouette's sides, or centred far out from the figure's axis (a bent arm's forearm).
+        side = x0 <= left + 0.05 * w or x1 >= right - 0.05 * w or abs(float(part.cx[l - 1]) - axis) > 0.25 * w
+        foot = y1 >= bottom - 0.08 * h
+        small = fig.face_area > 0 and area <= 0.35 * fig.face_area
+        if rel >= 0.6 or (rel >= 0.4 and area >= 0.08 * body_area):
+            out[l] = P_BIG
+        elif rel < 0.35 and float(part.radius[l - 1]) >= sliver and bg >= 0.35 and elong >= 4.0 and (side or foot):
+            out[l] = P_LIMB  # an arm or a leg
+        elif bg >= 0.5 and (small or (foot and rel < 0.6 and area <= 0.6 * max(fig.face_area, 1.0))):
+            out[l] = P_END  # a hand or a foot
+        else:
+            out[l] = P_OPEN
+    return out
+
+
+def _seed(part: Partition, body: set[int], fig: Figure) -> tuple[int, bool]:
+    """The torso region (under the torso point) and True; else the largest body region and False."""
+    x, y = fig.torso
+    lab = int(part.labels[y, x]) if 0 <= y < part.shape[0] and 0 <= x < part.shape[1] else 0
+    if lab in body:
+        return lab, True
+    return max(body, key=lambda l: part.area[l - 1]), False
+
+
+def propagate(part: Partition, body: set[int], prior: dict[int, float], seed: int, head: frozenset) -> dict[int, float]:
+    """Mix each region's ``p`` with its neighbours' (outline-length weighted), :data:`ROUNDS` times.
+
+    The head votes 0, the torso seed is held at 1, the background and fills do not vote. A region with a shape
+    prior keeps three quarters of it every round (and votes with its prior); an undecided one follows its neighbours."""
+    p = dict(prior)
+    if seed:
+        p[seed] = 1.0
+    adj = part.adjacency
+    for _ in range(ROUNDS):
+        new = {}
+        for l in body:
+            if l == seed:
+                new[l] = 1.0
+                continue
+            wsum = 0.0
+            vote = 0.0
+            for k in np.flatnonzero(adj[l] > 0):
+                k = int(k)
+                if k == l or k == 0:
+                    continue
+                if k in p:
+                    # A region with a shape prior votes with it (a limb stays skin however much it touches
+                    # the dress); an undecided region votes with what its own neighbours made of it.
+                    vote += adj[l, k] * (p[k] if prior[k] == P_OPEN or k == seed else prior[k])
+                    wsum += adj[l, k]
+                elif k in head:
+                    wsum += HEAD_VOTE * adj[l, k]
+            nb = vote / wsum if wsum else prior[l]
+            keep = 0.0 if prior[l] == P_OPEN else 0.75
+            new[l] = keep * prior[l] + (1 - keep) * nb
+        p = new
+    return p
+
+
+def interpret(part: Partition, fig: Figure) -> Reading:
+    """The scored reading of a figure (module docstring): garment labels, probabilities, ambiguity, notes."""
+    head = fig.head
+    body = {int(l) for l in fig.cand if int(l) not in head and int(l) not in fig.fills}
+    if not body:
+        return Reading(set(), {}, {}, 0, 1.0, ["no body regions below the head"])
+    prior = shape_prior(part, body, fig)
+    seed, on_torso = _seed(part, body, fig)
+    p = propagate(part, body, prior, seed, head)
+    garment = _connected(part, {l for l in body if p[l] > 0.5}, seed, fig.fills)
+    area = {l: float(part.area[l - 1]) for l in body}
+    total = sum(area.values()) or 1.0
+    lo, hi = AMBIGUOUS
+    amb = [l for l in body if lo < p[l] < hi]
+    ambiguity = sum(area[l] for l in amb) / total
+    notes = []
+    if ambiguity > 0.02:
+        notes.append(f"{len(amb)} region(s) ({ambiguity:.0%} of the figure) could be clothing or body; "
+                     "check the pick or select with strokes")
+    if not on_torso:
+        notes.append("no body region under the figure's torso point; the largest region was taken as the torso")
+    return Reading(garment, p, prior, seed, float(ambiguity), notes)
+
+
+def _connected(part: Partition, keep: set[int], seed: int, fills: frozenset) -> set[int]:
+    """The regions of ``keep`` reachable from ``seed`` through shared seams (solid fills such as a belt pass the
+    connection on but are not returned). Without a seed, the largest such group."""
+    if not keep:
+        return set()
+    through = keep | set(fills)
+    adj = part.adjacency
+
+    def reach(start: int) -> set[int]:
+        seen, todo = {start}, [start]
+        while todo:
+            a = todo.pop()
+            for b in np.flatnonzero(adj[a] > 0):
+                b = int(b)
+                if b in through and b not in seen:
+                    seen.add(b)
+                    todo.append(b)
+        return seen & keep
+
+    if seed in keep:
+        return reach(seed)
+    groups = []
+    left = set(keep)
+    while left:
+        s = next(iter(left))
+        g = reach(s) | {s}
+        groups.append(g & keep)
+        left -= g
+    return max(groups, key=lambda g: sum(float(part.area[l - 1]) for l in g))

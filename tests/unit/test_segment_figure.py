@@ -1,0 +1,101 @@
+"""The croquis reading (garmentstyle.segment.figure): shape priors, neighbour votes, ambiguity.
+
+Built on a tiny synthetic figure drawn with OpenCV so each property is checked on a known layout; the real croquis
+are covered by tests/unit/test_segment_auto.py and bench/bench_segment.py."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from garmentstyle.segment import lineart
+from garmentstyle.segment.auto import main_regions, pick, silhouette, torso_point
+from garmentstyle.segment.figure import P_BIG, P_LIMB, P_OPEN, Figure, interpret, shape_prior
+
+
+def _figure(bent_arm: bool = True, collar: bool = True) -> np.ndarray:
+    """A standing figure, 600 px tall: head, neck, a dress (bodice + skirt), straight arm on the left, an arm bent
+    to the hip on the right (it frames a hole of paper), legs; optional collar pieces beside the neck."""
+    img = np.full((640, 420), 255, np.uint8)
+    k = 3
+    cv2.ellipse(img, (210, 70), (38, 48), 0, 0, 360, 0, k)  # head
+    cv2.rectangle(img, (195, 118), (225, 150), 0, k)  # neck
+    if collar:
+        cv2.rectangle(img, (170, 140), (195, 160), 0, k)
+        cv2.rectangle(img, (225, 140), (250, 160), 0, k)
+    body = np.array([[150, 150], [270, 150], [280, 300], [300, 460], [120, 460], [140, 300]], np.int32)
+    cv2.polylines(img, [body], True, 0, k)
+    cv2.line(img, (140, 300), (280, 300), 0, k)  # waist seam
+    cv2.polylines(img, [np.array([[150, 155], [110, 170], [85, 380], [105, 382], [128, 200]], np.int32)], True, 0, k)
+    if bent_arm:
+        cv2.polylines(img, [np.array([[270, 155], [345, 230], [285, 290], [278, 262], [318, 232], [272, 185]],
+                                     np.int32)], True, 0, k)
+    cv2.polylines(img, [np.array([[160, 460], [165, 620], [195, 620], [200, 460]], np.int32)], True, 0, k)
+    cv2.polylines(img, [np.array([[220, 460], [225, 620], [255, 620], [260, 460]], np.int32)], True, 0, k)
+    return np.repeat(img[..., None], 3, 2)
+
+
+@pytest.fixture(scope="module")
+def drawn():
+    lineart.clear_cache()
+    part = lineart.partition(_figure())
+    return part, pick(part, layout="figure")
+
+
+def _label_at(part, x, y) -> int:
+    return int(part.labels[y, x])
+
+
+def test_dress_is_kept_and_body_left_out(drawn):
+    part, pk = drawn
+    assert pk.layout == "figure"
+    chosen = set(pk.chosen)
+    assert _label_at(part, 210, 220) in chosen  # bodice
+    assert _label_at(part, 210, 400) in chosen  # skirt, through the waist seam
+    for x, y in ((210, 70), (180, 560), (240, 560), (100, 300)):  # head, legs, straight arm
+        assert _label_at(part, x, y) not in chosen, (x, y)
+
+
+def test_collar_beside_the_neck_goes_with_the_dress_not_the_neck(drawn):
+    part, pk = drawn
+    assert _label_at(part, 182, 150) in pk.chosen
+    assert _label_at(part, 210, 134) not in pk.chosen  # the neck itself
+
+
+def test_bent_forearm_is_a_limb_by_its_place_on_the_figure(drawn):
+    part, pk = drawn
+    cand = main_regions(part)
+    sil = silhouette(part, cand)
+    fore = _label_at(part, 332, 230)
+    head = frozenset(l for l in pk.excluded if part.cy[l - 1] < 120)
+    body = {int(l) for l in cand} - head
+    face_area = float(max(part.area[l - 1] for l in head))
+    fig = Figure(cand, head, frozenset(), (sil.top, sil.bottom, sil.left, sil.right), face_area,
+                 torso_point(part, sil))
+    prior = shape_prior(part, body, fig)
+    assert prior[fore] == P_LIMB  # not at the silhouette's side, but far out from the axis
+    assert fore not in pk.chosen
+    hole = _label_at(part, 292, 226)  # the paper the bent arm frames: undecided by shape, left out by its votes
+    assert prior[hole] == P_OPEN and hole not in pk.chosen
+    assert prior[_label_at(part, 210, 400)] == P_BIG
+
+
+def test_reading_without_a_torso_seed_says_so(drawn):
+    part, pk = drawn
+    cand = main_regions(part)
+    sil = silhouette(part, cand)
+    fig = Figure(cand, frozenset(), frozenset(), (sil.top, sil.bottom, sil.left, sil.right), 0.0, (0, 0))
+    r = interpret(part, fig)
+    assert any("torso" in n for n in r.notes)
+    assert r.garment  # still the largest plausible group
+    assert all(0.0 <= v <= 1.0 for v in r.p.values())
+
+
+def test_ambiguity_grows_when_the_votes_are_split():
+    """A region bordered half by the dress and half by an arm is ambiguous, and the figure's confidence says so
+    (lower than the same figure without it)."""
+    lineart.clear_cache()
+    with_hole = pick(lineart.partition(_figure(bent_arm=True)), layout="figure")
+    lineart.clear_cache()
+    without = pick(lineart.partition(_figure(bent_arm=False)), layout="figure")
+    assert with_hole.confidence <= without.confidence
