@@ -217,6 +217,9 @@ class Session:
         self.frame = None
         self.seg = None
         self.render = None
+        from .memory import trim_soon
+
+        trim_soon()  # hand the freed pages back to the OS (glibc keeps them otherwise: see ui/memory.py)
 
 
 def new_session(ctx: AppContext) -> Session:

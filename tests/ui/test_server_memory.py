@@ -1,0 +1,72 @@
+"""The server's memory after sessions close: 20 tabs (gradio_client sessions) each load a sketch, find its regions and
+render a preview; while they are open the process grows by their footprint (so the test can fail), and once they
+close (the heartbeat ends, Gradio's unload releases the session, ui.memory hands the pages back) it returns near its
+start. The per-session footprint is checked against the bound documented in docs/ui.md."""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from PIL import Image
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from garmentstyle import samples  # noqa: E402
+
+pytestmark = pytest.mark.slow
+SESSIONS = 20
+SIDE = (800, 960)  # (w, h): 0.77 MP, the dress sample enlarged
+#: docs/ui.md "Memory": an open session holds at most about BASE_MB + MB_PER_MP per sketch megapixel (regions, undo,
+#: display, segmentation, Gradio's own per-session state) on top of its render at output size.
+BASE_MB, MB_PER_MP = 30, 40
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _settled(pid: int, *, below: float, timeout: float = 30.0) -> float:
+    """The process's RSS once it is at most ``below`` MB (or after ``timeout`` s: then whatever it is)."""
+    t0 = time.monotonic()
+    while True:
+        mb = _rss_mb(pid)
+        if mb <= below or time.monotonic() - t0 > timeout:
+            return mb
+        time.sleep(0.5)
+
+
+def _open(url: str, sketch) -> Client:
+    c = Client(url, verbose=False, analytics_enabled=False)
+    c.predict(handle_file(str(sketch)), api_name="/upload_sketch")
+    c.predict(0, api_name="/find_garment")
+    c.predict(96, 3, "swatch", True, 1.0, 0, api_name="/render_preview")
+    return c
+
+
+def test_memory_returns_near_its_start_after_20_sessions_close(app_server, tmp_path):
+    pid = app_server.proc.pid
+    sketch = tmp_path / "dress-large.png"
+    Image.open(samples.sketch_path("dress")).convert("RGB").resize(SIDE, Image.LANCZOS).save(sketch)
+    for _ in range(2):  # warm-up: caches, compiled paths and Gradio's own first-use allocations
+        _open(app_server.url, sketch).close()
+    time.sleep(2.0)
+    start = _rss_mb(pid)
+    with ThreadPoolExecutor(8) as pool:
+        clients = list(pool.map(lambda _: _open(app_server.url, sketch), range(SESSIONS)))
+    peak = _rss_mb(pid)
+    grown = peak - start
+    mp = SIDE[0] * SIDE[1] / 1e6
+    assert grown > SESSIONS * 10, (start, peak)  # the sessions really hold memory while open
+    assert grown / SESSIONS < BASE_MB + MB_PER_MP * mp, (start, peak)  # within the documented bound per session
+    for c in clients:
+        c.close()  # ends its heartbeat: the server's unload event releases the tab's session
+    print(f"RSS start {start:.0f} MB, {SESSIONS} open {peak:.0f} MB ({grown / SESSIONS:.0f} MB each)", end=" ")
+    after = _settled(pid, below=start + 0.15 * grown)
+    print(f"closed {after:.0f} MB")
+    assert after <= start + 0.15 * grown, f"RSS start {start:.0f} MB, 20 open {peak:.0f} MB, closed {after:.0f} MB"
