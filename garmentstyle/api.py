@@ -127,6 +127,8 @@ class RenderResult:
         report: :class:`~garmentstyle.report.RenderReport` (frozen; ``report.to_json()`` is the ``--report``
             file): encoder used (and whether pretrained), device, sizes, iterations, seconds, final losses per
             region, layers skipped per region, notes.
+        ink: ``(H, W)`` in [0, 1], the line art's opacity the finishing laid over the fabric (from sketch
+            preparation), or None when it was derived from ``sketch`` (:meth:`ink_layer` gives it either way).
     """
 
     image: torch.Tensor
@@ -135,6 +137,12 @@ class RenderResult:
     fabric: torch.Tensor
     sketch: torch.Tensor
     report: RenderReport = field(default_factory=lambda: RenderReport(crop_box=(0, 0, 0, 0)))
+    ink: Optional[torch.Tensor] = None
+
+    def ink_layer(self) -> torch.Tensor:
+        """``(H, W)`` in [0, 1]: the ink opacity the render's finishing used (the sketch's own pixels are painted
+        over the fabric with it; :func:`garmentstyle.finish.compose`)."""
+        return self.ink.clamp(0, 1) if self.ink is not None else finish.ink_map(self.sketch)[0, 0]
 
     def save(self, path: str | Path, *, transparent: bool = False) -> Path:
         """Write the render as PNG (atomically). ``transparent`` makes everything outside the garment clear."""
@@ -273,82 +281,21 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
     device = resolve_device(options.device)
     rep = Reporter(on_progress, cancel)
     rep.emit(Progress("prepare"))
-
-    peek = io.peek_size(sketch)  # bounded work: refuse an oversized output before decoding a large scan
-    if peek is not None:
-        check_output_side(peek, options.size)
-    sk_native = io.load_image(sketch)
-    nh, nw = sk_native.shape[-2:]
-    check_output_side((nh, nw), options.size)
-    oh, ow = output_size((nh, nw), options.size)
     notes: list[str] = []
-    ink_native = None
-    if not options.keep_paper:  # a scan / photo: finish on the cleaned sketch (issue 8)
-        from .sketchprep import for_render
-
-        sk_native, ink_native, prep_note = for_render(sk_native)
-        notes += [prep_note] if prep_note else []
-    if options.size and options.size > max(nh, nw):
-        notes.append(f"output ({ow}×{oh}) is larger than the sketch ({nw}×{nh}); lines are upsampled")
-    sk = _resize_image(sk_native, (oh, ow)).to(device)
-    px_per_sketch_px = ow / nw
-
+    sk = _load_sketch(sketch, options, device, notes)
+    page = PageCheck(sk.native)  # to notice a mask that misses the drawing (cheap first; partition to confirm)
     names: list[str] = []
-    masks: list[torch.Tensor] = []
-    page = PageCheck(sk_native)  # to notice a mask that misses the drawing (cheap first; partition to confirm)
-    specs: list[transfer.RegionSpec] = []
-    region_report = []
+    masks, specs, region_report = [], [], []
     for i, rg in enumerate(regions):
         name = rg.name or f"region{i + 1}"
         if name in names:
             raise InputError(f"two regions are named {name!r}; give each region its own name")
         names.append(name)
-        m = io.load_mask(rg.mask, size=(nh, nw), name=f"mask of {name}")
-        validate_mask(m, name=f"mask of {name}")
-        soft = float(((m > 0.02) & (m < 0.98)).float().mean())
-        if soft > 0.05:
-            notes.append(f"{name}: mask is not binary ({soft:.0%} grey pixels); used as a soft mask (grey = "
-                         "partly inside)")
-        on_page = page.fraction_on_page(m)
-        if on_page is not None:
-            if on_page > SUSPICIOUS:
-                notes.append(f"{name}: {on_page:.0%} of the mask lies on the blank page outside the drawing; check "
-                             "that it lines up with the sketch (same file size, not shifted or inverted)")
-        m_out = _resize_image(m[None, None], (oh, ow))[0, 0]
-        if int((m_out >= 0.5).sum()) < MIN_REGION_PIXELS:
-            raise MaskError(f"mask of {name}: only {int((m_out >= 0.5).sum())} px inside at {ow}×{oh}; a region "
-                            f"needs at least {MIN_REGION_PIXELS} px (use a larger size or a larger mask)")
+        m, m_out, area = _region_mask(rg, name, sk, page, notes)
         masks.append(m_out.to(device))
-        prep = swatches.prepare(rg.swatch, rg.prepare, name=f"swatch of {name}")
-        sw = check_swatch(prep.tile, name=f"swatch of {name}")
-        notes.extend(prep.report.notes)
-        recoloured = None
-        if rg.colourway:  # the prepared tile recoloured pixel by pixel, so it still tiles
-            from . import colourway
-
-            recoloured = colourway.recolour(sw, rg.colourway)
-            sw = recoloured.image
-            notes.extend(f"{name}: colourway: {n}" for n in recoloured.notes)
-        if options.colour == "histogram":
-            if colour_ops.chroma_spread(sk_native, m) < 0.02:
-                notes.append(f"{name}: histogram matching to an uncoloured sketch gives a grey fabric; use "
-                             "colour='swatch' to keep the fabric's colours")
-            sw = colour_ops.match_histogram(sw, sk_native, m)
-        scale = _region_scale(rg, prep, name=name, sketch_h=nh, options=options)
-        zoom = px_per_sketch_px / scale
-        mp = _region_mapping(rg, m, sk_native, native=(nh, nw), output=(oh, ow), name=name, notes=notes)
-        specs.append(transfer.RegionSpec(name=name, swatch=sw.to(device), zoom=zoom, rotation=rg.rotation,
-                                         style_weight=rg.style_weight, mapping=mp))
-        region_report.append(RegionReport(
-            name=name, area_px=int((m_out >= 0.5).sum()), swatch_size=(int(sw.shape[-1]), int(sw.shape[-2])),
-            scale=scale, repeat_px_sketch=sw.shape[-1] / scale, repeat_px_output=sw.shape[-1] * zoom,
-            rotation=rg.rotation, style_weight=rg.style_weight, tileable=rg.tileable, prepare=prep.report,
-            swatch_cm=rg.swatch_cm, repeat_cm=rg.repeat_cm,
-            grain=rg.grain if isinstance(rg.grain, str) else ("strokes" if not isinstance(rg.grain, Path)
-                                                              else str(rg.grain)),
-            drape=rg.drape, mapping=mp.stats if mp is not None else None,
-            colourway=tuple(rg.colourway) if rg.colourway else None,
-            colourway_match=recoloured.to_dict() if recoloured is not None else None))
+        spec, region_rep = _region_fabric(rg, name, m, area, sk, options, notes)
+        specs.append(dataclasses.replace(spec, swatch=spec.swatch.to(device)))
+        region_report.append(region_rep)
     mask_t = torch.stack(masks)
     overlap = int(((mask_t >= 0.5).sum(dim=0) > 1).sum())
     if overlap:
@@ -357,26 +304,131 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
     rep.check("prepare")
     enc = encoders.get(options.encoder, pooling=options.pooling, device=str(device))
     rep.check("prepare")  # the last point where a cancel leaves no image
-    out = transfer.run(sk, mask_t, specs, options, enc, reporter=rep, preview_every=preview_every)
+    out = transfer.run(sk.image, mask_t, specs, options, enc, reporter=rep, preview_every=preview_every)
     tr = out.report
     try:  # the finished render is always returned, also when the cancel arrives now
         rep.emit(Progress("finish", level=len(tr.levels), levels=len(tr.levels)))
     except Cancelled:
         tr = dataclasses.replace(tr, cancelled=True, cancelled_at=tr.cancelled_at or "finish")
-    alphas = finish.region_alphas(mask_t, soft_edge=options.soft_edge)
-    ink_out = None if ink_native is None else _resize_image(ink_native[None, None], (oh, ow))[0, 0].to(sk)
-    image = finish.compose(sk, out.fabric, alphas, keep_sketch=options.keep_sketch,
-                           shading_strength=options.shading_strength, ink=ink_out)
+    image, alpha, ink = _finish(sk, out.fabric, mask_t, options)
     for name, skipped in tr.skipped_layers.items():
         if skipped:
             notes.append(f"{name}: layer(s) {', '.join(skipped)} skipped (their receptive field does not fit inside "
                          "the region at this size); matched on the other layers")
     notes.extend(tr.notes)
+    (nh, nw), (oh, ow) = sk.native_size, sk.output_size
     report = RenderReport.of(
         tr, garmentstyle=__version__, encoder=enc.name, encoder_pretrained=bool(enc.pretrained),
         encoder_description=enc.description, encoder_requested=options.encoder, device=str(device),
         torch=torch.__version__, platform=platform.platform(), sketch_size=(nw, nh), output_size=(ow, oh),
         regions=tuple(region_report), options=options, seconds=round(time.perf_counter() - t0, 3),
         notes=tuple(notes))
-    return RenderResult(image=image.cpu(), masks=mask_t.cpu(), alpha=alphas.sum(0).clamp(0, 1).cpu(),
-                        fabric=out.fabric.cpu(), sketch=sk.cpu(), report=report)
+    return RenderResult(image=image.cpu(), masks=mask_t.cpu(), alpha=alpha.cpu(), fabric=out.fabric.cpu(),
+                        sketch=sk.image.cpu(), report=report, ink=None if ink is None else ink.cpu())
+
+
+@dataclass(frozen=True, eq=False)
+class _LoadedSketch:
+    """The sketch as a render uses it: ``native`` ``(1, 3, nh, nw)`` (cleaned when it was a scan or photo),
+    ``ink_native`` ``(nh, nw)`` from sketch preparation (None: the finishing derives the ink), ``image``
+    ``(1, 3, oh, ow)`` at output size on the render's device."""
+
+    native: torch.Tensor
+    ink_native: Optional[torch.Tensor]
+    image: torch.Tensor
+    native_size: tuple[int, int]
+    output_size: tuple[int, int]
+
+
+def _load_sketch(sketch: Any, options: RenderOptions, device: torch.device, notes: list[str]) -> _LoadedSketch:
+    """Step 1: read the sketch (refusing an oversized output before decoding a large scan), clean a scan or photo
+    (issue 8) unless ``keep_paper``, and bring it to the output size."""
+    peek = io.peek_size(sketch)  # bounded work: refuse an oversized output before decoding a large scan
+    if peek is not None:
+        check_output_side(peek, options.size)
+    native = io.load_image(sketch)
+    nh, nw = native.shape[-2:]
+    check_output_side((nh, nw), options.size)
+    oh, ow = output_size((nh, nw), options.size)
+    ink_native = None
+    if not options.keep_paper:  # a scan / photo: finish on the cleaned sketch (issue 8)
+        from .sketchprep import for_render
+
+        native, ink_native, prep_note = for_render(native)
+        notes += [prep_note] if prep_note else []
+    if options.size and options.size > max(nh, nw):
+        notes.append(f"output ({ow}×{oh}) is larger than the sketch ({nw}×{nh}); lines are upsampled")
+    return _LoadedSketch(native=native, ink_native=ink_native, image=_resize_image(native, (oh, ow)).to(device),
+                         native_size=(nh, nw), output_size=(oh, ow))
+
+
+def _region_mask(rg: Region, name: str, sk: _LoadedSketch, page: PageCheck, notes: list[str]
+                 ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Step 2a: the region's mask ``(nh, nw)`` (validated, with notes for a soft mask or one off the drawing), at
+    output size ``(oh, ow)``, and its pixel count there."""
+    m = io.load_mask(rg.mask, size=sk.native_size, name=f"mask of {name}")
+    validate_mask(m, name=f"mask of {name}")
+    soft = float(((m > 0.02) & (m < 0.98)).float().mean())
+    if soft > 0.05:
+        notes.append(f"{name}: mask is not binary ({soft:.0%} grey pixels); used as a soft mask (grey = "
+                     "partly inside)")
+    on_page = page.fraction_on_page(m)
+    if on_page is not None and on_page > SUSPICIOUS:
+        notes.append(f"{name}: {on_page:.0%} of the mask lies on the blank page outside the drawing; check "
+                     "that it lines up with the sketch (same file size, not shifted or inverted)")
+    m_out = _resize_image(m[None, None], sk.output_size)[0, 0]
+    area = int((m_out >= 0.5).sum())
+    if area < MIN_REGION_PIXELS:
+        oh, ow = sk.output_size
+        raise MaskError(f"mask of {name}: only {area} px inside at {ow}×{oh}; a region needs at least "
+                        f"{MIN_REGION_PIXELS} px (use a larger size or a larger mask)")
+    return m, m_out, area
+
+
+def _region_fabric(rg: Region, name: str, m: torch.Tensor, area: int, sk: _LoadedSketch, options: RenderOptions,
+                   notes: list[str]) -> tuple["transfer.RegionSpec", RegionReport]:
+    """Step 2b: the region's fabric as the transfer sees it — the swatch prepared (issue 7), recoloured, colour
+    matched, at its scale and through its grain/drape mapping — and its report entry."""
+    prep = swatches.prepare(rg.swatch, rg.prepare, name=f"swatch of {name}")
+    sw = check_swatch(prep.tile, name=f"swatch of {name}")
+    notes.extend(prep.report.notes)
+    recoloured = None
+    if rg.colourway:  # the prepared tile recoloured pixel by pixel, so it still tiles
+        from . import colourway
+
+        recoloured = colourway.recolour(sw, rg.colourway)
+        sw = recoloured.image
+        notes.extend(f"{name}: colourway: {n}" for n in recoloured.notes)
+    if options.colour == "histogram":
+        if colour_ops.chroma_spread(sk.native, m) < 0.02:
+            notes.append(f"{name}: histogram matching to an uncoloured sketch gives a grey fabric; use "
+                         "colour='swatch' to keep the fabric's colours")
+        sw = colour_ops.match_histogram(sw, sk.native, m)
+    (nh, nw), (oh, ow) = sk.native_size, sk.output_size
+    scale = _region_scale(rg, prep, name=name, sketch_h=nh, options=options)
+    zoom = (ow / nw) / scale
+    mp = _region_mapping(rg, m, sk.native, native=(nh, nw), output=(oh, ow), name=name, notes=notes)
+    spec = transfer.RegionSpec(name=name, swatch=sw, zoom=zoom, rotation=rg.rotation, style_weight=rg.style_weight,
+                               mapping=mp)
+    grain = rg.grain if isinstance(rg.grain, str) else ("strokes" if not isinstance(rg.grain, Path) else str(rg.grain))
+    report = RegionReport(
+        name=name, area_px=area, swatch_size=(int(sw.shape[-1]), int(sw.shape[-2])), scale=scale,
+        repeat_px_sketch=sw.shape[-1] / scale, repeat_px_output=sw.shape[-1] * zoom, rotation=rg.rotation,
+        style_weight=rg.style_weight, tileable=rg.tileable, prepare=prep.report, swatch_cm=rg.swatch_cm,
+        repeat_cm=rg.repeat_cm, grain=grain, drape=rg.drape, mapping=mp.stats if mp is not None else None,
+        colourway=tuple(rg.colourway) if rg.colourway else None,
+        colourway_match=recoloured.to_dict() if recoloured is not None else None)
+    return spec, report
+
+
+def _finish(sk: _LoadedSketch, fabric: torch.Tensor, mask_t: torch.Tensor, options: RenderOptions
+            ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """Step 4 (after the transfer): the sketch's ink and shading back on the fabric inside the masks
+    (:mod:`garmentstyle.finish`). Returns the image ``(1, 3, oh, ow)``, the garment's opacity ``(oh, ow)`` and the
+    prepared sketch's ink ``(oh, ow)`` (None: the finishing derived it from the sketch)."""
+    alphas = finish.region_alphas(mask_t, soft_edge=options.soft_edge)
+    ink = sk.ink_native
+    ink_out = None if ink is None else _resize_image(ink[None, None], sk.output_size)[0, 0].to(sk.image)
+    image = finish.compose(sk.image, fabric, alphas, keep_sketch=options.keep_sketch,
+                           shading_strength=options.shading_strength, ink=ink_out)
+    return image, alphas.sum(0).clamp(0, 1), ink_out

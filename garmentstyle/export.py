@@ -60,18 +60,16 @@ def _bundle_grain(region: Region, safe: str, files: dict[str, bytes], result: Re
 
 def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
            swatch_sources: Sequence[Any] | None = None, transparent: bool = False) -> Path:
-    """Write a layered ZIP: ``render.png``, ``render_transparent.png``, ``sketch.png``, ``lineart.png`` (the
-    sketch's lines and shading on transparency), ``fabric.png``, ``masks/<region>.png``, ``swatches/<region>.png``,
+    """Write a layered ZIP: ``render.png``, ``render_transparent.png``, ``sketch.png``, ``lineart.png`` (the ink
+    layer the render laid over the fabric: the sketch's own line pixels at the ink opacity the finishing used, on
+    transparency — lines, not the shading), ``fabric.png``, ``masks/<region>.png``, ``swatches/<region>.png``,
     ``report.json`` and ``recipe.json`` (renders this bundle again with ``garmentstyle render --recipe``)."""
-    from .finish import shading_map
-
     names = [r.name for r in result.report.regions]
     files: dict[str, bytes] = {}
     files["render.png"] = _png_bytes(io.to_pil(result.image))
     files["render_transparent.png"] = _png_bytes(io.to_pil(result.image, alpha=result.alpha))
     files["sketch.png"] = _png_bytes(io.to_pil(result.sketch))
-    shade = shading_map(result.sketch)[0, 0]
-    files["lineart.png"] = _png_bytes(io.to_pil(result.sketch * 0, alpha=1 - shade))
+    files["lineart.png"] = _png_bytes(io.to_pil(result.sketch, alpha=result.ink_layer()))
     files["fabric.png"] = _png_bytes(io.to_pil(result.fabric, alpha=result.alpha))
     region_entries = []
     sources = list(swatch_sources) if swatch_sources is not None else [r.swatch for r in regions]
