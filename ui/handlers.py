@@ -9,6 +9,7 @@ comes from the browser is checked here (type, finite, bounds): the browser is no
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
@@ -492,6 +493,12 @@ def apply_editor(session: Optional[Session], value: Any) -> tuple[Session, str]:
 
 
 # ----------------------------------------------------------------------------------------------------- fabrics
+def _new_swatch(f: M.Fabric, path: str, label: str) -> M.Fabric:
+    """The region's fabric with another swatch: its settings stay, its palette goes (the new swatch has other
+    colours)."""
+    return replace(f, swatch=path, label=label, colourway=())
+
+
 def _give_fabric(session: Session, fabric: M.Fabric) -> Session:
     r = _selected(session)
     return _commit(session, M.set_fabric(session.snap, r.uid, fabric), key=("fabric", r.uid))
@@ -502,8 +509,7 @@ def choose_sample_swatch(session: Optional[Session], name: Any) -> Session:
     if not isinstance(name, str) or name not in samples.list_swatches():
         raise InputError(f"unknown sample swatch {str(name)[:40]!r}")
     f = _selected(session).fabric
-    return _give_fabric(session, M.Fabric(str(samples.swatch_path(name)), name, f.pattern, f.rotation, f.strength,
-                                          f.tileable))
+    return _give_fabric(session, _new_swatch(f, str(samples.swatch_path(name)), name))
 
 
 def choose_library_swatch(session: Optional[Session], index: Any) -> Session:
@@ -514,7 +520,7 @@ def choose_library_swatch(session: Optional[Session], index: Any) -> Session:
         raise InputError("no uploaded swatches yet: upload one first")
     label, path = session.library[i]
     f = _selected(session).fabric
-    return _give_fabric(session, M.Fabric(str(path), label, f.pattern, f.rotation, f.strength, f.tileable))
+    return _give_fabric(session, _new_swatch(f, str(path), label))
 
 
 def upload_swatch(ctx: AppContext, session: Optional[Session], path: Any) -> Session:
@@ -534,7 +540,7 @@ def upload_swatch(ctx: AppContext, session: Optional[Session], path: Any) -> Ses
     io.save_image(io.load_image(pil), dest)
     session.library.append((name, str(dest)))
     f = r.fabric
-    return _give_fabric(session, M.Fabric(str(dest), name, f.pattern, f.rotation, f.strength, f.tileable))
+    return _give_fabric(session, _new_swatch(f, str(dest), name))
 
 
 def set_fabric(session: Optional[Session], *, pattern: Any, rotation: Any, strength: Any,
@@ -543,12 +549,12 @@ def set_fabric(session: Optional[Session], *, pattern: Any, rotation: Any, stren
     session = require_sketch(session)
     r = _selected(session)
     f = r.fabric
-    new = M.Fabric(f.swatch, f.label, number(pattern, "pattern size", *M.PATTERN_RANGE),
-                   Vd.region("rotation", rotation if rotation is not None else 0, "pattern rotation (°)",
-                             lo=M.ROTATION_RANGE[0], hi=M.ROTATION_RANGE[1]),
-                   Vd.region("style_weight", strength, "fabric strength", lo=M.STRENGTH_RANGE[0],
-                             hi=M.STRENGTH_RANGE[1]),
-                   f.tileable if tileable is None else Vd.flag(tileable, "“Blend the swatch's edges”"))
+    new = replace(f, pattern=number(pattern, "pattern size", *M.PATTERN_RANGE),
+                  rotation=Vd.region("rotation", rotation if rotation is not None else 0, "pattern rotation (°)",
+                                     lo=M.ROTATION_RANGE[0], hi=M.ROTATION_RANGE[1]),
+                  strength=Vd.region("style_weight", strength, "fabric strength", lo=M.STRENGTH_RANGE[0],
+                                     hi=M.STRENGTH_RANGE[1]),
+                  tileable=f.tileable if tileable is None else Vd.flag(tileable, "“Blend the swatch's edges”"))
     if new == f:
         return session
     return _give_fabric(session, new)
@@ -636,9 +642,14 @@ def render_regions(session: Session, *, skip: Sequence[str] = ()) -> list:
             continue
         if not r.fabric.swatch:
             raise InputError(f"region “{r.name}” has no fabric; pick a swatch for it")
-        out.append(Region(mask=torch.from_numpy(snap.mask(r.uid).astype(np.float32)), swatch=r.fabric.swatch,
-                          name=r.name, scale=1.0 / r.fabric.pattern, rotation=r.fabric.rotation,
-                          style_weight=r.fabric.strength, tileable=r.fabric.tileable))
+        f = r.fabric
+        grain: Any = f.grain
+        if f.grain == "strokes" and f.strokes is not None:
+            grain = f.strokes.array.astype(np.float32)  # a 0/1 map the sketch's size: the strokes themselves
+        out.append(Region(mask=torch.from_numpy(snap.mask(r.uid).astype(np.float32)), swatch=f.swatch,
+                          name=r.name, scale=1.0 / f.pattern, rotation=f.rotation, style_weight=f.strength,
+                          tileable=f.tileable and f.prepare != "off", prepare=f.prepare,
+                          colourway=list(f.colourway) or None, grain=grain, drape=f.drape))
     return out
 
 
@@ -659,7 +670,8 @@ def render(ctx: AppContext, session: Optional[Session], options: RenderOptions, 
     note = f" Too small for a {options.size} px preview, left as drawn: {', '.join(skipped)}." if skipped else ""
     session.rendering = True
     try:
-        for u in jobs.run(ctx, session, lambda cb: api_render(sketch, regions, options, on_progress=cb),
+        for u in jobs.run(ctx, session, lambda cb, token: api_render(sketch, regions, options, on_progress=cb,
+                                                                     cancel=token),
                           title=title):
             if u.done:
                 session.rendering = False  # before the last update: its downloads are the new render's

@@ -83,12 +83,64 @@ class LabelMap:
 
 
 # ----------------------------------------------------------------------------------------------- snapshot
+class Strokes:
+    """Grain strokes drawn on the sketch: an immutable ``(H, W)`` bool map at the sketch's own size, kept packed
+    (1 bit a pixel, deflated), compared by content (so a snapshot holding one compares and undoes like any other
+    value)."""
+
+    __slots__ = ("shape", "_packed", "_digest")
+
+    def __init__(self, mask: np.ndarray):
+        m = np.asarray(mask).astype(bool)
+        if m.ndim != 2:
+            raise InputError("grain strokes must be a 2-D map of the sketch")
+        self.shape: tuple[int, int] = (int(m.shape[0]), int(m.shape[1]))
+        self._packed = zlib.compress(np.packbits(m, axis=None).tobytes(), 1)
+        self._digest = zlib.crc32(self._packed)
+
+    @property
+    def array(self) -> np.ndarray:
+        """``(H, W)`` bool (a fresh copy)."""
+        bits = np.unpackbits(np.frombuffer(zlib.decompress(self._packed), np.uint8))
+        return bits[: self.shape[0] * self.shape[1]].reshape(self.shape).astype(bool)
+
+    @property
+    def pixels(self) -> int:
+        return int(self.array.sum())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Strokes) and self.shape == other.shape and self._packed == other._packed
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self._digest))
+
+    def __repr__(self) -> str:
+        return f"Strokes({self.shape[1]}×{self.shape[0]}, {self.pixels} px)"
+
+
+#: How a region's fabric is prepared: "auto" (a photo becomes a seamless, evenly lit repeat; a seamless swatch is
+#: left as it is) or "off" (the file as given). See :func:`garmentstyle.swatches.prepare`.
+PREPARE_CHOICES = ("auto", "off")
+#: Which way the fabric runs: straight (with the rotation), along the sketch's seams and folds, or drawn strokes.
+GRAIN_CHOICES = ("straight", "auto", "strokes")
+#: Most colours the palette editor recolours (garmentstyle.colourway allows 12; a designer edits a few).
+MAX_PALETTE = 8
+DRAPE_RANGE = (0.0, 2.0)
+_HEXCOLOUR = __import__("re").compile(r"#[0-9a-f]{6}")
+
+
 @dataclass(frozen=True)
 class Fabric:
     """A region's fabric. ``swatch`` is a file path (a bundled sample, or a validated upload in the session
     folder), ``label`` what the designer sees; ``pattern`` is the pattern size (1 = one swatch pixel per sketch
     pixel, 2 = twice as large; ``Region.scale`` is its inverse); ``rotation`` degrees counter-clockwise;
-    ``strength`` the style weight; ``tileable`` blends the swatch's edges (a cloth photo that does not repeat)."""
+    ``strength`` the style weight; ``tileable`` the old "blend the edges" flag (kept for old projects: preparation
+    is ``prepare`` now).
+
+    ``prepare``: :data:`PREPARE_CHOICES`; ``colourway``: the palette editor's replacement colours ``"#rrggbb"``, one
+    per dominant colour of the prepared swatch, largest first (empty = the swatch's own colours; its length is the
+    number of colours found); ``grain``: :data:`GRAIN_CHOICES` (``"strokes"`` uses ``strokes``); ``drape``: how much
+    the sketch's folds bend the pattern (0 = off)."""
 
     swatch: str = ""
     label: str = ""
@@ -96,13 +148,31 @@ class Fabric:
     rotation: float = 0.0
     strength: float = 1.0
     tileable: bool = False
+    prepare: str = "auto"
+    colourway: tuple = ()
+    grain: str = "straight"
+    strokes: Optional[Strokes] = None
+    drape: float = 0.0
 
     def __post_init__(self) -> None:
         _number("pattern size", self.pattern, *PATTERN_RANGE)
         _number("pattern rotation", self.rotation, *ROTATION_RANGE)
         _number("fabric strength", self.strength, *STRENGTH_RANGE)
+        _number("drape", self.drape, *DRAPE_RANGE)
         if not isinstance(self.tileable, bool):
             raise InputError(f"“blend the swatch's edges” must be on or off; got {self.tileable!r}")
+        if self.prepare not in PREPARE_CHOICES:
+            raise InputError(f"swatch preparation must be one of {', '.join(PREPARE_CHOICES)}; got {self.prepare!r}")
+        if self.grain not in GRAIN_CHOICES:
+            raise InputError(f"the grain must be one of {', '.join(GRAIN_CHOICES)}; got {self.grain!r}")
+        if self.grain == "strokes" and self.strokes is None:
+            raise InputError("draw grain strokes on the region first (the grain brush)")
+        if self.strokes is not None and not isinstance(self.strokes, Strokes):
+            raise InputError("grain strokes must be drawn with the grain brush")
+        cw = tuple(self.colourway)
+        if len(cw) > MAX_PALETTE or not all(isinstance(c, str) and _HEXCOLOUR.fullmatch(c) for c in cw):
+            raise InputError(f"a palette is up to {MAX_PALETTE} colours written #rrggbb; got {cw!r}"[:160])
+        object.__setattr__(self, "colourway", cw)
 
 
 @dataclass(frozen=True)
@@ -506,5 +576,6 @@ class History:
 __all__ = [
     "PALETTE", "HISTORY_LIMIT", "Fabric", "RegionEntry", "Snapshot", "LabelMap", "History", "add_area",
     "remove_area", "new_region", "replace_all", "select", "rename", "delete", "merge", "set_fabric",
-    "fabric_to_all", "set_points", "paint", "check_name", "unique_name", "same_content",
+    "fabric_to_all", "set_points", "paint", "check_name", "unique_name", "same_content", "Strokes", "PREPARE_CHOICES",
+    "GRAIN_CHOICES", "MAX_PALETTE", "DRAPE_RANGE",
 ]

@@ -1,0 +1,160 @@
+"""The fabric panel's actions as plain functions (no Gradio): the swatch's preparation, the palette editor
+(colourways) and the grain (mode, brush strokes, drape) of the selected region.
+
+Each validates what the browser sent (:mod:`ui.validate`), applies one pure edit of the region model
+(:func:`ui.model.set_fabric`) as an undo step (a drag of one control is one step), and returns the session and a
+sentence for the designer. The library does the work: :func:`garmentstyle.swatches.prepare`,
+:func:`garmentstyle.colourway.find_colours` / ``recolour`` and :func:`garmentstyle.mapping.build` (through
+:mod:`ui.views`, which draws them live on the canvas).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Optional
+
+import numpy as np
+
+from garmentstyle.errors import GarmentStyleError, InputError
+
+from . import model as M, validate as Vd, views as V
+from .handlers import _commit, _layer_mask, _selected, require_sketch
+from .state import Session
+
+GRAIN_LABELS = {"straight": "Straight (with the rotation)", "auto": "Along the sketch's seams and folds",
+                "strokes": "Along my grain strokes"}
+
+
+def _fabric(session: Optional[Session]) -> tuple[Session, M.RegionEntry, M.Fabric]:
+    session = require_sketch(session)
+    r = _selected(session)
+    if not r.fabric.swatch:
+        raise InputError(f"region “{r.name}” has no fabric yet; pick a swatch for it first")
+    return session, r, r.fabric
+
+
+def _set(session: Session, r: M.RegionEntry, fabric: M.Fabric, key: tuple) -> Session:
+    if fabric == r.fabric:
+        return session
+    return _commit(session, M.set_fabric(session.snap, r.uid, fabric), key=key + (r.uid,))
+
+
+# ----------------------------------------------------------------------------------------------------- swatch
+def set_prepare(session: Optional[Session], use_raw: Any) -> tuple[Session, str]:
+    """“Use the file as given”: on = the raw file (``prepare="off"``), off = prepared (``"auto"``)."""
+    session, r, f = _fabric(session)
+    raw = Vd.flag(use_raw, "“Use the file as given”")
+    session = _set(session, r, replace(f, prepare="off" if raw else "auto", colourway=()), ("prepare",))
+    return session, ("The swatch file is used as given." if raw else
+                     "The swatch is prepared: a seamless, evenly lit repeat.")
+
+
+def set_sketch_cm(session: Optional[Session], cm: Any) -> tuple[Session, str]:
+    """The sketch's real height in cm (0 = unknown): pattern sizes are then also shown in cm."""
+    session = require_sketch(session)
+    v = Vd.option("sketch_cm", cm if cm not in (None, "") else 0, "the sketch's height in cm")
+    session.__dict__["sketch_cm"] = float(v)
+    return session, (f"The sketch is {v:g} cm tall: pattern sizes are shown in cm." if v else
+                     "The sketch's real size is not known: pattern sizes are in pixels.")
+
+
+def sketch_cm(session: Optional[Session]) -> float:
+    return float(session.__dict__.get("sketch_cm", 0.0)) if session is not None else 0.0
+
+
+# ----------------------------------------------------------------------------------------------------- palette
+def set_palette_size(session: Optional[Session], k: Any) -> tuple[Session, str]:
+    """Recolour the selected region's fabric with ``k`` colours (0 = its own colours): the ``k`` dominant colours of
+    the prepared swatch are found and each starts as itself, ready to be replaced."""
+    session, r, f = _fabric(session)
+    k = int(Vd.number(k, "the number of colours", 0, M.MAX_PALETTE, integer=True))
+    if k == 0:
+        return _set(session, r, replace(f, colourway=()), ("palette-size",)), "The fabric keeps its own colours."
+    if len(f.colourway) == k:
+        return session, f"{k} colours, as before."
+    try:
+        found = V.found_colours(session.frame, f, k)
+    except GarmentStyleError as exc:
+        raise InputError(f"could not find {k} colours in {f.label or 'this swatch'}: {exc}") from None
+    session = _set(session, r, replace(f, colourway=tuple(c.hex for c in found.colours)), ("palette-size",))
+    msg = f"Found the {k} main colours of {f.label or 'the fabric'}; change any of them to recolour it."
+    if found.notes:
+        msg += " Note: " + "; ".join(found.notes)
+    return session, msg
+
+
+def set_palette_colour(session: Optional[Session], index: Any, colour: Any) -> tuple[Session, str]:
+    """Replace dominant colour ``index`` (0 = the largest) of the selected region's fabric with ``colour``."""
+    session, r, f = _fabric(session)
+    if not f.colourway:
+        raise InputError("choose how many colours to recolour first")
+    i = int(Vd.number(index, "the palette colour", 0, len(f.colourway) - 1, integer=True))
+    hex_ = Vd.hex_colour(colour, f"colour {i + 1}")
+    cw = list(f.colourway)
+    cw[i] = hex_
+    session = _set(session, r, replace(f, colourway=tuple(cw)), ("palette", i))
+    return session, f"Colour {i + 1} of “{r.name}” is now {hex_} (Ctrl+Z undoes)."
+
+
+def reset_palette(session: Optional[Session]) -> tuple[Session, str]:
+    """Every replacement back to the colour found in the swatch (the palette size stays)."""
+    session, r, f = _fabric(session)
+    if not f.colourway:
+        return session, "The fabric has its own colours already."
+    found = V.found_colours(session.frame, f, len(f.colourway))
+    session = _set(session, r, replace(f, colourway=tuple(c.hex for c in found.colours)), ("palette-reset",))
+    return session, "Back to the swatch's own colours."
+
+
+# ----------------------------------------------------------------------------------------------------- grain
+def set_grain(session: Optional[Session], mode: Any, drape: Any) -> tuple[Session, str]:
+    """The selected region's grain mode (straight / along the sketch / along drawn strokes) and drape."""
+    session, r, f = _fabric(session)
+    mode = Vd.choice(mode, "the grain", M.GRAIN_CHOICES, GRAIN_LABELS)
+    d = Vd.region("drape", drape if drape is not None else 0, "drape", lo=M.DRAPE_RANGE[0], hi=M.DRAPE_RANGE[1])
+    if mode == "strokes" and f.strokes is None:
+        raise InputError("draw grain strokes first: open “Grain brush”, draw lines along the warp on the region, "
+                         "and press “Use these grain strokes”")
+    session = _set(session, r, replace(f, grain=mode, drape=float(d)), ("grain",))
+    return session, f"Grain of “{r.name}”: {GRAIN_LABELS[mode].lower()}; drape {float(d):g}."
+
+
+def apply_grain_strokes(session: Optional[Session], value: Any) -> tuple[Session, str]:
+    """The grain brush's strokes (any layer of the editor) become the selected region's grain (one undo step)."""
+    session, r, f = _fabric(session)
+    layers = list((value or {}).get("layers") or []) if isinstance(value, dict) else []
+    masks = [_layer_mask(layer, session.size) for layer in layers if layer is not None]
+    strokes = np.logical_or.reduce(masks) if masks else np.zeros(session.size, bool)
+    if not strokes.any():
+        raise InputError("no grain strokes: draw one or more lines along the warp of the fabric on the region")
+    inside = strokes & session.snap.mask(r.uid)
+    if not inside.any():
+        raise InputError(f"the grain strokes are all outside “{r.name}”; draw them on the selected region")
+    session = _set(session, r, replace(f, grain="strokes", strokes=M.Strokes(strokes)), ("strokes",))
+    share = inside.sum() / strokes.sum()
+    note = "" if share > 0.9 else f" ({100 * (1 - share):.0f} % of the strokes are outside the region; they count near it)"
+    return session, f"“{r.name}” follows your grain strokes{note}."
+
+
+def clear_grain_strokes(session: Optional[Session]) -> tuple[Session, str]:
+    session, r, f = _fabric(session)
+    session = _set(session, r, replace(f, grain="straight" if f.grain == "strokes" else f.grain, strokes=None),
+                   ("strokes",))
+    return session, f"Removed the grain strokes of “{r.name}”."
+
+
+def grain_editor_value(session: Optional[Session]) -> Optional[dict]:
+    """The grain brush's canvas: the sketch with the selected region tinted and its strokes so far."""
+    if session is None or not session.has_sketch:
+        return None
+    bg = V.canvas_image(session.frame, session.snap, V.VIEW_COLOUR, labels=False)
+    r = session.snap.selected
+    if r is not None and r.fabric.strokes is not None:
+        f = session.frame
+        m = r.fabric.strokes.array[f.rows[:, None], f.cols[None, :]]
+        bg = bg.copy()
+        bg[m] = (20, 20, 20)
+    return {"background": bg, "layers": [], "composite": None}
+
+
+__all__ = ["GRAIN_LABELS", "set_prepare", "set_sketch_cm", "sketch_cm", "set_palette_size", "set_palette_colour",
+           "reset_palette", "set_grain", "apply_grain_strokes", "clear_grain_strokes", "grain_editor_value"]
