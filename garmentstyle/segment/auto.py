@@ -270,8 +270,9 @@ def _pick_figure(part: Partition, cand: np.ndarray, sil: _Sil, head: list[int], 
         scores = np.zeros(n)
         scores[cand - 1] = 1.0
         return Pick(sorted(cand_set), scores, "figure", 0.3, notes)
+    torso = torso_point(part, sil)
     fig = Figure(cand, frozenset(excluded), frozenset(fills), (sil.top, sil.bottom, sil.left, sil.right),
-                 face_area, torso_point(part, sil))
+                 face_area, torso, float(part.cx[face - 1]) if face else float(torso[0]))
     reading = interpret(part, fig)
     notes += reading.notes
     chosen = set(reading.garment)

@@ -9,6 +9,7 @@ import numpy as np
 from ..errors import SegmentationError
 from . import lineart
 from .auto import pick
+from .figure import garment_pieces
 from .result import build, refine_garment
 from .strokes import fit_to, stroke_regions
 from .types import SegmentOptions, Strokes
@@ -158,7 +159,7 @@ def run(
         score=score_map,
         kinds=kinds,
         partition=labels,
-        groups=part.part_groups(),
+        groups=garment_pieces(part, chosen, part.part_groups()) if layout == "figure" else part.part_groups(),
     )
 
 

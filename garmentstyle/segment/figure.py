@@ -53,6 +53,8 @@ class Figure:
         box: the silhouette's (top, bottom, left, right) in working px.
         face_area: area (px) of the face region, 0 when no head was found.
         torso: (x, y) working px of a point on the torso (on the figure's axis, 35 % down).
+        axis: x (working px) of the figure's vertical axis: the face's centre when a head was found (a bent arm
+            does not move it), else the torso point's.
     """
 
     cand: np.ndarray
@@ -61,6 +63,7 @@ class Figure:
     box: tuple[int, int, int, int]
     face_area: float
     torso: tuple[int, int]
+    axis: float
 
 
 @dataclass
@@ -88,7 +91,7 @@ def shape_prior(part: Partition, body: set[int], fig: Figure) -> dict[int, float
     """Garment probability of each body region from its own shape and its place on the figure (module docstring)."""
     top, bottom, left, right = fig.box
     h, w = bottom - top, right - left
-    axis = float(fig.torso[0])
+    axis = fig.axis
     per = np.maximum(part.adjacency.sum(1), 1)
     r_ref = max(float(part.radius[l - 1]) for l in body)
     # Thinner than a tenth of the face's equivalent radius: paper between two lines, not a limb.
@@ -213,3 +216,65 @@ def _connected(part: Partition, keep: set[int], seed: int, fills: frozenset) -> 
         groups.append(g & keep)
         left -= g
     return max(groups, key=lambda g: sum(float(part.area[l - 1]) for l in g))
+
+
+#: A cut between a top and a bottom may cross at most this share of the garment's area (a belt, a buckle).
+MAX_CUT_SHARE = 0.06
+#: Each side of the cut holds at least this share of the garment.
+MIN_SIDE_SHARE = 0.2
+
+
+def garment_pieces(part: Partition, chosen, groups: np.ndarray) -> np.ndarray:
+    """The figure's garment split into the pieces a click means: a top and a bottom (coat / skirt, shirt /
+    trousers) where a row crosses (almost) no garment region, else one piece (a dress).
+
+    A croquis' garment is drawn as many panels whose union is not convex (a coat's sleeves), so
+    :func:`.parts.panel_groups` leaves them apart; on a figure, the pieces are read from the figure instead: the
+    row between 25 % and 80 % of the garment's height that the fewest garment regions straddle (≤
+    :data:`MAX_CUT_SHARE` of its area; a region straddles a row when it reaches across it by more than a stroke
+    width and a quarter of its own height on both sides), with ≥ :data:`MIN_SIDE_SHARE` on each side; of rows
+    crossed as little, the lowest (a coat's own waist seam stays inside the coat). Regions go to the side of
+    their centre.
+
+    Args:
+        part: the partition.
+        chosen: the garment's labels (fills included or not).
+        groups: ``(N + 1,)`` the panel groups (not modified).
+
+    Returns:
+        ``(N + 1,)`` int64: ``groups`` with every garment label given its piece's id (the piece's smallest label)
+        and every other label that shared a group with a garment label given its own.
+    """
+    g = sorted(int(l) for l in chosen if part.kinds[l - 1] != KIND_FILL)
+    out = np.asarray(groups, np.int64).copy()
+    if not g:
+        return out
+    garment = set(int(l) for l in chosen)
+    for l in range(1, part.n + 1):
+        if l not in garment and out[l] in garment:
+            out[l] = l
+    boxes = part.boxes[np.asarray(g) - 1]
+    area = part.area[np.asarray(g) - 1].astype(float)
+    total = float(area.sum())
+    y0, y1 = int(boxes[:, 1].min()), int(boxes[:, 3].max())
+    tol = max(2.0, float(part.stroke))
+    cy = part.cy[np.asarray(g) - 1]
+    best = None
+    for y in range(int(y0 + 0.25 * (y1 - y0)), int(y0 + 0.8 * (y1 - y0)) + 1):
+        reach = np.minimum(y - boxes[:, 1], boxes[:, 3] - y)  # how far a region reaches across the row
+        cross = float(area[reach > np.maximum(tol, 0.25 * (boxes[:, 3] - boxes[:, 1]))].sum()) / total
+        above = float(area[cy < y].sum()) / total
+        if cross <= MAX_CUT_SHARE and MIN_SIDE_SHARE <= above <= 1 - MIN_SIDE_SHARE:
+            # Of the rows crossed as little, the lowest: a top's own waist seam stays inside the top (a coat).
+            key = (round(cross / 0.02), -y)
+            if best is None or key < best[0]:
+                best = (key, y)
+    if best is None:
+        sides = [garment]
+    else:
+        top = {l for l, c in zip(g, cy) if c < best[1]}
+        sides = [top, garment - top]
+    for side in sides:
+        if side:
+            out[np.asarray(sorted(side))] = min(side)
+    return out

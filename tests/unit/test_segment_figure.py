@@ -70,8 +70,8 @@ def test_bent_forearm_is_a_limb_by_its_place_on_the_figure(drawn):
     head = frozenset(l for l in pk.excluded if part.cy[l - 1] < 120)
     body = {int(l) for l in cand} - head
     face_area = float(max(part.area[l - 1] for l in head))
-    fig = Figure(cand, head, frozenset(), (sil.top, sil.bottom, sil.left, sil.right), face_area,
-                 torso_point(part, sil))
+    torso = torso_point(part, sil)
+    fig = Figure(cand, head, frozenset(), (sil.top, sil.bottom, sil.left, sil.right), face_area, torso, 210.0)
     prior = shape_prior(part, body, fig)
     assert prior[fore] == P_LIMB  # not at the silhouette's side, but far out from the axis
     assert fore not in pk.chosen
@@ -84,7 +84,7 @@ def test_reading_without_a_torso_seed_says_so(drawn):
     part, pk = drawn
     cand = main_regions(part)
     sil = silhouette(part, cand)
-    fig = Figure(cand, frozenset(), frozenset(), (sil.top, sil.bottom, sil.left, sil.right), 0.0, (0, 0))
+    fig = Figure(cand, frozenset(), frozenset(), (sil.top, sil.bottom, sil.left, sil.right), 0.0, (0, 0), 0.0)
     r = interpret(part, fig)
     assert any("torso" in n for n in r.notes)
     assert r.garment  # still the largest plausible group
@@ -99,3 +99,22 @@ def test_ambiguity_grows_when_the_votes_are_split():
     lineart.clear_cache()
     without = pick(lineart.partition(_figure(bent_arm=False)), layout="figure")
     assert with_hole.confidence <= without.confidence
+
+
+def test_click_on_a_figure_selects_the_top_or_the_bottom_whole():
+    """The synthetic figure's garment is a bodice over a skirt (one waist seam); its bodice is drawn as three
+    panels (centre front + two sides), which a click takes together, and the skirt stays apart."""
+    from garmentstyle.segment import SegmentOptions, region_at, segment
+
+    img = _figure()
+    cv2.line(img, (185, 150), (180, 300), (0, 0, 0), 3)
+    cv2.line(img, (235, 150), (240, 300), (0, 0, 0), 3)
+    lineart.clear_cache()
+    seg = segment(img, method="classical", options=SegmentOptions(layout="figure"))
+    top = region_at(seg, 210, 220).mask.numpy() > 0.5
+    bottom = region_at(seg, 210, 400).mask.numpy() > 0.5
+    assert top[220, 160] and top[220, 260]  # the side panels came with the centre front
+    assert not top[400, 210] and not bottom[220, 210]
+    assert bottom[440, 140] and bottom[440, 280]
+    one = region_at(seg, 210, 220, scope="panel").mask.numpy() > 0.5
+    assert one.sum() < top.sum() and not one[220, 160]
