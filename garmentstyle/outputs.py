@@ -220,6 +220,7 @@ class Transaction:
     outputs: Outputs
     _staged: list[_Staged] = field(default_factory=list)
     _made_dirs: list[Path] = field(default_factory=list)
+    _stale: list[Path] = field(default_factory=list)
 
     def __enter__(self) -> "Transaction":
         return self
@@ -271,6 +272,16 @@ class Transaction:
         self._staged.append(_Staged(t.path, temp, True, t.flag))
         return temp
 
+    def remove(self, folder: Path, names) -> None:
+        """Files of a declared output ``folder`` (plain names, e.g. an earlier run's part masks) to remove when the
+        transaction commits, unless this transaction writes them; a failed commit puts them back."""
+        t = self._target(folder, True)
+        for n in names:
+            n = str(n)
+            if not n or Path(n).name != n or n in (".", ".."):
+                raise ValueError(f"{n!r} is not a plain file name inside {t.path}")
+            self._stale.append(t.path / n)
+
     def _moves(self) -> list[tuple[Path, Path, str]]:
         """``(temp, final, flag)`` for every file to rename, checked (against inputs, folders) before any rename."""
         moves: list[tuple[Path, Path, str]] = []
@@ -311,6 +322,12 @@ class Transaction:
                         os.replace(backup, final)
                     raise
                 done.append((final, backup))
+            written = {final for _temp, final, _flag in moves}
+            for final in self._stale:  # kept aside like a replaced file: a later failure restores it
+                if final not in written and final.is_file() and not final.is_symlink():
+                    backup = final.with_name(f"{TEMP_PREFIX}{os.urandom(4).hex()}.bak")
+                    os.replace(final, backup)
+                    done.append((final, backup))
             for s in self._staged:
                 if s.is_dir and not s.final.exists():
                     os.rename(s.temp, s.final)
@@ -341,6 +358,7 @@ class Transaction:
             if s.is_dir and s.temp.exists():
                 shutil.rmtree(s.temp, ignore_errors=True)
         self._staged.clear()
+        self._stale.clear()
 
     def abort(self) -> None:
         """Remove every temporary and every folder this transaction created; existing files are not touched."""

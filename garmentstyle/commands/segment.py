@@ -69,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     sketch = read_rgb(args.sketch)
     strokes = load_strokes(args.strokes, size=sketch.shape[:2]) if args.strokes is not None else None
     seg = segment(sketch, method=args.method, strokes=strokes, options=options)
+    stale = _earlier_files(out_dir)
     with outs.writing() as tx:  # all or nothing: a failed save leaves no half set of masks
         data = seg.save(tx.folder(out_dir))
+        tx.remove(out_dir, stale)  # an earlier run's part masks that this run does not write
     h, w = seg.size
     total = h * w
     out = sys.stdout
@@ -88,3 +90,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=out)
     print(f"wrote {len(seg.regions) + 4} files to {args.out_dir}", file=out)
     return 0
+
+
+def _earlier_files(out_dir: Path) -> list[str]:
+    """The files an earlier ``segment`` run wrote into ``out_dir``, read from its ``regions.json`` (only those:
+    other files in the folder are the user's). Unreadable or foreign JSON: none."""
+    import json
+
+    try:
+        data = json.loads((out_dir / "regions.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    names = []
+    for r in data.get("regions", []) if isinstance(data.get("regions"), list) else []:
+        if isinstance(r, dict) and isinstance(r.get("file"), str):
+            names.append(r["file"])
+    return sorted({n for n in names if n and Path(n).name == n and n.endswith(".png")})

@@ -127,3 +127,58 @@ def test_entry_point_subprocess(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "method: classical" in r.stdout
+
+
+def test_rerun_into_the_same_folder_leaves_no_stale_part_files(tmp_path, capsys):
+    """A 3-part run then a 2-part run into one folder: part03.png goes (regions.json names only two), the user's
+    own files stay."""
+    out = tmp_path / "masks"
+    three = np.full((H, W), 255, np.uint8)
+    cv2.rectangle(three, (20, 30), (119, 129), 0, 2)
+    cv2.line(three, (53, 30), (53, 129), 0, 2)
+    cv2.line(three, (86, 30), (86, 129), 0, 2)
+    Image.fromarray(three).save(tmp_path / "three.png")
+    assert main(["segment", str(tmp_path / "three.png"), "--out-dir", str(out), "--max-parts", "8"]) == 0
+    assert (out / "part03.png").is_file()
+    (out / "mine.png").write_bytes(b"x")
+    (out / "part09.png").write_bytes(b"not ours")  # not in regions.json: not ours to remove
+    assert main(["segment", str(write_sketch(tmp_path / "two.png")), "--out-dir", str(out)]) == 0
+    data = json.loads((out / "regions.json").read_text())
+    assert [r["file"] for r in data["regions"]] == ["part01.png", "part02.png"]
+    assert not (out / "part03.png").exists()
+    assert (out / "mine.png").read_bytes() == b"x" and (out / "part09.png").read_bytes() == b"not ours"
+    assert not [p for p in out.iterdir() if p.name.startswith(".gs-")]
+
+
+def test_failed_removal_rolls_the_whole_set_back(tmp_path, monkeypatch):
+    """Transaction.remove: when setting the stale file aside fails, the files already replaced come back and
+    nothing temporary is left; a name that is not a plain file name is refused."""
+    import os
+
+    from garmentstyle.errors import OutputError
+    from garmentstyle.outputs import Outputs
+
+    out = tmp_path / "masks"
+    out.mkdir()
+    (out / "part03.png").write_bytes(b"old3")
+    (out / "garment.png").write_bytes(b"oldg")
+    outs = Outputs()
+    outs.directory("--out-dir", out)
+    real = os.replace
+
+    def replace(src, dst):
+        if str(src).endswith("part03.png"):
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    with pytest.raises(OutputError):
+        with outs.writing() as tx:
+            (tx.folder(out) / "garment.png").write_bytes(b"newg")
+            tx.remove(out, ["part03.png"])
+            monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "replace", real)
+    assert (out / "part03.png").read_bytes() == b"old3"
+    assert (out / "garment.png").read_bytes() == b"oldg"
+    assert sorted(p.name for p in out.iterdir()) == ["garment.png", "part03.png"]
+    with pytest.raises(ValueError):
+        outs.writing().remove(out, ["../x.png"])
