@@ -140,9 +140,12 @@ def main() -> None:
     ap.add_argument("--swatch", default="polka_dots")
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (the shared machine: 1 avoids "
+                    "OpenMP waits on descheduled threads, which swamp small ops when other jobs run)")
     ap.add_argument("--speed-only", action="store_true",
                     help="only the default render at 1024/2048 px vs the plain tile × shading × composite reference")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     if args.speed_only:
         res = {"dress": speed_vs_reference(),
                "tshirt_line_art": speed_vs_reference(sketch="tshirt", keep_paper=True)}

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .colour import luminance
-from .morph import bbox, edt_near
+from .morph import bbox, edt
 
 
 def paper_white(sketch: torch.Tensor) -> torch.Tensor:
@@ -110,14 +110,22 @@ def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tenso
     alphas = torch.zeros_like(masks)
     covered = torch.zeros(H, W, dtype=masks.dtype, device=masks.device)
     for r in range(R - 1, -1, -1):  # top-most first
-        m = masks[r].clamp(0, 1)
+        inside = (masks[r] > 0).cpu().numpy()
+        box = bbox(inside)
+        if box is None:  # an empty mask has no opacity anywhere
+            continue
+        # Every step is per pixel and zero outside the mask: work on its bounding box (the same values).
+        y0, y1, x0, x1 = box
+        m = masks[r, y0:y1, x0:x1].clamp(0, 1)
         if soft_edge > 1.0:  # exact distances only where they are below soft_edge (the ramp is 1 beyond)
-            dist = edt_near((m > 0).cpu().numpy(), soft_edge)
+            reach = int(np.ceil(soft_edge)) + 1
+            Y0, Y1, X0, X1 = max(0, y0 - reach), min(H, y1 + reach), max(0, x0 - reach), min(W, x1 + reach)
+            dist = edt(inside[Y0:Y1, X0:X1])[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]
             ramp = torch.from_numpy(np.clip(dist / soft_edge, 0.0, 1.0)).to(m)
             m = m * ramp
-        a = m * (1.0 - covered)
-        alphas[r] = a
-        covered = covered + a
+        a = m * (1.0 - covered[y0:y1, x0:x1])
+        alphas[r, y0:y1, x0:x1] = a
+        covered[y0:y1, x0:x1] += a
     return alphas
 
 

@@ -84,11 +84,17 @@ def propagate(
     # square min filter of side k (outside the image counting as 0) iff its distance to the nearest outside pixel
     # exceeds k // 2. (Separable min filters per field cost O(k) per pixel: seconds for the deep layers at 1 MP.)
     depth = chessboard_depth(hard)
+    sampled: dict[tuple, torch.Tensor] = {}  # layers on the same cell grid share one sampling of ``depth``
     for layer, (h, w) in feature_sizes.items():
         geom = geometry[layer]
-        rows = _cell_centres(h, geom, H).to(depth.device)
-        cols = _cell_centres(w, geom, W).to(depth.device)
-        guide = (depth.index_select(1, rows).index_select(2, cols) > (geom.field | 1) // 2).to(hard)
+        grid = (h, w, geom.stride, geom.offset)
+        if grid not in sampled:
+            rows = _cell_centres(h, geom, H).to(depth.device)
+            cols = _cell_centres(w, geom, W).to(depth.device)
+            identity = (h, w) == (H, W) and bool((rows == torch.arange(H, device=rows.device)).all()) and bool(
+                (cols == torch.arange(W, device=cols.device)).all())
+            sampled[grid] = depth if identity else depth.index_select(1, rows).index_select(2, cols)
+        guide = (sampled[grid] > (geom.field | 1) // 2).to(hard)
         if extra_erosion > 0:
             guide = min_filter(guide, 2 * extra_erosion + 1)
         elif extra_erosion < 0:

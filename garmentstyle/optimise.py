@@ -68,6 +68,9 @@ class _Memo:
         self.seen: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, float]]] = []
         self.terms: dict[str, float] = {}
         self.evaluations = 0
+        #: called with "optimise" before each new evaluation inside an iteration (a Cancel lands within one
+        #: evaluation, not after a whole line search of up to 25)
+        self.checkpoint: Optional[Callable[[str], None]] = None
 
     def __call__(self) -> torch.Tensor:
         """Loss at ``x`` with ``x.grad`` set (a closure for ``torch.optim``); ``terms`` are its named terms."""
@@ -77,6 +80,8 @@ class _Memo:
                 self.x.grad = grad.clone()
                 self.terms = terms
                 return loss
+        if self.checkpoint is not None:
+            self.checkpoint("optimise")
         self.evaluations += 1
         self.x.grad = None
         with torch.enable_grad():
@@ -89,10 +94,14 @@ class _Memo:
         return loss.detach()
 
 
+#: L-BFGS line search: "strong_wolfe" (the default: 1.5–2.75 evaluations per iteration) or None (one evaluation,
+#: a fixed step); bench/bench_vgg19.py measures what it buys in quality per second (bench/RESULTS.md).
+LINE_SEARCH: Optional[str] = "strong_wolfe"
+
 def optimise(criterion: Criterion, x0: torch.Tensor, *, steps: int, method: str = "lbfgs", lr: float = 0.02,
              stop: Optional[StopRule] = None, check_every: int = CHECK_EVERY, observe_every: int = 0,
-             observe: Optional[Observer] = None, checkpoint: Optional[Callable[[str], None]] = None
-             ) -> OptimiseResult:
+             observe: Optional[Observer] = None, checkpoint: Optional[Callable[[str], None]] = None,
+             evaluation_checkpoint: Optional[Callable[[str], None]] = None) -> OptimiseResult:
     """Minimise ``criterion(x)["total"]`` from ``x0``.
 
     Args:
@@ -107,6 +116,8 @@ def optimise(criterion: Criterion, x0: torch.Tensor, *, steps: int, method: str 
             without it at the other checks. Observing never changes the iterates.
         checkpoint: called with "optimise" between iterations; a :class:`Cancelled` it raises (or ``observe`` raises)
             ends the loop with ``stopped="cancelled"`` and the current image.
+        evaluation_checkpoint: called with "optimise" before every new evaluation after the first (inside an
+            iteration's line search too; a ``Cancelled`` it raises ends the loop the same way).
 
     Returns:
         :class:`OptimiseResult`.
@@ -125,6 +136,7 @@ def optimise(criterion: Criterion, x0: torch.Tensor, *, steps: int, method: str 
             first = {k: float(v) for k, v in criterion(x.detach()).items()}
         return OptimiseResult(x=x0.detach().clone(), evaluations=1, first=first, last=dict(first))
     memo()  # with its gradient: the first L-BFGS/Adam step reuses it
+    memo.checkpoint = evaluation_checkpoint
     result = OptimiseResult(x=x0.detach().clone(), first=dict(memo.terms), last=dict(memo.terms))
     reason = stop(result.first, None) if stop is not None else None
     if reason:  # the start already satisfies the rule (e.g. at the noise floor): no optimiser is built
@@ -133,7 +145,7 @@ def optimise(criterion: Criterion, x0: torch.Tensor, *, steps: int, method: str 
     if method == "lbfgs":
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
             [x], lr=1.0, max_iter=1, max_eval=1 + MAX_LINE_SEARCH, history_size=HISTORY,
-            line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-14)
+            line_search_fn=LINE_SEARCH, tolerance_grad=1e-12, tolerance_change=1e-14)
     else:
         opt = torch.optim.Adam([x], lr=lr)
     avg = x.detach().clone() if method == "adam" else None

@@ -158,27 +158,32 @@ class _Level:
     index: int
     factor: float
     size: tuple[int, int]
-    labels: torch.Tensor  # (h, w) long
+    labels: Optional[torch.Tensor]  # (h, w) long (None: not built, see _level's ``canvas``)
     masks: torch.Tensor  # (R, h, w) soft
     inside: torch.Tensor  # (1, 1, h, w) float {0, 1}
     origin: tuple[float, float]
-    sketch: torch.Tensor  # (1, 3, h, w)
+    sketch: Optional[torch.Tensor]  # (1, 3, h, w) (None: not built)
     tiled: Optional[torch.Tensor]  # (1, 3, h, w): every region's tiled swatch (None: not needed, not built)
     offset: tuple[float, float]
 
 
 def _level(plan: RenderPlan, regions: list[RegionSpec], sketch_crop: torch.Tensor, index: int, *,
            canvas: bool = True) -> _Level:
+    """Level ``index``'s geometry; ``canvas`` False (a print-size render whose tiled start is kept and re-tiled
+    at full size) builds only the masks the report's layer check needs: no labels, sketch or fabric canvas."""
     f = plan.factors[index]
     lh, lw = plan.level_size(f)
     y0, y1, x0, x1 = plan.box
-    lab = _resize(plan.labels[None, None].float(), (lh, lw), "nearest")[0, 0].long()
     mask_l = _resize(plan.hard[:, y0:y1, x0:x1][None].float(), (lh, lw))[0]
     origin = (plan.origin[0] * f, plan.origin[1] * f)
-    # fabric canvas at this level: each pixel takes its (nearest) region's tiled swatch
-    tiled = region_canvas(regions, lab, factor=f, origin=origin, offset=(x0, y0)) if canvas else None
+    lab = sketch = tiled = None
+    if canvas:
+        lab = _resize(plan.labels[None, None].float(), (lh, lw), "nearest")[0, 0].long()
+        sketch = _resize(sketch_crop, (lh, lw))
+        # fabric canvas at this level: each pixel takes its (nearest) region's tiled swatch
+        tiled = region_canvas(regions, lab, factor=f, origin=origin, offset=(x0, y0))
     return _Level(index, f, (lh, lw), lab, mask_l, (mask_l >= 0.5).any(dim=0).float()[None, None], origin,
-                  _resize(sketch_crop, (lh, lw)), tiled, (float(x0), float(y0)))
+                  sketch, tiled, (float(x0), float(y0)))
 
 
 def _start(level: _Level, x_prev: torch.Tensor | None, regions: list[RegionSpec], options: RenderOptions,
@@ -219,7 +224,8 @@ def _start(level: _Level, x_prev: torch.Tensor | None, regions: list[RegionSpec]
 
 def _compose(x: torch.Tensor, inside: torch.Tensor, fixed: torch.Tensor) -> torch.Tensor:
     """The free fabric inside the masks, ``fixed`` outside; 1-channel (luminance mode) expanded to RGB."""
-    out = x * inside + fixed * (1 - inside)
+    # the same image when both are one (a tiled start): x·m + x·(1 − m) is x exactly for a {0, 1} mask
+    out = x if x is fixed else x * inside + fixed * (1 - inside)
     return out.expand(-1, 3, -1, -1) if out.shape[1] == 1 else out
 
 
@@ -345,6 +351,11 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
         # targets in this region shape. Below ~1.5× that, the statistics match as well as they can: stop.
         shifted = region_canvas(regions, level.labels, factor=level.factor, origin=level.origin, shift=(0.5, 0.5),
                                 offset=level.offset)
+        try:
+            rep.check("targets")
+        except Cancelled as exc:
+            st.cancelled_at = exc.checkpoint or "targets"
+            return start, 0, {}
         with torch.no_grad():
             got = objective(_compose(colour_ops.luminance(shifted) if lum_only else shifted, level.inside, fixed))
         floors = {n: float(got.get(f"style/{n}", 0.0)) for n in names}
@@ -358,7 +369,8 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
     res = optimise(lambda xp: objective(_compose(xp, level.inside, fixed)), init, steps=options.iterations,
                    method=options.optimizer, lr=options.lr, stop=_stop_rule(options, floors, names),
                    check_every=CHECK_EVERY, observe_every=preview_every if rep.listening else 0,
-                   observe=observe if rep.listening else None, checkpoint=rep.check)
+                   observe=observe if rep.listening else None, checkpoint=rep.check,
+                   evaluation_checkpoint=rep.check)
     if res.stopped == "cancelled":
         st.cancelled_at = "optimise"
     kept: dict[str, str] = {}
