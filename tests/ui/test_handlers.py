@@ -627,3 +627,185 @@ def test_preview_leaves_out_regions_too_small_for_its_size(ctx):
     last = list(H.render(ctx, s, _options(ctx)))[-1]
     assert last.done and "left as drawn" in last.message and small[0] in last.message
     assert [r.name for r in s.render.regions] == [n for n in s.snap.names() if n not in small]
+
+
+# ------------------------------------------------------------------------------------------------ fabric panel
+from ui import fabric_handlers as FH  # noqa: E402
+
+
+def _fabric_view(s):
+    return V.canvas_image(s.frame, s.snap, V.VIEW_FABRIC, labels=False).astype(int)
+
+
+def _changed(a, b):
+    return np.abs(a - b).max(axis=2) > 0
+
+
+class TestPalette:
+    def test_a_palette_recolours_the_region_live_and_nothing_else(self, found):
+        s = found
+        sel = s.frame.labels(s.snap) == s.snap.current
+        before = _fabric_view(s)
+        s, msg = FH.set_palette_size(s, 3)
+        f = s.snap.selected.fabric
+        found3 = V.found_colours(s.frame, f, 3)
+        assert f.colourway == tuple(c.hex for c in found3.colours) and "3 main colours" in msg
+        assert [c.coverage for c in found3.colours] == sorted((c.coverage for c in found3.colours), reverse=True)
+        identity = _fabric_view(s)
+        s, _ = FH.set_palette_colour(s, 0, "#00FF00")
+        assert s.snap.selected.fabric.colourway[0] == "#00ff00"
+        green = _fabric_view(s)
+        ch = _changed(identity, green)
+        assert ch[sel].mean() > 0.3 and not ch[~sel].any()  # inside the region only
+        # the largest found colour became green: the region's greenest pixels are green now
+        g = green[sel]
+        assert ((g[:, 1] > 200) & (g[:, 0] < 80) & (g[:, 2] < 80)).mean() > 0.5 * found3.colours[0].coverage
+        s, _ = H.undo(s)
+        assert np.array_equal(_fabric_view(s), identity)  # undo restores the overlay exactly
+        s, _ = H.undo(s)
+        assert np.array_equal(_fabric_view(s), before) and s.snap.selected.fabric.colourway == ()
+        s, _ = H.redo(s)
+        s, _ = H.redo(s)
+        assert np.array_equal(_fabric_view(s), green)
+
+    def test_a_colour_drag_is_one_undo_step_and_reset_goes_back(self, found):
+        s, _ = FH.set_palette_size(found, 2)
+        steps = len(s.history.past)
+        for c in ("#100000", "#200000", "#300000"):
+            FH.set_palette_colour(s, 1, c)
+        assert len(s.history.past) == steps + 1 and s.snap.selected.fabric.colourway[1] == "#300000"
+        s, _ = FH.reset_palette(s)
+        assert s.snap.selected.fabric.colourway == tuple(c.hex for c in V.found_colours(
+            s.frame, s.snap.selected.fabric, 2).colours)
+
+    def test_the_palette_reaches_the_render_and_a_new_swatch_drops_it(self, found):
+        s, _ = FH.set_palette_size(found, 2)
+        FH.set_palette_colour(s, 0, "#1b2a49")
+        uid = s.snap.current
+        region = next(r for r in H.render_regions(s) if r.name == s.snap.region(uid).name)
+        assert region.colourway[0] == "#1b2a49" and len(region.colourway) == 2
+        H.choose_sample_swatch(s, "stripes")
+        assert s.snap.selected.fabric.colourway == ()
+
+    @pytest.mark.parametrize("call,match", [
+        (lambda s: FH.set_palette_size(s, 99), "number of colours"),
+        (lambda s: FH.set_palette_size(s, float("nan")), "finite"),
+        (lambda s: FH.set_palette_colour(s, 0, "#00ff00"), "how many colours"),
+        (lambda s: FH.set_palette_colour(FH.set_palette_size(s, 2)[0], 5, "#00ff00"), "palette colour"),
+        (lambda s: FH.set_palette_colour(FH.set_palette_size(s, 2)[0], 0, "green-ish"), "a colour like"),
+    ])
+    def test_bad_palette_values(self, found, call, match):
+        with pytest.raises(InputError, match=match):
+            call(found)
+
+
+class TestSwatchArea:
+    @pytest.fixture
+    def photo(self, tmp_path):
+        from garmentstyle.testing import degrade
+
+        tile = degrade.load_tile(samples.swatch_path("gingham"))
+        p = degrade.photograph(tile, degrade.PhotoSpec(size=(420, 360), rotation=2.5, zoom=1.2))
+        path = tmp_path / "phone photo.jpg"
+        Image.fromarray((p.image * 255 + 0.5).astype(np.uint8)).save(path, quality=85)
+        return path, p
+
+    def test_a_phone_photo_is_prepared_and_shown_with_its_repeat(self, ctx, found, photo):
+        path, truth = photo
+        s = H.upload_swatch(ctx, found, path)
+        f = s.snap.selected.fabric
+        area = V.swatch_area(s.frame, f)
+        prep = V.prepared(s.frame, f.swatch, "auto")
+        assert prep.report.action == "repeat"
+        assert "Found a repeating pattern" in area.words and "straightened" in area.words
+        assert "light removed" in area.words.lower()
+        # the 3×3 preview is the prepared tile tiled: its thirds are equal
+        t = V._u8(prep.tile)
+        assert area.repeat3.shape[0] <= V.PANEL_SIDE
+        assert np.array_equal(np.tile(t, (3, 3, 1))[: t.shape[0], : t.shape[1]], t)
+        # the photo has the cut repeat outlined (the outline colour is there, and not in the raw photo)
+        red = lambda im: ((im[..., 0] > 200) & (im[..., 1] < 60) & (im[..., 2] < 110)).sum()  # noqa: E731
+        raw = np.asarray(Image.open(s.snap.selected.fabric.swatch).convert("RGB"))
+        assert red(area.photo) > 50 and red(raw) == 0
+        # the live view uses the prepared tile, not the photo
+        live = V._u8(V.live_swatch(s.frame, f))
+        assert live.shape == t.shape
+
+    def test_the_raw_file_toggle_and_true_size(self, ctx, found, photo):
+        s = H.upload_swatch(ctx, found, photo[0])
+        sel = s.frame.labels(s.snap) == s.snap.current
+        prepared = _fabric_view(s)
+        s, msg = FH.set_prepare(s, True)
+        f = s.snap.selected.fabric
+        assert f.prepare == "off" and "as given" in msg
+        assert "Used as given" in V.swatch_area(s.frame, f).words
+        raw = _fabric_view(s)
+        assert _changed(prepared, raw)[sel].mean() > 0.3 and not _changed(prepared, raw)[~sel].any()
+        assert next(r for r in H.render_regions(s) if r.name == s.snap.selected.name).prepare == "off"
+        s, _ = H.undo(s)
+        assert s.snap.selected.fabric.prepare == "auto"
+        words = V.swatch_area(s.frame, s.snap.selected.fabric).words
+        assert " cm " not in words and "px of the sketch" in words
+        s, _ = FH.set_sketch_cm(s, 120)
+        words = V.swatch_area(s.frame, s.snap.selected.fabric, sketch_px_per_cm=s.size[0] / 120).words
+        rep = V.prepared(s.frame, s.snap.selected.fabric.swatch, "auto").report
+        assert f"{rep.repeat_px * s.snap.selected.fabric.pattern / (s.size[0] / 120):.1f} cm on the garment" in words
+        with pytest.raises(InputError, match="height in cm"):
+            FH.set_sketch_cm(s, float("nan"))
+        with pytest.raises(InputError, match="on or off"):
+            FH.set_prepare(s, "yes")
+
+
+class TestGrain:
+    def test_auto_grain_and_drape_bend_the_live_fabric_of_the_region_only(self, found):
+        s = found
+        sel = s.frame.labels(s.snap) == s.snap.current
+        straight = _fabric_view(s)
+        steps = len(s.history.past)
+        s, msg = FH.set_grain(s, "auto", 0)
+        auto = _fabric_view(s)
+        ch = _changed(straight, auto)
+        assert ch[sel].mean() > 0.3 and not ch[~sel].any()
+        s, _ = FH.set_grain(s, "auto", 1.0)
+        draped = _fabric_view(s)
+        assert _changed(auto, draped)[sel].mean() > 0.05
+        r = next(x for x in H.render_regions(s) if x.name == s.snap.selected.name)
+        assert r.grain == "auto" and r.drape == 1.0
+        for _ in range(len(s.history.past) - steps):  # one step, or two if the machine was slow between them
+            s, _ = H.undo(s)
+        assert np.array_equal(_fabric_view(s), straight)
+
+    def test_grain_strokes_from_the_brush(self, found):
+        s = found
+        uid = s.snap.current
+        with pytest.raises(InputError, match="draw grain strokes first"):
+            FH.set_grain(s, "strokes", 0)
+        mask = s.snap.mask(uid)
+        ys, xs = np.nonzero(mask)
+        layer = np.zeros((*s.size, 4), np.uint8)
+        cy, x0, x1 = int(np.median(ys)), int(np.percentile(xs, 20)), int(np.percentile(xs, 80))
+        for x in range(x0, x1):  # a diagonal stroke across the region (45°)
+            y = cy + (x - (x0 + x1) // 2)
+            layer[max(0, y - 2):y + 3, x, 3] = 255
+        straight = _fabric_view(s)
+        s, msg = FH.apply_grain_strokes(s, {"background": None, "layers": [layer], "composite": None})
+        f = s.snap.selected.fabric
+        assert f.grain == "strokes" and f.strokes.pixels == int((layer[..., 3] > 0).sum())
+        bent = _fabric_view(s)
+        sel = s.frame.labels(s.snap) == uid
+        assert _changed(straight, bent)[sel].mean() > 0.3 and not _changed(straight, bent)[~sel].any()
+        r = next(x for x in H.render_regions(s) if x.name == s.snap.selected.name)
+        assert isinstance(r.grain, np.ndarray) and r.grain.shape == s.size and r.grain.max() == 1.0
+        s, _ = FH.clear_grain_strokes(s)
+        assert s.snap.selected.fabric.strokes is None and s.snap.selected.fabric.grain == "straight"
+        empty = {"layers": [np.zeros((*s.size, 4), np.uint8)]}
+        with pytest.raises(InputError, match="no grain strokes"):
+            FH.apply_grain_strokes(s, empty)
+        outside = np.zeros((*s.size, 4), np.uint8)
+        outside[2:6, 2:40, 3] = 255
+        with pytest.raises(InputError, match="outside"):
+            FH.apply_grain_strokes(s, {"layers": [outside]})
+        with pytest.raises(InputError, match="drape must be between"):
+            FH.set_grain(s, "auto", 5)
+        with pytest.raises(InputError, match="the grain must be one of"):
+            FH.set_grain(s, "diagonal", 0)

@@ -170,3 +170,46 @@ def test_a_region_taken_whole_stays_to_get_its_area_back(two):
     assert s.areas() == two.areas() and s.region(b).fabric.label == "denim"
     s = M.delete(M.add_area(two, a, s_b), a)  # nothing can give it back any more: it goes
     assert s.regions == ()
+
+
+def test_strokes_are_packed_and_compared_by_content():
+    m = _rect(10, 12, 5, 70)
+    a, b = M.Strokes(m), M.Strokes(m.copy())
+    assert a == b and hash(a) == hash(b) and a is not b
+    assert np.array_equal(a.array, m) and a.pixels == int(m.sum())
+    assert M.Strokes(_rect(10, 12, 5, 69)) != a
+    big = np.zeros((4000, 3000), bool)
+    big[2000:2004, 100:2900] = True
+    assert len(M.Strokes(big)._packed) < 20_000  # 12 MP of strokes kept in a few kB
+
+
+@pytest.mark.parametrize("kw,match", [(dict(prepare="sometimes"), "preparation"), (dict(grain="diagonal"), "grain"),
+                                      (dict(grain="strokes"), "draw grain strokes"), (dict(drape=3.0), "drape"),
+                                      (dict(drape=float("nan")), "drape"), (dict(colourway=("red",)), "palette"),
+                                      (dict(colourway=("#000000",) * 9), "palette"),
+                                      (dict(strokes=np.ones((3, 3), bool)), "grain brush")])
+def test_fabric_panel_settings_are_checked(kw, match):
+    with pytest.raises(InputError, match=match):
+        M.Fabric("a.png", "x", **kw)
+
+
+def test_palette_grain_and_strokes_undo_like_any_edit(two):
+    h = M.History(two)
+    uid = two.regions[0].uid
+    f0 = two.regions[0].fabric
+    f1 = M.Fabric("a.png", "tartan", colourway=("#112233", "#ffffff"))
+    f2 = M.Fabric("a.png", "tartan", colourway=("#112233", "#ffffff"), grain="strokes",
+                  strokes=M.Strokes(_rect(20, 22, 0, 40)), drape=0.5)
+    h.push(M.set_fabric(h.present, uid, f1), now=0)
+    h.push(M.set_fabric(h.present, uid, f2), now=10)
+    assert not M.same_content(h.present, two) and h.present.region(uid).fabric.strokes.pixels == 80
+    h.undo()
+    assert h.present.region(uid).fabric == f1
+    h.undo()
+    assert h.present.region(uid).fabric == f0 and M.same_content(h.present, two)
+    h.redo()
+    h.redo()
+    # a fabric equal in content (strokes redrawn identically) is the same content: downloads stay current
+    same = M.set_fabric(h.present, uid, M.Fabric("a.png", "tartan", colourway=("#112233", "#ffffff"),
+                                                 grain="strokes", strokes=M.Strokes(_rect(20, 22, 0, 40)), drape=0.5))
+    assert M.same_content(same, h.present)

@@ -1,0 +1,150 @@
+"""The fabric panel's Gradio components and events (in the Fabric tab, under the swatch pickers): the prepared swatch
+(tile, 3×3 repeat, the photo with the cut repeat outlined, what was done), the palette editor (colourways) and the
+grain (mode, drape, grain brush) of the selected region.
+
+Two calls from the layout: :func:`build` inside the Fabric tab, :func:`wire` after the workspace's events. The
+panel refreshes itself whenever the region table changes (selection, undo/redo, a new swatch: the table shows each
+region's fabric, palette and grain), so no other event needs to know about it. Actions are
+:mod:`ui.fabric_handlers`; what is drawn is :mod:`ui.views`.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Optional
+
+import gradio as gr
+
+from garmentstyle.errors import GarmentStyleError
+
+from . import fabric_handlers as F, model as M, views as V
+from .state import Session
+
+QUIET = dict(show_progress="hidden")
+
+
+def _load_colour_science() -> None:
+    """Import colour-science now, before the server handles a request: without matplotlib it puts a stand-in
+    ``matplotlib`` module in ``sys.modules``, and Gradio's per-request matplotlib guard fails on the one request
+    during which that happens (its ``__enter__`` saw no matplotlib, its ``__exit__`` sees the stand-in)."""
+    import numpy as np
+
+    from garmentstyle import colourway
+
+    colourway.srgb_to_lab(np.zeros(3))
+
+
+def build(ui: Any) -> None:
+    """The panel's components (inside the Fabric tab), stored on ``ui`` as ``ui.fp_*``."""
+    _load_colour_science()
+    with gr.Accordion("Swatch preparation", open=True, elem_id="gs-fp-swatch"):
+        ui.fp_words = gr.Markdown("Select a region with a fabric to see how its swatch is prepared.",
+                                  elem_id="gs-fp-words")
+        with gr.Row():
+            ui.fp_photo = gr.Image(label="Your file (the cut repeat outlined)", interactive=False, format="png",
+                                   height=180, buttons=[], elem_id="gs-fp-photo")
+            ui.fp_tile = gr.Image(label="Prepared repeat", interactive=False, format="png", height=180, buttons=[],
+                                  elem_id="gs-fp-tile")
+            ui.fp_repeat = gr.Image(label="3×3 repeat (seams would show here)", interactive=False, format="png",
+                                    height=180, buttons=[], elem_id="gs-fp-repeat")
+        with gr.Row():
+            ui.fp_raw = gr.Checkbox(value=False, label="Use the file as given (no preparation)",
+                                    elem_id="gs-fp-raw")
+            ui.fp_sketch_cm = gr.Number(value=0, label="Sketch height in cm (0 = unknown)", elem_id="gs-fp-cm")
+    with gr.Accordion("Colourway (palette)", open=False, elem_id="gs-fp-palette"):
+        ui.fp_k = gr.Slider(0, M.MAX_PALETTE, value=0, step=1, label="Colours to recolour (0 = the fabric's own)",
+                            elem_id="gs-fp-k")
+        ui.fp_key = gr.HTML(V.palette_html(M.Fabric()), elem_id="gs-fp-key")
+        with gr.Row():
+            ui.fp_colours = [gr.ColorPicker(value="#000000", label=f"Colour {i + 1}", visible=False,
+                                            elem_id=f"gs-fp-c{i}", min_width=90) for i in range(M.MAX_PALETTE)]
+        ui.fp_reset = gr.Button("Back to the swatch's colours", size="sm", elem_id="gs-fp-reset")
+    with gr.Accordion("Grain and drape", open=False, elem_id="gs-fp-grain"):
+        ui.fp_grain = gr.Radio([(F.GRAIN_LABELS[g], g) for g in M.GRAIN_CHOICES], value="straight",
+                               label="The fabric runs", elem_id="gs-fp-grain-mode")
+        ui.fp_drape = gr.Slider(M.DRAPE_RANGE[0], M.DRAPE_RANGE[1], value=0, step=0.05,
+                                label="Drape (folds bend the pattern; 0 = off)", elem_id="gs-fp-drape")
+        with gr.Accordion("Grain brush", open=False, elem_id="gs-fp-brush") as ui.fp_brush:
+            gr.Markdown("Draw one or more lines along the warp (the way the fabric's threads run) on the selected "
+                        "region, then press **Use these grain strokes**.")
+            ui.fp_editor = gr.ImageEditor(type="numpy", image_mode="RGBA", format="png", sources=[], transforms=[],
+                                          brush=gr.Brush(default_size=6, colors=["#111111"], color_mode="fixed"),
+                                          eraser=gr.Eraser(default_size=12), interactive=True, height=380,
+                                          label="Grain strokes", elem_id="gs-fp-editor")
+            with gr.Row():
+                ui.fp_apply = gr.Button("Use these grain strokes", variant="primary", elem_id="gs-fp-apply")
+                ui.fp_clear = gr.Button("Remove the grain strokes", elem_id="gs-fp-clear")
+
+
+def _outputs(ui: Any) -> list:
+    return [ui.fp_words, ui.fp_photo, ui.fp_tile, ui.fp_repeat, ui.fp_raw, ui.fp_sketch_cm, ui.fp_k, ui.fp_key,
+            *ui.fp_colours, ui.fp_grain, ui.fp_drape]
+
+
+def panel_view(ui: Any, s: Optional[Session]) -> dict:
+    """The panel for the session's selected region (every panel component)."""
+    r = s.snap.selected if s is not None and s.has_sketch else None
+    f = r.fabric if r is not None else M.Fabric()
+    out: dict = {ui.fp_raw: f.prepare == "off", ui.fp_k: len(f.colourway), ui.fp_grain: f.grain,
+                 ui.fp_drape: f.drape, ui.fp_sketch_cm: F.sketch_cm(s)}
+    found = None
+    if r is None or not f.swatch:
+        out.update({ui.fp_words: "Select a region with a fabric to see how its swatch is prepared.",
+                    ui.fp_photo: None, ui.fp_tile: None, ui.fp_repeat: None})
+    else:
+        cm = F.sketch_cm(s)
+        try:
+            area = V.swatch_area(s.frame, f, sketch_px_per_cm=s.size[0] / cm if cm else None)
+            found = V.found_colours(s.frame, f, len(f.colourway)) if f.colourway else None
+            out.update({ui.fp_words: f"**{html.escape(r.name)}** · {html.escape(f.label)}: {area.words}",
+                        ui.fp_photo: area.photo, ui.fp_tile: area.tile, ui.fp_repeat: area.repeat3})
+        except GarmentStyleError as exc:
+            out.update({ui.fp_words: f"⚠ {html.escape(str(exc))}", ui.fp_photo: None, ui.fp_tile: None,
+                        ui.fp_repeat: None})
+    out[ui.fp_key] = V.palette_html(f, found)
+    for i, c in enumerate(ui.fp_colours):
+        if i < len(f.colourway):
+            old = found.colours[i].hex if found is not None else f.colourway[i]
+            out[c] = gr.ColorPicker(value=f.colourway[i], visible=True, label=f"Colour {i + 1} (was {old})")
+        else:
+            out[c] = gr.ColorPicker(visible=False)
+    return out
+
+
+def wire(ui: Any, ctx: Any) -> None:
+    """The panel's events. Edits return the workspace (canvas, table, undo) and the panel."""
+    from .app import _guard, workspace_view
+    from .wiring import _edit_outputs
+
+    def edited(s: Session, msg: str) -> dict:
+        return {ui.session: s, **workspace_view(ui, s), **panel_view(ui, s), ui.hint: msg}
+
+    outs = _edit_outputs(ui) + [c for c in _outputs(ui) if c not in _edit_outputs(ui)]
+
+    def on_refresh(s):
+        return panel_view(ui, s)
+
+    ui.table.change(on_refresh, [ui.session], _outputs(ui), api_visibility="undocumented", **QUIET)
+    ui.fp_raw.input(_guard(lambda s, v: edited(*F.set_prepare(s, v))), [ui.session, ui.fp_raw], outs,
+                    api_name="use_raw_swatch", **QUIET)
+    ui.fp_sketch_cm.input(_guard(lambda s, v: edited(*F.set_sketch_cm(s, v))), [ui.session, ui.fp_sketch_cm], outs,
+                          api_name="set_sketch_cm", **QUIET)
+    ui.fp_k.input(_guard(lambda s, k: edited(*F.set_palette_size(s, k))), [ui.session, ui.fp_k], outs,
+                  trigger_mode="always_last", api_name="set_palette_size", **QUIET)
+    for i, picker in enumerate(ui.fp_colours):
+        picker.input(_guard(lambda s, v, i=i: edited(*F.set_palette_colour(s, i, v))), [ui.session, picker], outs,
+                     trigger_mode="always_last", api_name=f"set_palette_colour_{i + 1}", **QUIET)
+    ui.fp_reset.click(_guard(lambda s: edited(*F.reset_palette(s))), [ui.session], outs, api_name="reset_palette",
+                      **QUIET)
+    for c in (ui.fp_grain, ui.fp_drape):
+        c.input(_guard(lambda s, g, d: edited(*F.set_grain(s, g, d))), [ui.session, ui.fp_grain, ui.fp_drape], outs,
+                trigger_mode="always_last", api_name="set_grain" if c is ui.fp_grain else None,
+                api_visibility="public" if c is ui.fp_grain else "undocumented", **QUIET)
+    ui.fp_brush.expand(lambda s: gr.ImageEditor(value=F.grain_editor_value(s)), [ui.session], [ui.fp_editor],
+                       api_visibility="undocumented")
+    ui.fp_apply.click(_guard(lambda s, v: edited(*F.apply_grain_strokes(s, v))), [ui.session, ui.fp_editor], outs,
+                      api_name="apply_grain_strokes", **QUIET)
+    ui.fp_clear.click(_guard(lambda s: edited(*F.clear_grain_strokes(s))), [ui.session], outs,
+                      api_name="clear_grain_strokes", **QUIET)
+
+
+__all__ = ["build", "wire", "panel_view"]
