@@ -41,7 +41,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Callable, Mapping, Optional, Union
+from typing import BinaryIO, Callable, Mapping, Optional, Union
 
 from .errors import InputError, OptionsError, WeightsDownloadError, WeightsNotFoundError
 
@@ -511,20 +511,45 @@ def _transfer(
     headers = {"User-Agent": f"garmentstyle/{__version__}"}
     if have:
         headers["Range"] = f"bytes={have}-"
-    request = urllib.request.Request(src_url, headers=headers)
-
-    def interrupted(why: object) -> WeightsDownloadError:
-        return WeightsDownloadError(
-            f"the download of {ckpt.filename} from {src_url} was interrupted ({why}); {part.name} keeps what arrived: "
-            f"re-run `garmentstyle weights download {ckpt.name}` to resume it (it restarts if the server can't resume)"
-        )
-
-    try:
-        response = urllib.request.urlopen(request, timeout=limits.stall)  # noqa: S310 - scheme checked in resolve_url
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # our .part is already complete (or longer than the file): start afresh
-            exc.close()
+    response = _open(ckpt, part, urllib.request.Request(src_url, headers=headers), src_url, limits, resuming=bool(have))
+    if response is None:
+        return True
+    with response:
+        plan = _plan_write(ckpt, part, response, src_url, have)
+        if plan is None:
             return True
+        if on_progress is not None:
+            on_progress(plan.done, plan.total)
+        try:
+            fh = part.open(plan.mode)
+        except OSError as exc:
+            raise WeightsDownloadError(f"cannot write {part} ({exc.strerror or exc}); check the folder") from None
+        with fh:
+            received = _stream(ckpt, part, src_url, response, fh, plan, on_progress=on_progress, limits=limits,
+                               chunk=chunk)
+        if plan.remaining is not None and received < plan.remaining:
+            raise _interrupted(ckpt, part, src_url, f"connection closed after {plan.done + received} of {plan.total} bytes")
+    return False
+
+
+def _interrupted(ckpt: Checkpoint, part: Path, src_url: str, why: object) -> WeightsDownloadError:
+    return WeightsDownloadError(
+        f"the download of {ckpt.filename} from {src_url} was interrupted ({why}); {part.name} keeps what arrived: "
+        f"re-run `garmentstyle weights download {ckpt.name}` to resume it (it restarts if the server can't resume)"
+    )
+
+
+def _open(
+    ckpt: Checkpoint, part: Path, request: urllib.request.Request, src_url: str, limits: "_Limits", *, resuming: bool
+) -> Optional[http.client.HTTPResponse]:
+    """The server's response, or None when our resumed ``.part`` is already complete (416: start afresh). Every
+    failure to connect becomes one :class:`WeightsDownloadError` saying what to do."""
+    try:
+        return urllib.request.urlopen(request, timeout=limits.stall)  # noqa: S310 - scheme checked in resolve_url
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and resuming:  # our .part is already complete (or longer than the file): start afresh
+            exc.close()
+            return None
         raise WeightsDownloadError(
             f"{src_url}: the server answered {exc.code} {exc.reason}; check the URL or try a mirror "
             f"({ENV_MIRROR}=BASE_URL), or download {ckpt.filename} by hand into {part.parent}"
@@ -541,87 +566,110 @@ def _transfer(
             f"or copy {ckpt.filename} by hand into {part.parent}"
         ) from None
 
-    with response:
-        code = getattr(response, "status", None) or response.getcode()
-        length = response.headers.get("Content-Length")
-        remaining = int(length) if length and length.isdigit() else None
-        mode = "wb"
-        done = 0
-        if have and code == 206:
-            m = _CONTENT_RANGE.fullmatch((response.headers.get("Content-Range") or "").strip())
-            if m is None or int(m.group(1)) != have:
-                return True  # a range we did not ask for: do not splice it onto our bytes
-            mode, done = "ab", have
-            if m.group(3) != "*":
-                total: Optional[int] = int(m.group(3))
-            else:
-                total = have + remaining if remaining is not None else None
-        else:
-            total = remaining  # 200 (also when the server ignored our Range): the whole file from byte 0
-        if total is not None and ckpt.size_bytes and total != ckpt.size_bytes:
-            raise WeightsDownloadError(
-                f"{src_url}: the server announces {total:,} bytes but {ckpt.filename} is {ckpt.size_bytes:,} bytes; "
-                f"it is sending a different file (a wrong URL or a misbehaving mirror); nothing was written. Check "
-                f"--url / {ENV_MIRROR}"
-            )
-        if remaining is not None:
-            _check_space(part.parent, remaining, ckpt)
 
+@dataclass(frozen=True)
+class _WritePlan:
+    """How the response's bytes join ``part``: file ``mode`` ("wb" from byte 0, "ab" appending), ``done`` bytes
+    already on disk, ``total`` the file's announced size and ``remaining`` the bytes this response announces (None
+    where the server did not say)."""
+
+    mode: str
+    done: int
+    total: Optional[int]
+    remaining: Optional[int]
+
+
+def _plan_write(
+    ckpt: Checkpoint, part: Path, response: http.client.HTTPResponse, src_url: str, have: int
+) -> Optional[_WritePlan]:
+    """Read the response's status and lengths; None means "a range we did not ask for: start over". A server that
+    announces another size than the manifest's is refused before a byte is written."""
+    code = getattr(response, "status", None) or response.getcode()
+    length = response.headers.get("Content-Length")
+    remaining = int(length) if length and length.isdigit() else None
+    mode, done = "wb", 0
+    if have and code == 206:
+        m = _CONTENT_RANGE.fullmatch((response.headers.get("Content-Range") or "").strip())
+        if m is None or int(m.group(1)) != have:
+            return None  # a range we did not ask for: do not splice it onto our bytes
+        mode, done = "ab", have
+        if m.group(3) != "*":
+            total: Optional[int] = int(m.group(3))
+        else:
+            total = have + remaining if remaining is not None else None
+    else:
+        total = remaining  # 200 (also when the server ignored our Range): the whole file from byte 0
+    if total is not None and ckpt.size_bytes and total != ckpt.size_bytes:
+        raise WeightsDownloadError(
+            f"{src_url}: the server announces {total:,} bytes but {ckpt.filename} is {ckpt.size_bytes:,} bytes; "
+            f"it is sending a different file (a wrong URL or a misbehaving mirror); nothing was written. Check "
+            f"--url / {ENV_MIRROR}"
+        )
+    if remaining is not None:
+        _check_space(part.parent, remaining, ckpt)
+    return _WritePlan(mode=mode, done=done, total=total, remaining=remaining)
+
+
+def _stream(
+    ckpt: Checkpoint,
+    part: Path,
+    src_url: str,
+    response: http.client.HTTPResponse,
+    fh: BinaryIO,
+    plan: _WritePlan,
+    *,
+    on_progress: Optional[ByteProgress],
+    limits: "_Limits",
+    chunk: int,
+) -> int:
+    """Copy the response into ``fh`` within ``limits`` (stall, total time, byte cap); the bytes received. On a
+    stall, a reset or the time limit the ``.part`` keeps what arrived (resumable); past the byte cap it is deleted."""
+    read = getattr(response, "read1", None) or response.read  # read1: returns what arrived, so the clock runs
+    done, total, received = plan.done, plan.total, 0
+    while True:
+        try:
+            block = read(chunk)
+        except (socket.timeout, TimeoutError):
+            fh.flush()
+            raise WeightsDownloadError(
+                f"the download of {ckpt.filename} from {src_url} stalled: no data for {limits.stall:g} s "
+                f"(at {human_size(done)} of {human_size(total)}); {part.name} keeps what arrived: re-run "
+                f"`garmentstyle weights download {ckpt.name}` to resume, or allow longer with "
+                f"{ENV_STALL}=SECONDS"
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:  # reset, IncompleteRead
+            fh.flush()
+            raise _interrupted(ckpt, part, src_url, exc or type(exc).__name__) from None
+        if not block:
+            break
+        if done + len(block) > limits.max_bytes:
+            fh.close()
+            part.unlink(missing_ok=True)
+            raise WeightsDownloadError(
+                f"{src_url} sent more than {limits.max_bytes:,} bytes, the size of {ckpt.filename}; stopped "
+                f"and deleted the download (an endless or wrong file: check --url / {ENV_MIRROR})"
+            )
+        try:
+            fh.write(block)
+        except OSError as exc:
+            raise WeightsDownloadError(
+                f"cannot write {part} ({exc.strerror or exc}); free some space or choose another --dir"
+            ) from None
+        received += len(block)
+        done += len(block)
         if on_progress is not None:
             on_progress(done, total)
-        try:
-            fh = part.open(mode)
-        except OSError as exc:
-            raise WeightsDownloadError(f"cannot write {part} ({exc.strerror or exc}); check the folder") from None
-        read = getattr(response, "read1", None) or response.read  # read1: returns what arrived, so the clock runs
-        with fh:
-            received = 0
-            while True:
-                try:
-                    block = read(chunk)
-                except (socket.timeout, TimeoutError):
-                    fh.flush()
-                    raise WeightsDownloadError(
-                        f"the download of {ckpt.filename} from {src_url} stalled: no data for {limits.stall:g} s "
-                        f"(at {human_size(done)} of {human_size(total)}); {part.name} keeps what arrived: re-run "
-                        f"`garmentstyle weights download {ckpt.name}` to resume, or allow longer with "
-                        f"{ENV_STALL}=SECONDS"
-                    ) from None
-                except (OSError, http.client.HTTPException) as exc:  # reset, IncompleteRead
-                    fh.flush()
-                    raise interrupted(exc or type(exc).__name__) from None
-                if not block:
-                    break
-                if done + len(block) > limits.max_bytes:
-                    fh.close()
-                    part.unlink(missing_ok=True)
-                    raise WeightsDownloadError(
-                        f"{src_url} sent more than {limits.max_bytes:,} bytes, the size of {ckpt.filename}; stopped "
-                        f"and deleted the download (an endless or wrong file: check --url / {ENV_MIRROR})"
-                    )
-                try:
-                    fh.write(block)
-                except OSError as exc:
-                    raise WeightsDownloadError(
-                        f"cannot write {part} ({exc.strerror or exc}); free some space or choose another --dir"
-                    ) from None
-                received += len(block)
-                done += len(block)
-                if on_progress is not None:
-                    on_progress(done, total)
-                if time.monotonic() > limits.deadline:
-                    fh.flush()
-                    raise WeightsDownloadError(
-                        f"the download of {ckpt.filename} from {src_url} took longer than its limit of "
-                        f"{limits.total:g} s (at {human_size(done)} of {human_size(total)}; too slow); "
-                        f"{part.name} keeps what arrived: re-run to resume, or allow longer with "
-                        f"{ENV_TIMEOUT}=SECONDS"
-                    )
+        if time.monotonic() > limits.deadline:
             fh.flush()
-            os.fsync(fh.fileno())
-        if remaining is not None and received < remaining:
-            raise interrupted(f"connection closed after {done} of {total} bytes")
-    return False
+            raise WeightsDownloadError(
+                f"the download of {ckpt.filename} from {src_url} took longer than its limit of "
+                f"{limits.total:g} s (at {human_size(done)} of {human_size(total)}; too slow); "
+                f"{part.name} keeps what arrived: re-run to resume, or allow longer with "
+                f"{ENV_TIMEOUT}=SECONDS"
+            )
+    fh.flush()
+    os.fsync(fh.fileno())
+    return received
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ KNOWN_LONG = {
     ("garmentstyle/segment/lineart.py", "_build"): 172,
     ("garmentstyle/segment/result.py", "build"): 107,
     ("garmentstyle/segment/sam.py", "segment"): 106,
-    ("garmentstyle/weights.py", "_transfer"): 127,
 }
 
 
