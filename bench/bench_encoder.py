@@ -62,17 +62,11 @@ def loss_fn(enc: Encoder, swatch: torch.Tensor, size: int):
     with torch.no_grad():
         sizes = {n: tuple(v.shape[-2:]) for n, v in enc(torch.zeros(1, 3, size, size), layers).items()}
     guides = guidance.propagate(torch.ones(1, size, size), enc.geometry, sizes)
-    use = [n for n in layers if float(guides[n].sum()) >= 16]
-
-    def loss(x):
-        f = enc(x, tuple(use))
-        total = x.new_zeros(())
-        for n in use:
-            G, _ = losses.guided_gram(f[n], guides[n])
-            total = total + losses.gram_loss(G[0], targets[n], norm=float(targets[n].square().sum()))
-        return total / len(use)
-
-    return loss
+    use = losses.usable_layers(guides, layers, min_cells=16)
+    # the render's own objective (imported, not re-implemented): each layer normalised by its target's energy
+    terms = losses.style_terms([targets], use, gram_norm="target", layer_weights={n: 1.0 for n in layers})
+    criterion = losses.GuidedStyleLoss(enc, guides, terms, ["swatch"], range_weight=0.0)
+    return lambda x: criterion(x)["style"]
 
 
 def per_eval_seconds(enc: Encoder, size: int, repeats: int = 3) -> float:

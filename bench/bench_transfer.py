@@ -33,25 +33,19 @@ torch.set_num_threads(2)
 
 
 def style_loss_fn(encoder, mask: torch.Tensor, swatch: torch.Tensor, zoom: float):
-    """The guided style loss of one region on a whole image ``(1, 3, H, W)`` (the reference's objective)."""
+    """The guided style loss of one region on a whole image ``(1, 3, H, W)`` (the reference's objective): the
+    render's own :class:`~garmentstyle.losses.GuidedStyleLoss` (same targets, guides, usable layers and
+    normalisation), its style term only — imported, not re-implemented."""
     layers = encoder.style_layers
     targets = style_targets(encoder, swatch, zoom=zoom, rotation=0.0, layers=layers, luminance_only=False, cache=None)
     H, W = mask.shape
     with torch.no_grad():
         sizes = {n: tuple(v.shape[-2:]) for n, v in encoder(torch.zeros(1, 3, H, W), layers).items()}
     guides = guidance.propagate(mask[None], encoder.geometry, sizes)
-    use = [n for n in layers if float(guides[n].sum()) >= 16]
-
-    def loss(x: torch.Tensor) -> torch.Tensor:
-        f = encoder(x, tuple(use))
-        total = x.new_zeros(())
-        for n in use:
-            G, _ = losses.guided_gram(f[n], guides[n])
-            A = targets[n]
-            total = total + (G[0] - A).square().sum() / A.square().sum()
-        return total / len(use)
-
-    return loss
+    use = losses.usable_layers(guides, layers, min_cells=16)
+    terms = losses.style_terms([targets], use, gram_norm=encoder.gram_norm, layer_weights=encoder.layer_weights)
+    criterion = losses.GuidedStyleLoss(encoder, guides, terms, ["region"], range_weight=0.0)
+    return lambda x: criterion(x)["style"]
 
 
 def reference_gatys(loss, shape, evals: int, seed: int = 0):
