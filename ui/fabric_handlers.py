@@ -156,5 +156,77 @@ def grain_editor_value(session: Optional[Session]) -> Optional[dict]:
     return {"background": bg, "layers": [], "composite": None}
 
 
-__all__ = ["GRAIN_LABELS", "set_prepare", "set_sketch_cm", "sketch_cm", "set_palette_size", "set_palette_colour",
-           "reset_palette", "set_grain", "apply_grain_strokes", "clear_grain_strokes", "grain_editor_value"]
+# ----------------------------------------------------------------------------------------------------- saving
+def _strokes_png(strokes: M.Strokes) -> bytes:
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(strokes.array.astype(np.uint8) * 255, "L").save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def fabric_extras(f: M.Fabric) -> dict:
+    """The panel's settings of a fabric for a project's ``workspace.json`` (strokes as a base64 PNG)."""
+    import base64
+
+    d: dict = {"prepare": f.prepare, "colourway": list(f.colourway), "grain": f.grain, "drape": f.drape}
+    if f.strokes is not None:
+        d["strokes"] = {"w": f.strokes.shape[1], "h": f.strokes.shape[0],
+                        "png": base64.b64encode(_strokes_png(f.strokes)).decode()}
+    return d
+
+
+def extras_from(d: dict) -> dict:
+    """:func:`fabric_extras` read back (old projects have none: the defaults). Raises InputError for a damaged
+    value (the Fabric checks the rest)."""
+    import base64
+    import binascii
+    import io as _io
+
+    from PIL import Image
+
+    out: dict = {}
+    for k in ("prepare", "grain"):
+        if k in d:
+            out[k] = d[k]
+    if "drape" in d:
+        out["drape"] = d["drape"]
+    if "colourway" in d:
+        cw = d["colourway"]
+        if not isinstance(cw, list):
+            raise InputError("a fabric's palette in the project is not readable")
+        out["colourway"] = tuple(cw)
+    st = d.get("strokes")
+    if st is not None:
+        try:
+            pil = Image.open(_io.BytesIO(base64.b64decode(st["png"], validate=True)))
+            if pil.size != (int(st["w"]), int(st["h"])) or pil.size[0] * pil.size[1] > 100_000_000:
+                raise ValueError("size")
+            out["strokes"] = M.Strokes(np.asarray(pil.convert("L")) > 127)
+        except (KeyError, TypeError, ValueError, OSError, binascii.Error):
+            raise InputError("a region's grain strokes in the project are damaged") from None
+    return out
+
+
+def recipe_extras(f: M.Fabric, strokes_member: str, files: dict) -> dict:
+    """The panel's settings as recipe fields (:class:`garmentstyle.api.Region`); grain strokes are written to
+    ``files[strokes_member]`` (black on white, the sketch's size) and named."""
+    d: dict = {"prepare": f.prepare, "drape": f.drape, "grain": f.grain if f.grain != "strokes" else strokes_member}
+    if f.colourway:
+        d["colourway"] = list(f.colourway)
+    if f.grain == "strokes" and f.strokes is not None:
+        import io as _io
+
+        from PIL import Image
+
+        buf = _io.BytesIO()
+        Image.fromarray(np.where(f.strokes.array, 0, 255).astype(np.uint8), "L").save(buf, format="PNG")
+        files[strokes_member] = buf.getvalue()
+    return d
+
+
+__all__ = ["GRAIN_LABELS", "fabric_extras", "extras_from", "recipe_extras", "set_prepare", "set_sketch_cm",
+           "sketch_cm", "set_palette_size", "set_palette_colour", "reset_palette", "set_grain", "apply_grain_strokes",
+           "clear_grain_strokes", "grain_editor_value"]

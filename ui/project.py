@@ -69,8 +69,12 @@ def _read_labels(data: bytes, shape: tuple[int, int], n: int) -> np.ndarray:
 
 
 def _fabric_dict(f: M.Fabric, ref: Any) -> dict:
-    return {"swatch": ref, "label": f.label, "pattern": f.pattern, "rotation": f.rotation, "strength": f.strength,
-            "tileable": f.tileable}
+    d = {"swatch": ref, "label": f.label, "pattern": f.pattern, "rotation": f.rotation, "strength": f.strength,
+         "tileable": f.tileable}
+    from .fabric_handlers import fabric_extras  # the fabric panel's settings (B)
+
+    d.update(fabric_extras(f))
+    return d
 
 
 def _fabric_from(d: Any, path: str) -> M.Fabric:
@@ -79,8 +83,10 @@ def _fabric_from(d: Any, path: str) -> M.Fabric:
     label = d.get("label", "")
     if not isinstance(label, str) or len(label) > 200:
         raise InputError("a fabric's name in the project is not text")
+    from .fabric_handlers import extras_from  # the fabric panel's settings (B)
+
     return M.Fabric(path, label, d.get("pattern", 1.0), d.get("rotation", 0.0), d.get("strength", 1.0),
-                    d.get("tileable", False))
+                    d.get("tileable", False), **extras_from(d))
 
 
 def _entries(snap: M.Snapshot, swatch_ref) -> list[dict]:
@@ -180,6 +186,9 @@ def _recipe_files(snap: M.Snapshot, swatches: dict[str, str]) -> dict[str, bytes
         entries.append({"name": r.name, "mask": f"masks/{safe}.png", "swatch": swatches.get(r.fabric.swatch, ""),
                         "scale": 1.0 / r.fabric.pattern, "rotation": r.fabric.rotation,
                         "style_weight": r.fabric.strength, "tileable": r.fabric.tileable})
+        from .fabric_handlers import recipe_extras  # the fabric panel's settings (B)
+
+        entries[-1].update(recipe_extras(r.fabric, f"grain/{safe}.png", out))
     recipe = export.recipe_dict("project/sketch.png", entries, RenderOptions(size=0))
     out["recipe.json"] = json.dumps(recipe, indent=2).encode()
     return out

@@ -809,3 +809,35 @@ class TestGrain:
             FH.set_grain(s, "auto", 5)
         with pytest.raises(InputError, match="the grain must be one of"):
             FH.set_grain(s, "diagonal", 0)
+
+
+def test_palette_grain_and_strokes_survive_the_project_and_reach_its_recipe(ctx, found, tmp_path):
+    from garmentstyle import recipe as R
+
+    s, _ = FH.set_palette_size(found, 2)
+    FH.set_palette_colour(s, 1, "#e4c59e")
+    uid = s.snap.current
+    layer = np.zeros((*s.size, 4), np.uint8)
+    ys, xs = np.nonzero(s.snap.mask(uid))
+    layer[int(np.median(ys)) - 2:int(np.median(ys)) + 2, xs.min():xs.max(), 3] = 255
+    FH.apply_grain_strokes(s, {"layers": [layer]})
+    FH.set_grain(s, "strokes", 0.4)
+    FH.set_prepare(s, True)
+    f = s.snap.selected.fabric
+    assert f.colourway == () and f.prepare == "off"  # the raw file has other colours: the palette goes
+    FH.set_prepare(s, False)
+    FH.set_palette_size(s, 2)
+    FH.set_palette_colour(s, 1, "#e4c59e")
+    f = s.snap.selected.fabric
+    path = P.save(s, tmp_path / "p.zip")
+    o, _ = P.open_project(ctx, None, path)
+    g = o.snap.by_name(s.snap.selected.name).fabric
+    assert (g.colourway, g.grain, g.drape, g.prepare, g.strokes) == (f.colourway, "strokes", 0.4, "auto", f.strokes)
+    out = tmp_path / "unzipped"
+    with zipfile.ZipFile(path) as zf:
+        zf.extractall(out)
+    rec = R.load(out / "recipe.json")
+    region = next(r for r in rec.regions if r.name == s.snap.selected.name)
+    assert tuple(region.colourway) == f.colourway and region.drape == 0.4 and region.prepare == "auto"
+    strokes = np.asarray(Image.open(region.grain).convert("L")) < 128
+    assert np.array_equal(strokes, f.strokes.array)
