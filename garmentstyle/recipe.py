@@ -93,24 +93,46 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """The JSON in ``path`` within the size and depth limits; every problem is an :class:`InputError`."""
+def read_text(path: str | os.PathLike, *, limit: int = MAX_RECIPE_BYTES, what: str = "recipe",
+              name: str = "recipe.json") -> str:
+    """The UTF-8 text of ``path`` if it is at most ``limit`` bytes (checked before reading); every problem is one
+    :class:`InputError` naming the file as a ``what`` (e.g. "recipe", "batch file"; ``name`` is its usual file
+    name, for the hints). Shared by recipes and batch files."""
     path = Path(path)
     try:
         size = path.stat().st_size
-        if size > MAX_RECIPE_BYTES:
-            raise InputError(f"{path}: {size:,} bytes is too large for a recipe (limit {MAX_RECIPE_BYTES:,}); is it "
-                             "really a recipe.json?")
-        text = path.read_bytes().decode("utf-8")
+        if size > limit:
+            raise InputError(f"{path}: {size:,} bytes is too large for a {what} (limit {limit:,}); is it really a "
+                             f"{name}?")
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise InputError(f"{path}: no such recipe file") from None
+        file = what if what.endswith("file") else f"{what} file"
+        raise InputError(f"{path}: no such {file}") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; give the recipe.json inside it") from None
+        raise InputError(f"{path}: is a folder; give the {name} inside it") from None
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not a recipe (not UTF-8 text)") from None
+        raise InputError(f"{path}: not a {what} (not UTF-8 text)") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return parse_json(text, source=str(path))
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON in ``path`` within the size and depth limits; every problem is an :class:`InputError`."""
+    return parse_json(read_text(path), source=str(Path(path)))
+
+
+def check_keys(entry: Any, allowed: tuple[str, ...] | list[str], where: str, noun: str, *,
+               shape: str | None = None) -> dict:
+    """``entry`` as a dict, after checking it is a JSON object whose keys are all in ``allowed``; otherwise one
+    :class:`InputError`: ``"<where>: <noun> must be a JSON object; got list"`` (or ``"<where> must be <shape>"``)
+    and ``"<where>: unknown key(s) x, y; <noun> has a, b"``. Shared by recipes and batch files."""
+    if not isinstance(entry, dict):
+        must = f"{where} must be {shape}" if shape else f"{where}: {noun} must be a JSON object"
+        raise InputError(f"{must}; got {type(entry).__name__}")
+    unknown = sorted(str(k) for k in entry if k not in allowed)
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; {noun} has {', '.join(allowed)}")
+    return entry
 
 
 def parse_json(text: str, *, source: str = "recipe") -> Any:
@@ -152,12 +174,8 @@ def _region(i: int, entry: Any, base: Path, *, source: str, allow_outside: bool)
     from .options import check_value
 
     where = f"regions[{i}]"
-    if not isinstance(entry, dict):
-        raise InputError(f"{source}: {where} must be an object with mask, swatch, …; got {type(entry).__name__}")
-    known = [f.name for f in fields(Region)]
-    unknown = sorted(str(k) for k in entry if k not in known)
-    if unknown:
-        raise InputError(f"{source}: {where}: unknown key(s) {', '.join(unknown)}; a region has {', '.join(known)}")
+    check_keys(entry, [f.name for f in fields(Region)], f"{source}: {where}", "a region",
+               shape="an object with mask, swatch, …")
     for key in ("mask", "swatch"):
         if key not in entry:
             raise InputError(f"{source}: {where} needs {key!r} (a file name)")
@@ -188,9 +206,7 @@ def parse(data: Any, base: str | os.PathLike, *, source: str = "recipe", allow_o
     base = Path(os.path.abspath(base))
     if not isinstance(data, dict):
         raise InputError(f"{source}: a recipe is a JSON object with sketch and regions; got {type(data).__name__}")
-    unknown = sorted(str(k) for k in data if k not in TOP_LEVEL_KEYS)
-    if unknown:
-        raise InputError(f"{source}: unknown key(s) {', '.join(unknown)}; a recipe has {', '.join(TOP_LEVEL_KEYS)}")
+    check_keys(data, TOP_LEVEL_KEYS, source, "a recipe")
     version = data.get(VERSION_KEY)
     if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= RECIPE_VERSION:
         hint = (f"this garmentstyle reads versions 1…{RECIPE_VERSION}; update garmentstyle"

@@ -24,6 +24,8 @@ class ItemResult:
         out: output file name (relative to the output folder).
         status: one of :data:`STATUSES`.
         seconds: render time on its worker (None if it did not run).
+        cpu_seconds: CPU time the worker process spent on it (all its threads): with ``seconds`` it tells a busy
+            machine (cpu < seconds × threads) from a slow item.
         encoder: the encoder that ran ("texture", "vgg19", …).
         notes: the render's notes (skipped layers, colourway warnings, …).
         error: one-line message for a failed item.
@@ -35,6 +37,7 @@ class ItemResult:
     out: str
     status: str = "pending"
     seconds: Optional[float] = None
+    cpu_seconds: Optional[float] = None
     encoder: Optional[str] = None
     notes: list = field(default_factory=list)
     error: Optional[str] = None

@@ -186,6 +186,7 @@ def _apply(res: ItemResult, outcome: Outcome, path: Path) -> None:
     from ..io import atomic_write_bytes
 
     res.seconds = round(outcome.seconds, 3)
+    res.cpu_seconds = None if outcome.cpu_seconds is None else round(outcome.cpu_seconds, 3)
     res.encoder, res.notes, res.error, res.worker = outcome.encoder, outcome.notes, outcome.error, outcome.worker
     res.status = outcome.status
     if outcome.status == "done" and outcome.png is not None:

@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Optional
 
 from ..errors import InputError
+from ..recipe import check_keys, parse_json, read_text
 
 #: Items a batch may expand to unless ``--max-items`` allows more.
 DEFAULT_MAX_ITEMS = 1000
@@ -98,21 +99,7 @@ class BatchPlan:
 
 
 def _read(path: Path) -> tuple[Any, str]:
-    from ..recipe import parse_json
-
-    try:
-        size = path.stat().st_size
-        if size > MAX_BATCH_BYTES:
-            raise InputError(f"{path}: {size:,} bytes is too large for a batch file (limit {MAX_BATCH_BYTES:,})")
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such batch file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; give the batch JSON file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a batch file (not UTF-8 text)") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    text = read_text(path, limit=MAX_BATCH_BYTES, what="batch file", name="batch JSON file")
     try:
         return parse_json(text, source=str(path)), "json"
     except InputError as whole:
@@ -135,15 +122,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "x"
 
 
-def _check_keys(entry: Any, allowed: tuple[str, ...], where: str, what: str) -> dict:
-    if not isinstance(entry, dict):
-        raise InputError(f"{where}: {what} must be a JSON object; got {type(entry).__name__}")
-    unknown = sorted(str(k) for k in entry if k not in allowed)
-    if unknown:
-        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; {what} has {', '.join(allowed)}")
-    return entry
-
-
 def _colourways(value: Any, where: str, palette_file: Optional[Path]) -> list[tuple[str, Optional[tuple[str, ...]]]]:
     """``colourways`` entries → (name, colours or None for the original)."""
     from .. import colourway
@@ -160,7 +138,7 @@ def _colourways(value: Any, where: str, palette_file: Optional[Path]) -> list[tu
             out.append(("original", None))
             continue
         if isinstance(entry, dict):
-            _check_keys(entry, COLOURWAY_KEYS, at, "a colourway")
+            check_keys(entry, COLOURWAY_KEYS, at, "a colourway")
             colours = entry.get("colours")
             name = entry.get("name")
         else:
@@ -177,7 +155,7 @@ def _colourways(value: Any, where: str, palette_file: Optional[Path]) -> list[tu
 
 def _cross_size(data: dict, source: str, base: Path) -> int:
     """How many items a cross-product object expands to (checked before anything is built)."""
-    _check_keys(data, CROSS_KEYS, source, "a cross-product batch")
+    check_keys(data, CROSS_KEYS, source, "a cross-product batch")
     palette_file = data.get("palette_file")
     if palette_file is not None and not isinstance(palette_file, str):
         raise InputError(f"{source}: palette_file must be a file name")
@@ -220,13 +198,13 @@ def _expand(data: dict, source: str, base: Path, max_items: int) -> list[tuple[d
     fabric_keys = ("name",) + tuple(f.name for f in dc_fields(Region) if f.name not in ("mask", "name"))
     for si, sk in enumerate(data["sketches"]):
         at = f"{source}: sketches[{si}]"
-        _check_keys(sk, SKETCH_KEYS, at, "a sketch")
+        check_keys(sk, SKETCH_KEYS, at, "a sketch")
         style = _name(sk.get("name", Path(str(sk.get("sketch", ""))).stem), at)
         if not isinstance(sk.get("regions"), list) or not sk["regions"]:
             raise InputError(f"{at}: needs 'regions', a non-empty list of {{\"mask\": …}}")
         for fi, fab in enumerate(data["fabrics"]):
             fat = f"{source}: fabrics[{fi}]"
-            _check_keys(fab, fabric_keys, fat, "a fabric")
+            check_keys(fab, fabric_keys, fat, "a fabric")
             if "swatch" not in fab:
                 raise InputError(f"{fat}: needs 'swatch' (a file name)")
             fname = _name(fab.get("name", Path(str(fab["swatch"])).stem), fat)
@@ -278,7 +256,7 @@ def _item_key(data: dict, recipe: Any, digests: dict) -> str:
 
 def _labels(entry: dict, recipe: Any, where: str) -> Labels:
     given = entry.get("labels") or {}
-    _check_keys(given, LABEL_KEYS, where, "labels")
+    check_keys(given, LABEL_KEYS, where, "labels")
     cw = next((r.colourway for r in recipe.regions if r.colourway), None)
     fabric = "+".join(dict.fromkeys(Path(str(r.swatch)).stem for r in recipe.regions))
     return Labels(style=str(given.get("style") or Path(recipe.sketch).stem),
@@ -315,7 +293,7 @@ def load_batch(path: str | os.PathLike, *, max_items: int = DEFAULT_MAX_ITEMS,
     items, seen, digests = [], {}, {}
     allowed = TOP_LEVEL_KEYS + ITEM_KEYS
     for i, (entry, where) in enumerate(entries):
-        _check_keys(entry, allowed, where, "a batch item")
+        check_keys(entry, allowed, where, "a batch item")
         out = _out_name(entry.get("out"), where)
         low = out.lower()
         if low in seen:

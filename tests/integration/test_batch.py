@@ -238,3 +238,37 @@ def test_sheet_many_pages(collection, tmp_path):
     assert len(pypdf.PdfReader(str(path)).pages) == 2  # 12 cells, 8 a page
     assert write_sheet(tmp_path / "s2.pdf", list(plan.items) * 3, results, tmp_path, title="t").read_bytes() == \
         path.read_bytes()  # reproducible
+
+
+# ------------------------------------------------------------------------------------------------ local workers
+def test_cache_affinity_keeps_a_fabric_on_one_worker():
+    """Items sharing a swatch + colourway go to the worker that has them cached; a worker with none of its own
+    left takes a fabric nobody has, then steals from the largest group, so nobody idles."""
+    from types import SimpleNamespace as NS
+
+    from garmentstyle.batch.local import _Affinity
+
+    items = [NS(regions=(NS(swatch=f"s{i % 3}.png", colourway=None, prepare="auto"),)) for i in range(9)]
+    aff = _Affinity(items, 2)
+    got = {0: [], 1: []}
+    for _ in range(9):  # the two workers take turns
+        for w in (0, 1):
+            it = aff.next_for(w)
+            if it is not None:
+                got[w].append(it.regions[0].swatch)
+    assert not aff and sorted(got[0] + got[1]) == sorted(f"s{i % 3}.png" for i in range(9))
+    assert set(got[0]) & set(got[1]) <= {"s2.png"}  # only the last fabric is shared (stolen from), the rest stay
+
+
+def test_two_local_workers_write_the_same_bytes_as_one(collection, tmp_path):
+    """Forkserver workers with cache affinity: the same PNG bytes as one in-process worker (same threads), every
+    item done, both workers used."""
+    plan = load_batch(_cross(collection))
+    one = run_batch(plan, tmp_path / "one", RunSettings(workers=1, threads=1))
+    two = run_batch(plan, tmp_path / "two", RunSettings(workers=2, threads=1))
+    assert [r.status for r in two.items] == ["done"] * len(plan.items)
+    assert len({r.worker for r in two.items}) == 2
+    assert all(r.cpu_seconds is not None and r.cpu_seconds > 0 for r in two.items)
+    for it in plan.items:
+        assert (tmp_path / "one" / it.out).read_bytes() == (tmp_path / "two" / it.out).read_bytes()
+    assert [r.notes for r in one.items] == [r.notes for r in two.items]
