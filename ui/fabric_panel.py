@@ -40,12 +40,10 @@ def build(ui: Any) -> None:
         ui.fp_words = gr.Markdown("Select a region with a fabric to see how its swatch is prepared.",
                                   elem_id="gs-fp-words")
         with gr.Row():
-            ui.fp_photo = gr.Image(label="Your file (the cut repeat outlined)", interactive=False, format="png",
-                                   height=180, buttons=[], elem_id="gs-fp-photo")
-            ui.fp_tile = gr.Image(label="Prepared repeat", interactive=False, format="png", height=180, buttons=[],
-                                  elem_id="gs-fp-tile")
-            ui.fp_repeat = gr.Image(label="3×3 repeat (seams would show here)", interactive=False, format="png",
-                                    height=180, buttons=[], elem_id="gs-fp-repeat")
+            img = dict(type="filepath", interactive=False, format="png", height=180, buttons=[])
+            ui.fp_photo = gr.Image(label="Your file (the cut repeat outlined)", elem_id="gs-fp-photo", **img)
+            ui.fp_tile = gr.Image(label="Prepared repeat", elem_id="gs-fp-tile", **img)
+            ui.fp_repeat = gr.Image(label="3×3 repeat (seams would show here)", elem_id="gs-fp-repeat", **img)
         with gr.Row():
             ui.fp_raw = gr.Checkbox(value=False, label="Use the file as given (no preparation)",
                                     elem_id="gs-fp-raw")
@@ -80,6 +78,20 @@ def _outputs(ui: Any) -> list:
             *ui.fp_colours, ui.fp_grain, ui.fp_drape]
 
 
+def _file(s: Session, name: str, img: Any, key: tuple) -> str:
+    """``img`` as a PNG of the session's own, written once per content key (a file being served is never
+    rewritten, and two tabs never share one: Gradio's own cache names files by content)."""
+    files = s.__dict__.setdefault("fp_files", {})
+    path = files.get((name, key))
+    if path is None:
+        from PIL import Image
+
+        path = s.file(f"{name}.png")
+        Image.fromarray(img).save(path, format="PNG", compress_level=1)
+        files[(name, key)] = path
+    return str(path)
+
+
 def panel_view(ui: Any, s: Optional[Session]) -> dict:
     """The panel for the session's selected region (every panel component)."""
     r = s.snap.selected if s is not None and s.has_sketch else None
@@ -95,8 +107,11 @@ def panel_view(ui: Any, s: Optional[Session]) -> dict:
         try:
             area = V.swatch_area(s.frame, f, sketch_px_per_cm=s.size[0] / cm if cm else None)
             found = V.found_colours(s.frame, f, len(f.colourway)) if f.colourway else None
+            key = (f.swatch, f.prepare, f.colourway)
             out.update({ui.fp_words: f"**{html.escape(r.name)}** · {html.escape(f.label)}: {area.words}",
-                        ui.fp_photo: area.photo, ui.fp_tile: area.tile, ui.fp_repeat: area.repeat3})
+                        ui.fp_photo: _file(s, "swatch-photo", area.photo, key[:2]),
+                        ui.fp_tile: _file(s, "swatch-tile", area.tile, key),
+                        ui.fp_repeat: _file(s, "swatch-repeat", area.repeat3, key)})
         except GarmentStyleError as exc:
             out.update({ui.fp_words: f"⚠ {html.escape(str(exc))}", ui.fp_photo: None, ui.fp_tile: None,
                         ui.fp_repeat: None})

@@ -178,3 +178,27 @@ def test_32_identical_uploads_at_once_all_get_complete_images(app_server):
         images = list(pool.map(user, clients))
     assert len(images) == n and all(np.array_equal(images[0], im) for im in images)
     assert images[0].shape[:2] == (768, 640)
+
+
+def test_a_colourway_shows_live_on_the_canvas_and_undoes(app_server):
+    """The palette editor through the running app: three colours found, one replaced, the canvas changes in the
+    selected region (the skirt, lower half) and undo brings the canvas back exactly."""
+    c = _client(app_server)
+    c.predict(handle_file(str(samples.sketch_path("dress"))), api_name="/upload_sketch")
+    c.predict(0, api_name="/find_garment")
+    plain = np.asarray(_canvas_png(app_server, c.predict("fabric", api_name="/set_view")).convert("RGB"), int)
+    out = c.predict(3, api_name="/set_palette_size")
+    _text(out, "main colours")
+    found = np.asarray(_canvas_png(app_server, out).convert("RGB"), int)
+    tile = _find(out, lambda v: isinstance(v, str) and v.endswith("swatch-repeat.png"))
+    assert Image.open(tile).size[0] <= 360
+    out = c.predict("#00ff00", api_name="/set_palette_colour_1")
+    green = np.asarray(_canvas_png(app_server, out).convert("RGB"), int)
+    changed = np.abs(green - found).max(axis=2) > 0
+    ys = np.nonzero(changed)[0]
+    assert changed.mean() > 0.05 and ys.min() > 0.3 * changed.shape[0]  # the skirt, not the bodice
+    back = np.asarray(_canvas_png(app_server, c.predict(api_name="/undo")).convert("RGB"), int)
+    assert np.array_equal(back, found)
+    assert not np.array_equal(found, green) and plain.shape == green.shape
+    with pytest.raises(Exception, match="a colour like"):
+        c.predict("greenish", api_name="/set_palette_colour_1")
