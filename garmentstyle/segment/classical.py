@@ -145,7 +145,13 @@ def run(
     kinds = np.array([0] + [1 if k == lineart.KIND_FILL else 0 for k in part.kinds], np.uint8)[part.labels]
     score_map = scores[part.labels].astype(np.float32)
     labels = part.labels
-    if part.full_size != part.shape:
+    premerged = part.full_size != part.shape
+    if premerged:
+        # Parts filled and merged on the working copy: at 48 MP the full-size nearest fill and merge cost GBs.
+        from . import refine as R
+
+        parts = R.merge_small_parts(R.nearest_fill(np.where(garment, parts, 0), garment),
+                                    min_area=float(options.min_part) * float(garment.sum()), max_parts=options.max_parts)
         garment, parts, score_map, kinds, labels = upscale(part.full_size, garment, parts, score_map, kinds, labels)
     return build(
         garment,
@@ -160,6 +166,7 @@ def run(
         kinds=kinds,
         partition=labels,
         groups=garment_pieces(part, chosen, part.part_groups()) if layout == "figure" else part.part_groups(),
+        premerged=premerged,
     )
 
 
@@ -183,7 +190,11 @@ def _figure_confidence(sketch, part: lineart.Partition, pk, options: SegmentOpti
 def upscale(size: tuple[int, int], garment: np.ndarray, parts: np.ndarray, score: np.ndarray, kinds: np.ndarray,
             labels: np.ndarray) -> tuple[np.ndarray, ...]:
     """Working-copy results → the input's ``size`` ``(H, W)``: the garment by a smooth (bilinear) resize of its
-    mask, the label maps nearest-neighbour (restricted to the garment, gaps filled from the nearest part)."""
+    mask, the label maps nearest-neighbour (restricted to the garment).
+
+    The parts are filled from the nearest part on the working copy, over the garment grown by two working pixels
+    (everything the smooth resize can add), so the full-size map needs no distance transform: at 48 MP that
+    transform alone held ~1.5 GB. A full-size fill remains only as a fallback for pixels still unlabelled."""
     from . import refine as R
 
     H, W = size
@@ -192,7 +203,13 @@ def upscale(size: tuple[int, int], garment: np.ndarray, parts: np.ndarray, score
     def near(a: np.ndarray) -> np.ndarray:
         return cv2.resize(a, (W, H), interpolation=cv2.INTER_NEAREST)
 
-    p = near(parts.astype(np.int32))
-    p = np.where(g, p, 0)
-    p = R.nearest_fill(p, g)
-    return g, p, near(score.astype(np.float32)), near(kinds.astype(np.uint8)), near(labels.astype(np.int32))
+    grown = cv2.dilate(garment.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    p = near(R.nearest_fill(parts.astype(np.int32), grown))
+    p[~g] = 0
+    if (g & (p == 0)).any():
+        p = R.nearest_fill(p, g)
+    # The partition straight to int64 (what the result holds) by index: no int32 copy on the way at 48 MP.
+    rows = np.minimum((np.arange(H) + 0.5) * labels.shape[0] / H, labels.shape[0] - 1).astype(np.intp)
+    cols = np.minimum((np.arange(W) + 0.5) * labels.shape[1] / W, labels.shape[1] - 1).astype(np.intp)
+    full = np.take(np.take(labels.astype(np.int64, copy=False), rows, 0), cols, 1)
+    return g, p, near(score.astype(np.float32)), near(kinds.astype(np.uint8)), full

@@ -29,6 +29,7 @@ def build(
     kinds: Optional[np.ndarray] = None,
     partition: Optional[np.ndarray] = None,
     groups: Optional[np.ndarray] = None,
+    premerged: bool = False,
 ) -> Segmentation:
     """Assemble the result.
 
@@ -38,6 +39,8 @@ def build(
         score: a scalar, or an ``(H, W)`` float map whose mean over a part is its score.
         kinds: optional ``(H, W)`` uint8 map, 1 where a pixel came from a solid-ink fill region.
         partition: ``(H, W)`` int, every region of the drawing (kept on the result for clicks).
+        premerged: ``parts`` already cover the garment with consecutive ids, small parts merged (done on the
+            working copy for large sketches, where the full-size fill and merge cost GBs): used as they are.
 
     Raises:
         SegmentationError: the garment is empty.
@@ -59,12 +62,15 @@ def build(
         confidence = min(confidence, 0.2)
     if parts is None:
         lab = garment.astype(np.int64)
+    elif premerged:
+        lab = np.where(garment, parts, 0).astype(np.int64)
     else:
         lab = np.where(garment, parts, 0).astype(np.int64)
         lab = R.nearest_fill(lab, garment)
         if not (lab > 0).any():
             lab = garment.astype(np.int64)
-    lab = R.merge_small_parts(lab, min_area=float(options.min_part) * g_area, max_parts=options.max_parts)
+    if not premerged or not (lab > 0).any():
+        lab = R.merge_small_parts(lab, min_area=float(options.min_part) * g_area, max_parts=options.max_parts)
     n = int(lab.max())
 
     if options.soft_edge > 0:
@@ -81,8 +87,8 @@ def build(
     flat = lab.ravel()
     counts = np.bincount(flat, minlength=n + 1)
     if smap is not None:
-        sums = np.bincount(flat, weights=smap.ravel().astype(np.float64), minlength=n + 1)
-    fill_counts = np.bincount(flat, weights=kinds.ravel().astype(np.float64), minlength=n + 1) if kinds is not None else None
+        sums = _label_sums(flat, smap.ravel(), n)
+    fill_counts = _label_sums(flat, kinds.ravel(), n) if kinds is not None else None
     import scipy.ndimage as ndi
 
     slices = ndi.find_objects(lab.astype(np.int32), max_label=n)
@@ -112,16 +118,24 @@ def build(
         )
     return Segmentation(
         garment=garment_t,
-        labels=torch.from_numpy(lab.astype(np.int64)),
+        labels=torch.from_numpy(lab.astype(np.int64, copy=False)),
         regions=regions,
         method=method,
         confidence=float(np.clip(confidence, 0.0, 1.0)),
         notes=notes,
-        partition=None if partition is None else torch.from_numpy(partition.astype(np.int64)),
+        partition=None if partition is None else torch.from_numpy(partition.astype(np.int64, copy=False)),
         layout=layout,
         gap=int(gap),
         groups=None if groups is None else torch.from_numpy(np.asarray(groups, np.int64)),
     )
+
+
+def _label_sums(flat: np.ndarray, weights: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
+    """``(n + 1,)`` float64 sums of ``weights`` per label, in chunks (a float64 copy of a 48 MP map is 384 MB)."""
+    out = np.zeros(n + 1, np.float64)
+    for i in range(0, flat.size, chunk):
+        out += np.bincount(flat[i:i + chunk], weights=weights[i:i + chunk].astype(np.float64), minlength=n + 1)
+    return out
 
 
 def refine_garment(mask: np.ndarray, *, options: SegmentOptions, speck: int, ink: Optional[np.ndarray] = None,

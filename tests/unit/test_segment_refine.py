@@ -136,3 +136,27 @@ class TestRefineMask:
             refine_mask(np.zeros((80, 80), bool), img)
         with pytest.raises(MaskError):
             refine_mask(inner[:50], img)
+
+
+def test_large_sketch_maps_back_parts_that_tile_the_garment():
+    """A sketch above the working size: the parts (filled and merged on the working copy, then mapped back) cover
+    every garment pixel and nothing else, with consecutive ids, and the partition is the working one resized."""
+    import cv2
+
+    from garmentstyle.segment import lineart, segment
+
+    img = np.full((2400, 1800), 255, np.uint8)
+    cv2.rectangle(img, (300, 300), (1500, 2100), 0, 8)
+    cv2.line(img, (900, 300), (900, 2100), 0, 8)
+    cv2.line(img, (300, 1200), (900, 1200), 0, 8)
+    lineart.clear_cache()
+    seg = segment(np.repeat(img[..., None], 3, 2), method="classical")
+    g = seg.garment.numpy() > 0.5
+    lab = seg.labels.numpy()
+    assert lab.shape == g.shape == (2400, 1800)
+    assert ((lab > 0) == g).all()
+    ids = np.unique(lab[lab > 0])
+    assert ids.tolist() == list(range(1, len(ids) + 1)) and len(ids) == len(seg.regions) == 3
+    part = seg.partition.numpy()
+    assert part.dtype == np.int64 and part.shape == g.shape
+    assert part[600, 600] != part[1800, 600] and part[600, 600] != part[600, 1200]
