@@ -10,7 +10,11 @@ and rendered into the skirt of ocal_woman_coat_skirt at true scale (sketch 170 c
 * ``raw``: the photo as given (prepare=off, swatch_cm = the photo's true width) — the old behaviour;
 * ``prepared``: the photo with the default prepare=auto (swatch_cm = the photo's true width);
 * ``sensor``: the reference — the same blur / noise / JPEG on a straight, evenly lit photo of the fabric, nothing
-  else (what the photo's own degradation alone gives).
+  else (what the photo's own degradation alone gives), resampled back to the true tile's pixel density
+  (``degrade.sensor_only``);
+* ``sensor_photo``: the same straight, evenly lit photo kept at the *photo's* pixel density (5 × 5 whole repeats,
+  which is a whole number of pixels at the zooms used) — the like-for-like reference for the prepared tile, which is
+  cut at the photo's density too: the render shrinks both by the same factor.
 
 Figures: sliced-Wasserstein distance (×100) between 7×7 CIELAB patch distributions of each render's fabric inside the
 skirt and the true fabric tiled at the same scale (lower = closer; the target is prepared ≤ 1.3 × sensor); the
@@ -97,6 +101,16 @@ def reference_workload() -> float:
     return time.perf_counter() - t
 
 
+def sensor_at_photo_density(tile: np.ndarray, spec: PhotoSpec, repeats: int = 5) -> np.ndarray:
+    """``repeats`` × ``repeats`` whole repeats photographed straight and evenly lit with ``spec``'s zoom, noise and
+    JPEG, at the photo's own pixel density (not resampled afterwards)."""
+    h, w = tile.shape[:2]
+    size = (round(repeats * w * spec.zoom), round(repeats * h * spec.zoom))
+    straight = PhotoSpec(**{**spec.__dict__, "size": size, "rotation": 0.0, "gradient": 0.0, "vignette": 0.0,
+                            "shadow": 0.0, "offset": (w * repeats / 2, h * repeats / 2)})
+    return photograph(tile, straight).image
+
+
 def render(swatch, opts, **kw):
     res = gs.render(SKETCH, [gs.Region(MASK, swatch, name="skirt", **kw)], opts)
     return res
@@ -127,11 +141,13 @@ def main() -> None:
         sensor = sensor_only(tile, spec)  # 3×3 repeats, straight, evenly lit
         truth_t = torch.from_numpy(tile).permute(2, 0, 1)[None]
         sens_t = torch.from_numpy(sensor).permute(2, 0, 1)[None].contiguous()
+        sens_photo_t = torch.from_numpy(sensor_at_photo_density(tile, spec)).permute(2, 0, 1)[None].contiguous()
         res = {
             "truth": render(truth_t, opts, repeat_cm=REPEAT_CM, prepare="off"),
             "raw": render(photo_path, opts, swatch_cm=photo_cm, prepare="off"),
             "prepared": render(photo_path, opts, swatch_cm=photo_cm),
             "sensor": render(sens_t, opts, swatch_cm=3 * REPEAT_CM, prepare="off"),
+            "sensor_photo": render(sens_photo_t, opts, swatch_cm=5 * REPEAT_CM, prepare="off"),
         }
         mask = res["truth"].masks[0]
         zoom_out = res["truth"].report.regions[0].repeat_px_output / tile.shape[1]
@@ -147,6 +163,8 @@ def main() -> None:
             fig[f"swd_{k}"] = round(lab_distance(r.fabric, mask, canvas), 3)
             fig[f"light_{k}"] = round(light_in_mask(r.fabric, mask, sigma=2 * rep_out), 4)
         fig["swd_ratio_prepared_vs_sensor"] = round(fig["swd_prepared"] / max(fig["swd_sensor"], 1e-9), 3)
+        fig["swd_ratio_prepared_vs_sensor_photo"] = round(fig["swd_prepared"] / max(fig["swd_sensor_photo"], 1e-9),
+                                                          3)
         figures.append(fig)
         print(json.dumps(fig))
         rows.append((ph.image, p.tile, res))
