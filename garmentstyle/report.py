@@ -11,12 +11,11 @@ consumer that wants to add a fact (the CLI's segmenter) makes a new one with :fu
 dict-valued fields (losses per term, what was kept per region) are plain dicts for JSON and pickling: treat them as
 read-only.
 
-A transitional ``report["key"]`` / ``report.get("key")`` still answers (with a :class:`DeprecationWarning`) so code
-written against the old dict keeps working for a release; the package itself uses attributes only.
+There is deliberately no ``report["key"]``: a string-key read is a ``TypeError``, so none can creep back (the JSON
+dict is :meth:`~RenderReport.to_json`).
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any, Optional
 
@@ -27,26 +26,12 @@ __all__ = ["LevelReport", "RegionReport", "TransferReport", "RenderReport"]
 JSON = dict[str, Any]
 
 
-class _DictShim:
-    """Old dict-style reads (``report["iterations"]``, ``report.get(...)``), deprecated: use attributes."""
-
-    def __getitem__(self, key: str) -> Any:
-        warnings.warn(f"report[{key!r}] is deprecated; the report is typed: use report.{key}", DeprecationWarning,
-                      stacklevel=2)
-        return self.to_json()[key]  # type: ignore[attr-defined]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        warnings.warn(f"report.get({key!r}) is deprecated; the report is typed: use report.{key}",
-                      DeprecationWarning, stacklevel=2)
-        return self.to_json().get(key, default)  # type: ignore[attr-defined]
-
-
 def _pair(v: Any) -> tuple[int, int]:
     return (int(v[0]), int(v[1]))
 
 
 @dataclass(frozen=True)
-class LevelReport(_DictShim):
+class LevelReport:
     """One pyramid level.
 
     Attributes:
@@ -92,7 +77,7 @@ class LevelReport(_DictShim):
 
 
 @dataclass(frozen=True)
-class RegionReport(_DictShim):
+class RegionReport:
     """One region as rendered.
 
     Attributes:
@@ -174,7 +159,7 @@ def _mapping_from_json(d: Optional[JSON]):
 
 
 @dataclass(frozen=True)
-class TransferReport(_DictShim):
+class TransferReport:
     """What the guided optimisation did (:func:`garmentstyle.transfer.run`).
 
     Attributes:

@@ -96,9 +96,8 @@ def test_report_is_frozen_and_a_new_fact_makes_a_new_report(optimised):
     assert seg.to_json()["segmenter"] == "lineart" and "segmenter" not in rep.to_json()
 
 
-def test_old_dict_reads_still_answer_with_a_deprecation_warning(optimised):
+def test_string_key_reads_are_refused(optimised):
     rep = optimised.report
-    with pytest.warns(DeprecationWarning, match="report.output_size"):
-        assert rep["output_size"] == [96, 96]
-    with pytest.warns(DeprecationWarning):
-        assert rep.get("cancelled") is False and rep.get("nope", 3) == 3
+    with pytest.raises(TypeError):
+        rep["output_size"]  # the typed report has attributes, not keys: use rep.output_size
+    assert not hasattr(rep, "get") and rep.to_json()["output_size"] == [96, 96]
