@@ -25,8 +25,10 @@ from .worker import Outcome, init_local_worker, render_item, set_threads
 
 #: Modules the forkserver imports once for every worker (a missing optional one is skipped by multiprocessing).
 PRELOAD = ("torch", "numpy", "scipy.cluster.vq", "scipy.optimize", "cv2", "PIL.PngImagePlugin",
-           "garmentstyle.batch.worker", "garmentstyle.api", "garmentstyle.transfer", "garmentstyle.colourway",
-           "garmentstyle.swatches", "garmentstyle.batch.preload")
+           "PIL.JpegImagePlugin", "garmentstyle.batch.worker", "garmentstyle.api", "garmentstyle.transfer",
+           "garmentstyle.colourway", "garmentstyle.swatches.pipeline", "garmentstyle.encoders.texture",
+           "garmentstyle.mapping.builder", "garmentstyle.sketchprep", "garmentstyle.weights",
+           "garmentstyle.batch.preload")
 #: Items queued per worker at once (one running, one waiting: little to cancel on Ctrl-C, memory flat).
 QUEUE_PER_WORKER = 2
 
