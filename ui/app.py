@@ -24,23 +24,38 @@ from PIL import Image
 from garmentstyle.errors import GarmentStyleError
 from garmentstyle.options import MAX_SIZE, RenderOptions
 
-from . import handlers as H, model as M, project as P, views as V
+from . import fabric_panel, handlers as H, model as M, project as P, views as V
 from .canvas_js import CANVAS_JS, CANVAS_TEMPLATE, HEAD, TABLE_JS
 from .state import MAX_UPLOAD_MB, PROJECT_SUFFIXES, SKETCH_SUFFIXES, SWATCH_SUFFIXES, AppContext, Session
 
 TITLE = "garmentstyle"
-THEME = gr.themes.Default(primary_hue="indigo", neutral_hue="slate", radius_size="md")
+#: Text and buttons at ≥ 4.5:1 contrast (WCAG AA): the default theme's subdued text, indigo-500 and red-500
+#: buttons are below it.
+THEME = gr.themes.Default(primary_hue="indigo", neutral_hue="slate", radius_size="md").set(
+    body_text_color_subdued="*neutral_600", block_info_text_color="*neutral_600",
+    button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+    button_primary_text_color="white", button_cancel_background_fill="*red_700",
+    button_cancel_background_fill_hover="*red_800", button_cancel_text_color="white",
+    button_secondary_text_color="*neutral_900")
 #: Where the browser keeps the autosave (localStorage key).
 AUTOSAVE_KEY = "garmentstyle-workspace"
+#: The render's height: what the screen has left beside the sketch (CSS, so it follows the window).
+LIVE_HEIGHT = "clamp(220px, calc(100vh - 330px), 900px)"
 #: Canvas images kept per session (older ones are deleted; the browser fetched them long ago).
 KEEP_CANVAS_FILES = 8
 
 CSS = """
-.gradio-container {max-width: 100% !important; padding: 8px 14px !important;}
-#gs-header {display: flex; align-items: baseline; gap: 14px; flex-wrap: wrap;}
-#gs-header h1 {margin: 0; font-size: 1.35rem;}
-#gs-status p {margin: 0; font-size: 0.9rem; color: var(--body-text-color);}
-.gs-cv {position: relative; overflow: hidden; height: min(64vh, 600px); min-height: 380px;
+.gradio-container {max-width: 100% !important; padding: 6px 14px !important;}
+#gs-header {align-items: center; gap: 12px; flex-wrap: nowrap;}
+#gs-title {flex: 0 0 170px !important; width: 170px !important; min-width: 0 !important;}
+#gs-title h1 {margin: 0; font-size: 1.3rem; white-space: nowrap;}
+#gs-status {flex: 1 1 0 !important; min-width: 0 !important; padding: 4px 0 !important;}
+#gs-status p {margin: 0; font-size: 0.88rem; color: var(--body-text-color);}
+#gs-status-details {flex: 0 0 190px !important; width: 190px !important; min-width: 0 !important;
+                    align-self: flex-start;}
+#gs-status-details .label-wrap {padding: 2px 4px !important;}
+/* the canvas fills the screen below the header and the toolbar (side by side with the render) */
+.gs-cv {position: relative; overflow: hidden; height: clamp(300px, calc(100vh - 290px), 900px);
         background: var(--background-fill-secondary); border-radius: 8px; outline-offset: 2px;
         display: flex; align-items: flex-start; justify-content: center;}
 .gs-stage {position: relative; transform-origin: 0 0; height: 100%; display: inline-block;}
@@ -53,8 +68,15 @@ CSS = """
 .gs-zb {min-width: 30px; padding: 2px 8px; border: 1px solid #475569; border-radius: 4px; background: #fff;
         color: #0f172a; cursor: pointer;}
 .gs-zlabel {font-size: 0.8rem; color: #0f172a; min-width: 3em; text-align: right;}
+#gs-toolbar {gap: 8px; align-items: flex-end;}
+#gs-tool, #gs-view {padding: 4px 8px !important;}
 #gs-tool .wrap, #gs-view .wrap {gap: 4px !important;}
-#gs-tool label, #gs-view label {padding: 4px 8px !important;}
+#gs-tool label, #gs-view label {padding: 3px 8px !important;}
+#gs-undo-redo {flex: 0 0 164px !important; min-width: 164px !important;}
+#gs-undo-redo > .row {flex-wrap: nowrap !important; gap: 4px;}
+#gs-undo-redo button {min-width: 76px !important; min-height: 34px;}
+#gs-render-buttons {gap: 6px;}
+#gs-live img {object-fit: contain;}
 #gs-hint {min-height: 1.5em; font-size: 0.92rem;}
 #gs-hint p {color: var(--body-text-color);}
 table.gs-regions {width: 100%; border-collapse: collapse; font-size: 0.85rem; margin: 0; table-layout: auto;}
@@ -74,10 +96,12 @@ table.gs-regions tr.gs-sel td.gs-name::before {content: "▶ ";}
 .gs-sr {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;}
 #gs-progress progress {width: 100%; height: 12px;}
 #gs-progress .gs-plabel {font-size: 0.9rem; color: var(--body-text-color);}
-#gs-live img {object-fit: contain;}
 #gs-dl-note p {font-size: 0.85rem; color: var(--body-text-color); margin: 0;}
 #gs-confirm {border: 2px solid #b45309; border-radius: 8px; padding: 8px;}
 .gradio-container .block-info, .gradio-container [data-testid="block-info"] {color: var(--body-text-color) !important;}
+.gradio-container .min_value, .gradio-container .max_value, .gradio-container .or {color: #475569 !important;}
+.gradio-container button[role="tab"] {color: #334155;}
+.gradio-container button[role="tab"][aria-selected="true"] {color: #3730a3;}
 """
 
 
@@ -148,6 +172,7 @@ class UI:
 
     session: Any = None
     autosave: Any = None
+    tabs: Any = None
     status: Any = None
     status_details: Any = None
     sketch_file: Any = None
@@ -323,6 +348,7 @@ def everything(ui: UI, s: Optional[Session], hint: str = "") -> dict:
     if look:
         out.update({ui.colour: look[0], ui.keep: look[1], ui.shading: look[2], ui.seed: look[3]})
     if s is not None and s.has_sketch:
+        out[ui.tabs] = gr.Tabs(selected="tab-regions")  # a sketch is on the canvas: its regions are next
         out[ui.view] = s.view
         out[ui.size_note] = f"Sketch size: {s.size[1]}×{s.size[0]} px."
     return out
@@ -331,11 +357,11 @@ def everything(ui: UI, s: Optional[Session], hint: str = "") -> dict:
 # --------------------------------------------------------------------------------------------- layout
 def _header(ui: UI) -> None:
     headline, details = H.status_markdown()
-    with gr.Row(elem_id="gs-header", equal_height=True):
-        gr.HTML("<h1>garmentstyle</h1>", js_on_load=None)
+    with gr.Row(elem_id="gs-header", equal_height=False):
+        gr.HTML("<h1>garmentstyle</h1>", js_on_load=None, elem_id="gs-title")
         ui.status = gr.Markdown(headline, elem_id="gs-status")
-    with gr.Accordion("Engine details", open=False, elem_id="gs-status-details"):
-        ui.status_details = gr.Markdown(details)
+        with gr.Accordion("Engine details", open=False, elem_id="gs-status-details"):
+            ui.status_details = gr.Markdown(details)
 
 
 def _sketch_tab(ui: UI, sample_sketches: list) -> None:
@@ -409,11 +435,12 @@ def _fabric_tab(ui: UI, sample_swatches: list) -> None:
                                 elem_id="gs-strength")
         ui.tileable = gr.Checkbox(value=False, label="Blend the swatch's edges (a photo that does not repeat)",
                                   elem_id="gs-tileable")
+        fabric_panel.build(ui)  # swatch preparation, colourway, grain (B: ui/fabric_panel.py)
 
 
 def _settings_tab(ui: UI, ctx: AppContext) -> None:
     d = RenderOptions()
-    with gr.Tab("Render settings", id="tab-settings"):
+    with gr.Tab("Render", id="tab-settings"):
         ui.colour = gr.Radio(H.colour_choices(), value=d.colour, label="Colour (all regions)", elem_id="gs-colour")
         ui.keep = gr.Checkbox(value=d.keep_sketch, label="Keep the sketch's lines and shading", elem_id="gs-keep")
         ui.shading = gr.Slider(0, 1, value=d.shading_strength, step=0.05, label="Shading strength",
@@ -445,29 +472,29 @@ def _canvas_column(ui: UI) -> None:
                            elem_id="gs-tool", scale=5, min_width=300)
         ui.view = gr.Radio([("Fabric", V.VIEW_FABRIC), ("Colour masks", V.VIEW_COLOUR)], value=V.VIEW_COLOUR,
                            label="Show", elem_id="gs-view", scale=2, min_width=150)
-        with gr.Column(scale=1, min_width=90):
-            ui.undo = gr.Button("↶ Undo", interactive=False, elem_id="gs-undo", size="sm")
-            ui.redo = gr.Button("↷ Redo", interactive=False, elem_id="gs-redo", size="sm")
+        with gr.Column(scale=0, min_width=160, elem_id="gs-undo-redo"), gr.Row():
+            ui.undo = gr.Button("↶ Undo", interactive=False, elem_id="gs-undo", size="sm", min_width=72)
+            ui.redo = gr.Button("↷ Redo", interactive=False, elem_id="gs-redo", size="sm", min_width=72)
     ui.canvas = gr.HTML(None, html_template=CANVAS_TEMPLATE, js_on_load=CANVAS_JS, elem_id="gs-canvas")
     ui.hint = gr.Markdown("Load a sketch to begin (Sketch tab).", elem_id="gs-hint")
 
 
 def _render_column(ui: UI) -> None:
-    with gr.Row():
-        ui.preview = gr.Button("Preview", variant="primary", elem_id="gs-preview")
-        ui.full = gr.Button("Full render", variant="secondary", elem_id="gs-full")
-        ui.cancel = gr.Button("Cancel", variant="stop", elem_id="gs-cancel")
+    with gr.Row(elem_id="gs-render-buttons"):
+        ui.preview = gr.Button("Preview", variant="primary", elem_id="gs-preview", size="md", min_width=80)
+        ui.full = gr.Button("Full render", variant="secondary", elem_id="gs-full", size="md", min_width=80)
+        ui.cancel = gr.Button("Cancel", variant="stop", elem_id="gs-cancel", size="md", min_width=70)
     ui.progress = gr.HTML("", elem_id="gs-progress", js_on_load=None)
-    ui.live = gr.Image(label="Render", interactive=False, format="png", height=440, elem_id="gs-live",
+    ui.live = gr.Image(label="Render", interactive=False, format="png", elem_id="gs-live", height=LIVE_HEIGHT,
                        buttons=["fullscreen"], type="filepath")
-    with gr.Accordion("Before / after", open=False):
-        ui.compare = gr.ImageSlider(label="Before / after", interactive=False, format="png", max_height=400,
-                                    elem_id="gs-compare", buttons=["fullscreen"])
-    ui.report = gr.Markdown("", elem_id="gs-report")
     with gr.Row(equal_height=True):
         ui.png = gr.DownloadButton("Download PNG", interactive=False, variant="primary", elem_id="gs-png")
         ui.zip = gr.DownloadButton("Download project (ZIP)", interactive=False, elem_id="gs-zip")
     ui.dl_note = gr.Markdown("Render first", elem_id="gs-dl-note")
+    with gr.Accordion("Before / after", open=False):
+        ui.compare = gr.ImageSlider(label="Before / after", interactive=False, format="png", max_height=400,
+                                    elem_id="gs-compare", buttons=["fullscreen"])
+    ui.report = gr.Markdown("", elem_id="gs-report")
     ui.transparent = gr.Checkbox(label="Transparent background outside the garment", value=False,
                                  elem_id="gs-transparent")
 
@@ -478,13 +505,13 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     ui.ctx = ctx  # type: ignore[attr-defined]
     tabs = Tabs()
     sam_available = ctx.sam() is not None
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 6 * 3600)) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 6 * 3600), fill_width=True) as demo:
         ui.session = gr.State(None, delete_callback=lambda s: s.release() if isinstance(s, Session) else None)
         ui.autosave = gr.BrowserState(None, storage_key=AUTOSAVE_KEY)
         _header(ui)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
-                with gr.Tabs(elem_id="gs-tabs"):
+                with gr.Tabs(elem_id="gs-tabs") as ui.tabs:
                     _sketch_tab(ui, H.sample_sketches())
                     _regions_tab(ui, sam_available)
                     _fabric_tab(ui, H.sample_swatches())
@@ -493,9 +520,11 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 _canvas_column(ui)
             with gr.Column(scale=4, min_width=320):
                 _render_column(ui)
-        from . import wiring
+        from . import validate, wiring
 
         wiring.wire(ui, ctx, tabs, demo)
+        fabric_panel.wire(ui, ctx)
+        validate.checked_by_handlers(demo.blocks.values())  # handlers check every value (no Gradio tracebacks)
     demo.queue(max_size=ctx.queue_size, default_concurrency_limit=4)
     demo.tabs = tabs  # type: ignore[attr-defined]
     demo.ui = ui  # type: ignore[attr-defined]
@@ -504,7 +533,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 
 def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ctx: Optional[AppContext] = None,
            preview_size: Optional[int] = None, preview_iterations: Optional[int] = None, device: str = "auto",
-           quiet: bool = False, block: bool = True) -> tuple[gr.Blocks, AppContext]:
+           init: str = "tiled", quiet: bool = False, block: bool = True) -> tuple[gr.Blocks, AppContext]:
     """Build and serve the app.
 
     Everything the app writes, and Gradio's own cache of uploads and outputs, lives in one temp folder (removed on
@@ -512,7 +541,7 @@ def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ct
     time, on ``device`` ("auto": the GPU when there is one).
     """
     if ctx is None:
-        kwargs: dict[str, Any] = {"base_options": RenderOptions(device=device)}
+        kwargs: dict[str, Any] = {"base_options": RenderOptions(device=device, init=init)}
         if preview_size is not None:
             kwargs["preview_size"] = preview_size
         if preview_iterations is not None:
@@ -523,6 +552,7 @@ def launch(*, host: str = "127.0.0.1", port: int = 7860, share: bool = False, ct
     try:
         demo.launch(server_name=host, server_port=port, share=share, max_file_size=f"{MAX_UPLOAD_MB}mb",
                     show_error=False, quiet=quiet, prevent_thread_lock=not block, css=CSS, theme=THEME, head=HEAD,
+                    run_history=False,  # no copy of sketches and regions in the browser's run history
                     footer_links=["gradio", "settings"])
     finally:
         if block:

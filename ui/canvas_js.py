@@ -107,6 +107,30 @@ document.addEventListener('keydown', (e) => {
   const b = document.getElementById(id);
   if (b && !b.disabled) { e.preventDefault(); b.click(); }
 });
+// Names for Gradio's own unnamed parts (found by the axe scan in tests/ui/test_browser.py): gallery thumbnails
+// say what they show ("dress", not "Thumbnail 1 of 4"), an image's click-through button says whose image it is,
+// an empty image placeholder is an image.
+function gsName() {
+  document.querySelectorAll('button.thumbnail-item').forEach((b) => {
+    const cap = b.querySelector('.caption-label'), img = b.querySelector('img');
+    const name = (cap && cap.textContent.trim()) || (img && img.alt) || '';
+    if (name && b.getAttribute('aria-label') !== name) b.setAttribute('aria-label', name);
+  });
+  document.querySelectorAll('.image-container > button:not([aria-label])').forEach((b) => {
+    if (b.textContent.trim()) return;
+    const block = b.closest('.block'), lab = block && block.querySelector('[data-testid="block-label"]');
+    b.setAttribute('aria-label', (lab && lab.textContent.trim()) || 'Image');
+  });
+  document.querySelectorAll('.empty[aria-label]:not([role])').forEach((d) => d.setAttribute('role', 'img'));
+  document.querySelectorAll('button.upload-container[aria-label]').forEach((b) => {  // name = what it says
+    const text = b.textContent.replace(/\\s+/g, ' ').trim();
+    if (text && b.getAttribute('aria-label') !== text) b.setAttribute('aria-label', text);
+  });
+}
+let gsPending = false;
+new MutationObserver(() => { if (!gsPending) { gsPending = true;
+  requestAnimationFrame(() => { gsPending = false; gsName(); }); } })
+  .observe(document.documentElement, {subtree: true, childList: true});
 </script>
 """
 

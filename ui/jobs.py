@@ -18,13 +18,17 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import numpy as np
 
 from garmentstyle.errors import Cancelled
+from garmentstyle.progress import CancelToken
 
 from .state import AppContext, Session
 
 #: How long after Cancel the UI waits for the library to stop before it lets go (the issue asks for ~1 s).
-CANCEL_GRACE_S = 0.8
+CANCEL_GRACE_S = 0.4
 #: How often a waiting render looks at its place in the queue and at Cancel.
-POLL_S = 0.2
+POLL_S = 0.1
+#: A stage without events (the fabric measurement and the optimiser's first step can take many seconds on a CPU)
+#: still shows it is alive: the label gains the seconds spent, this often.
+ALIVE_S = 1.0
 
 #: Each library stage as the designer reads it, and the share of the progress bar it covers.
 STAGES: dict[str, tuple[str, float, float]] = {
@@ -71,6 +75,10 @@ def describe(p: Any, title: str) -> tuple[str, float]:
         step = f" · step {p.step} of {p.total}" if p.total else ""
         lvl = f" · pass {p.level + 1} of {p.levels}" if getattr(p, "levels", 1) > 1 else ""
         return f"{title}: {words}{lvl}{step}", stage_fraction("optimise", inner)
+    if p.stage == "targets":  # one event per pyramid level, before it is measured
+        levels = max(1, getattr(p, "levels", 1))
+        lvl = f" · pass {p.level + 1} of {levels}" if levels > 1 else ""
+        return f"{title}: {words}{lvl}…", stage_fraction("targets", p.level / levels)
     inner = p.step / p.total if getattr(p, "total", 0) else 0.0
     return f"{title}: {words}…", stage_fraction(p.stage, inner)
 
@@ -81,10 +89,18 @@ def _u8(img) -> np.ndarray:
     return io.to_uint8(io.tensor_to_array(img))
 
 
-def run(ctx: AppContext, session: Session, work: Callable[[Callable], Any], *, title: str
+def creep(stage: str, seconds: float, inner: float = 0.0) -> float:
+    """Progress inside a stage that sends no events: from ``inner`` towards (never reaching) the stage's end, half
+    way in 8 s, so the bar moves while the label says how long it has taken."""
+    return stage_fraction(stage, inner + (1.0 - inner) * (1.0 - 0.5 ** (seconds / 8.0)))
+
+
+def run(ctx: AppContext, session: Session, work: Callable[[Callable, CancelToken], Any], *, title: str
         ) -> Iterator[RenderUpdate]:
-    """Run ``work(on_progress)`` (a render) when the app's render slot is free, yielding updates; the last has
-    ``done=True``. Closing the generator early (the browser went away) cancels the render."""
+    """Run ``work(on_progress, token)`` (a render) when the app's render slot is free, yielding updates; the last
+    has ``done=True``. Cancel sets ``token`` (the library checks it at its named checkpoints, also inside the
+    fabric measurement) and makes ``on_progress`` raise. Closing the generator early (the browser went away)
+    cancels the render."""
     cancel = session.cancel
     q = ctx.renders
     ticket = q.ticket()
@@ -109,20 +125,20 @@ def run(ctx: AppContext, session: Session, work: Callable[[Callable], Any], *, t
             session.cancel = threading.Event()
 
 
-def _work(session: Session, cancel: threading.Event, work: Callable[[Callable], Any], *, title: str,
+def _work(session: Session, cancel: threading.Event, work: Callable[[Callable, CancelToken], Any], *, title: str,
           release: Callable[[], None]) -> Iterator[RenderUpdate]:
     events: "queue.Queue[tuple[str, Any]]" = queue.Queue()
-    have_image = [False]
+    token = CancelToken()
 
     def on_progress(p) -> None:
-        have_image[0] = have_image[0] or p.stage == "optimise"
         if cancel.is_set() and p.stage != "finish":
+            token.cancel("cancelled by the designer")
             raise Cancelled("cancelled by the designer")
         events.put(("progress", p))
 
     def body() -> None:
         try:
-            events.put(("done", work(on_progress)))
+            events.put(("done", work(on_progress, token)))
         except BaseException as exc:  # handed to the generator, which re-raises it in the request's thread
             events.put(("error", exc))
         finally:
@@ -132,21 +148,34 @@ def _work(session: Session, cancel: threading.Event, work: Callable[[Callable], 
     t0 = time.perf_counter()
     worker.start()
     cancelled_at: Optional[float] = None
+    last = (f"{title}: {STAGES['prepare'][0]}…", "prepare", 0.0, time.perf_counter())  # label, stage, inner, since
+    shown_at = time.perf_counter()
     try:
-        yield RenderUpdate(None, 0.0, f"{title}: starting…")
+        yield RenderUpdate(None, 0.0, f"{title}: {STAGES['prepare'][0]}…")
         while True:
+            if cancel.is_set() and not token.cancelled:
+                token.cancel("cancelled by the designer")  # the library stops at its next checkpoint
             try:
                 kind, value = events.get(timeout=POLL_S)
             except queue.Empty:
+                now = time.perf_counter()
                 if cancel.is_set():
-                    cancelled_at = cancelled_at or time.perf_counter()
-                    if time.perf_counter() - cancelled_at >= CANCEL_GRACE_S:
+                    cancelled_at = cancelled_at or now
+                    if now - cancelled_at >= CANCEL_GRACE_S:
                         yield RenderUpdate(None, 1.0, f"{title} cancelled; nothing changed.", done=True,
                                            cancelled=True)
                         return
+                elif now - shown_at >= ALIVE_S and last[1] != "optimise":
+                    label, stage, inner, since = last
+                    shown_at = now
+                    yield RenderUpdate(None, creep(stage, now - since, inner),
+                                       f"{label.rstrip('…')}… {now - since:.0f} s")
                 continue
             if kind == "progress":
                 msg, frac = describe(value, title)
+                _, lo, hi = STAGES.get(value.stage, ("", 0.0, 1.0))
+                inner = (frac - lo) / (hi - lo) if hi > lo else 0.0
+                last, shown_at = (msg, value.stage, inner, time.perf_counter()), time.perf_counter()
                 img = _u8(value.preview) if getattr(value, "preview", None) is not None else None
                 yield RenderUpdate(img, frac, msg)
             elif kind == "error":

@@ -377,7 +377,7 @@ def regions_html(snap: Optional[Snapshot], *, has_sketch: bool = True) -> str:
                       "give it back)</span>"
         rows.append(
             f"<tr class='gs-row{' gs-sel' if sel else ''}' data-uid='{r.uid}' tabindex='0' role='button' "
-            f"aria-pressed='{'true' if sel else 'false'}' aria-label='Select region {name}'>"
+            f"aria-pressed='{'true' if sel else 'false'}'>"
             f"<td><span class='gs-chip' style='background:{chip}' aria-hidden='true'></span></td>"
             f"<td class='gs-name'>{name}</td>"
             f"<td class='gs-num' title='{areas[r.uid]:,} px'>{100 * areas[r.uid] / (H * W):.1f}%</td>"

@@ -23,7 +23,7 @@ def _all(ui: UI) -> list:
     names = ["session", "autosave", "canvas", "table", "name_box", "merge_dd", "fabric_title", "swatch_preview",
              "pattern", "rotation", "strength", "tileable", "undo", "redo", "library", "png", "zip", "dl_note", "live",
              "compare", "report", "progress", "hint", "confirm", "colour", "keep", "shading", "seed", "view",
-             "size_note"]
+             "size_note", "tabs"]
     return [getattr(ui, n) for n in names]
 
 

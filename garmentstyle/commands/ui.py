@@ -14,7 +14,7 @@ from ..errors import InputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..options import MAX_SIZE
+    from ..options import INITS, MAX_SIZE
 
     p = subparsers.add_parser(
         "ui",
@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="default preview iterations per level (default 10)")
     p.add_argument("--device", default="auto",
                    help="where renders run: auto (the GPU when there is one, else the CPU), cpu, cuda, cuda:N")
+    p.add_argument("--init", default="tiled", choices=INITS,
+                   help="how every render starts (default: tiled, the fastest good start); noise makes each render "
+                        "optimise from scratch: much slower, for comparisons")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the address")
     p.set_defaults(func=run)
 
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     _stop_on_sigterm()
     launch(host=args.host, port=args.port, share=args.share, preview_size=args.preview_size,
-           preview_iterations=args.preview_iterations, device=args.device, quiet=args.quiet)
+           preview_iterations=args.preview_iterations, device=args.device, init=args.init, quiet=args.quiet)
     return 0
 
 

@@ -109,17 +109,33 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, url: str, proc: subprocess.Popen, log: list[str]):
+    """A launched ``garmentstyle ui``: :meth:`wait` blocks until it printed its URL (a condition, not a sleep)."""
+
+    def __init__(self, url: str, proc: subprocess.Popen, log: list[str], ready: threading.Event):
         self.url = url
         self.proc = proc
         self.log = log
+        self._ready = ready
+
+    def wait(self, timeout: float = 120) -> "Server":
+        self._ready.wait(timeout=timeout)
+        if self.proc.poll() is not None or not any("Running on local URL" in line for line in self.log):
+            self.stop()
+            pytest.fail("the app did not start:\n" + "".join(self.log[-40:]))
+        return self
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """``garmentstyle ui`` in a subprocess (the real entry point), tiny preview presets, no weights, analytics off.
-
-    Waits on the condition "the server printed its URL" (not a fixed sleep); stops the process it started."""
+def launch_app(tmp_path_factory, *extra: str) -> Server:
+    """Start ``garmentstyle ui`` in a subprocess (the real entry point): tiny preview presets, no weights, analytics
+    off, plus ``extra`` arguments. Returns at once (the start overlaps other work); call :meth:`Server.wait`."""
     weights_dir = tmp_path_factory.mktemp("no-weights")
     port = free_port()
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GARMENTSTYLE_WEIGHTS=str(weights_dir),
@@ -127,7 +143,7 @@ def app_server(tmp_path_factory):
                GRADIO_SERVER_NAME="127.0.0.1", GRADIO_HEARTBEAT_INTERVAL="1")  # closed tabs noticed within 1 s
     env.pop("GRADIO_TEMP_DIR", None)
     cmd = [sys.executable, "-m", "garmentstyle", "ui", "--host", "127.0.0.1", "--port", str(port),
-           "--preview-size", str(PREVIEW_SIZE), "--preview-iterations", str(PREVIEW_ITERATIONS)]
+           "--preview-size", str(PREVIEW_SIZE), "--preview-iterations", str(PREVIEW_ITERATIONS), *extra]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     log: list[str] = []
     ready = threading.Event()
@@ -141,14 +157,18 @@ def app_server(tmp_path_factory):
         ready.set()  # the process ended: stop waiting
 
     threading.Thread(target=pump, daemon=True).start()
-    ready.wait(timeout=120)
-    if proc.poll() is not None or not any("Running on local URL" in line for line in log):
-        proc.kill()
-        pytest.fail("the app did not start:\n" + "".join(log[-40:]))
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
+    return Server(f"http://127.0.0.1:{port}", proc, log, ready)
+
+
+@pytest.fixture(name="launch_app", scope="session")
+def launch_app_fixture():
+    """:func:`launch_app`, for tests that need an app with other settings."""
+    return launch_app
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The app for the whole test session (every browser and client test shares it); stopped at the end."""
+    server = launch_app(tmp_path_factory).wait()
     yield server
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    server.stop()
