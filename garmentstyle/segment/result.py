@@ -82,15 +82,32 @@ def build(
         lab_soft = lab
         garment_t = torch.from_numpy(garment.astype(np.float32))
 
+    regions = _regions(lab, lab_soft, soft, n, method=method, score=score, kinds=kinds)
+    return Segmentation(
+        garment=garment_t,
+        labels=torch.from_numpy(lab.astype(np.int64, copy=False)),
+        regions=regions,
+        method=method,
+        confidence=float(np.clip(confidence, 0.0, 1.0)),
+        notes=notes,
+        partition=None if partition is None else torch.from_numpy(partition.astype(np.int64, copy=False)),
+        layout=layout,
+        gap=int(gap),
+        groups=None if groups is None else torch.from_numpy(np.asarray(groups, np.int64)),
+    )
+
+
+def _regions(lab: np.ndarray, lab_soft: np.ndarray, soft: Optional[np.ndarray], n: int, *, method: str,
+             score: Union[float, np.ndarray], kinds: Optional[np.ndarray]) -> list[RegionInfo]:
+    """One :class:`RegionInfo` per part label 1..n of ``lab``: its (soft) mask, area, box, mean score, kind."""
+    import scipy.ndimage as ndi
+
     smap = score if isinstance(score, np.ndarray) else None
     regions: list[RegionInfo] = []
     flat = lab.ravel()
     counts = np.bincount(flat, minlength=n + 1)
-    if smap is not None:
-        sums = _label_sums(flat, smap.ravel(), n)
+    sums = _label_sums(flat, smap.ravel(), n) if smap is not None else None
     fill_counts = _label_sums(flat, kinds.ravel(), n) if kinds is not None else None
-    import scipy.ndimage as ndi
-
     slices = ndi.find_objects(lab.astype(np.int32), max_label=n)
     for k in range(1, n + 1):
         sl = slices[k - 1]
@@ -98,7 +115,7 @@ def build(
             continue
         hard = lab_soft == k
         m = hard.astype(np.float32) if soft is None else np.where(hard, soft, 0.0).astype(np.float32)
-        sc = float(sums[k] / max(counts[k], 1)) if smap is not None else float(score)
+        sc = float(sums[k] / max(counts[k], 1)) if sums is not None else float(score)
         kind = "enclosed"
         if method.startswith("sam"):
             kind = "sam"
@@ -116,18 +133,7 @@ def build(
                 kind=kind,
             )
         )
-    return Segmentation(
-        garment=garment_t,
-        labels=torch.from_numpy(lab.astype(np.int64, copy=False)),
-        regions=regions,
-        method=method,
-        confidence=float(np.clip(confidence, 0.0, 1.0)),
-        notes=notes,
-        partition=None if partition is None else torch.from_numpy(partition.astype(np.int64, copy=False)),
-        layout=layout,
-        gap=int(gap),
-        groups=None if groups is None else torch.from_numpy(np.asarray(groups, np.int64)),
-    )
+    return regions
 
 
 def _label_sums(flat: np.ndarray, weights: np.ndarray, n: int, chunk: int = 1 << 22) -> np.ndarray:
