@@ -222,8 +222,8 @@ class RenderOptions:
     start near 192 px; the texture encoder's filters are fixed (``seed`` drives the noise init and Adam).
     """
 
-    size: int = opt(512, "longest side of the output in px", lo=32, hi=MAX_SIZE, also=(0,),
-                    also_help="the sketch's size")
+    size: int = opt(0, "longest side of the output in px; by default the sketch's own size (print size: a 300 dpi "
+                    "scan comes out at 300 dpi)", lo=32, hi=MAX_SIZE, also=(0,), also_help="the sketch's size")
     iterations: int = opt(30, "optimiser iterations per pyramid level", lo=0, hi=5000)
     encoder: str = opt("auto", "feature extractor: auto = vgg19 if its weights are present, else the offline "
                        "texture encoder", choices=ENCODERS)

@@ -34,8 +34,8 @@ TITLE = "garmentstyle"
 THEME = gr.themes.Default(primary_hue="indigo", neutral_hue="slate", radius_size="md").set(
     body_text_color_subdued="*neutral_600", block_info_text_color="*neutral_600",
     button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
-    button_primary_text_color="white", button_cancel_background_fill="*red_700",
-    button_cancel_background_fill_hover="*red_800", button_cancel_text_color="white",
+    button_primary_text_color="white", button_cancel_background_fill="#b91c1c",
+    button_cancel_background_fill_hover="#991b1b", button_cancel_text_color="white",
     button_secondary_text_color="*neutral_900")
 #: Where the browser keeps the autosave (localStorage key).
 AUTOSAVE_KEY = "garmentstyle-workspace"

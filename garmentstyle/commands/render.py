@@ -73,6 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--report", type=Path, help="write a JSON report (encoder, device, sizes, losses, seconds)")
     p.add_argument("--bundle", type=Path, help="also write a layered ZIP (layers, masks, recipe.json)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--print-cm", type=float, default=None, metavar="CM",
+                   help="print size instead of --size: the output is CM wide at --print-dpi (the longest side follows "
+                        "the sketch's proportions)")
+    p.add_argument("--print-dpi", type=float, default=300.0, metavar="DPI",
+                   help="resolution of --print-cm (default: 300)")
     g = p.add_argument_group("render options")
     for name, default, spec in specs(RenderOptions):
         flag = "--" + name.replace("_", "-")
@@ -261,6 +266,30 @@ def _options(args: argparse.Namespace, base: RenderOptions) -> RenderOptions:
     return RenderOptions.from_dict(data)
 
 
+def _print_size(args: argparse.Namespace, sketch, options: RenderOptions) -> RenderOptions:
+    """``--print-cm`` at ``--print-dpi`` as the output's longest side in px (the sketch's proportions), checked
+    against the same bounds as ``--size``. Without it, the options as they are (``size`` 0: the sketch's size)."""
+    import math
+
+    cm, dpi = args.print_cm, args.print_dpi
+    if cm is None:
+        return options
+    if getattr(args, "size", None) is not None:
+        raise InputError("give either --size (px) or --print-cm (cm at --print-dpi), not both")
+    for flag, v, lo, hi in (("--print-cm", cm, 0.5, 1000.0), ("--print-dpi", dpi, 36.0, 2400.0)):
+        if not math.isfinite(v) or not lo <= v <= hi:
+            raise InputError(f"{flag} must be {lo:g}…{hi:g}; got {v:g}")
+    from ..io import open_pil
+
+    w, h = open_pil(sketch).size
+    longest = round(cm / 2.54 * dpi * max(w, h) / w)
+    try:
+        return dataclasses.replace(options, size=max(32, longest))
+    except OptionsError:
+        raise InputError(f"--print-cm {cm:g} at {dpi:g} dpi is {longest} px on the longest side, above the limit; "
+                         "choose a smaller print or a lower --print-dpi") from None
+
+
 def _auto_regions(args: argparse.Namespace, specs: list[str]):
     from ..api import Region
     from .. import segment as seg_mod
@@ -326,6 +355,7 @@ def run(args: argparse.Namespace) -> int:
             regions = [r for _, r in parsed]
     outs.add_inputs({"sketch": sketch, "mask": [r.mask for r in regions], "swatch": [r.swatch for r in regions]})
     outs.check()
+    options = _print_size(args, sketch, options)
     enc_name = encoders.resolve_name(options.encoder)
     if enc_name == "texture" and options.encoder == "auto":
         print("encoder: texture (offline fallback: VGG19 weights not found; get them with "

@@ -105,3 +105,32 @@ def test_render_auto_unknown_part_lists_the_parts(tmp_path, capsys):
     rc = main(["render", str(samples.sketch_path("tshirt")), "--auto", "--region",
                f"sleeve={samples.swatch_path('denim')}", "--out", str(tmp_path / "o.png"), *FAST])
     assert rc == 2 and "part01" in capsys.readouterr().err
+
+
+def test_default_render_is_at_the_sketchs_own_size_and_print_size_is_cm_at_dpi(tmp_path, capsys):
+    """No --size: the output is the sketch's own size (a print-resolution scan stays print resolution); --print-cm
+    at --print-dpi sets the width in cm instead."""
+    import time
+
+    m = samples.mask_paths("dress")
+    w, h = Image.open(samples.sketch_path("dress")).size
+    region = ["--region", f"{m['skirt']}={samples.swatch_path('denim')}"]
+    out = tmp_path / "own.png"
+    t0 = time.perf_counter()
+    assert main(["render", str(samples.sketch_path("dress")), *region, "--out", str(out), "--quiet"]) == 0
+    took = time.perf_counter() - t0
+    assert Image.open(out).size == (w, h)
+    assert took < 60, f"a default render of a bundled sample took {took:.0f} s"
+    out2 = tmp_path / "print.png"
+    assert main(["render", str(samples.sketch_path("dress")), *region, "--out", str(out2), "--quiet",
+                 "--print-cm", "5", "--print-dpi", "100", "--iterations", "2"]) == 0
+    pw = round(5 / 2.54 * 100)  # 197 px wide; the height follows the sketch's proportions
+    assert abs(Image.open(out2).size[0] - pw) <= 1 and abs(Image.open(out2).size[1] - pw * h / w) <= 1
+    capsys.readouterr()
+    rc = main(["render", str(samples.sketch_path("dress")), *region, "--out", str(tmp_path / "x.png"), "--quiet",
+               "--print-cm", "5", "--size", "96"])
+    assert rc == 2 and "not both" in capsys.readouterr().err
+    rc = main(["render", str(samples.sketch_path("dress")), *region, "--out", str(tmp_path / "y.png"), "--quiet",
+               "--print-cm", "200", "--print-dpi", "600"])
+    assert rc == 2 and "above the limit" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()

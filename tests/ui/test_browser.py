@@ -206,6 +206,8 @@ def test_sketch_and_render_side_by_side_on_one_screen(page, viewport):
     for b in ("#gs-png", "#gs-full", "#gs-cancel", "#gs-undo"):
         bb = _box(page, b)
         assert bb["y"] + bb["height"] <= h + 1, f"{b} is below the fold at {w}×{h}"
+    for b in ("#gs-preview", "#gs-cancel"):  # filled buttons (a theme colour that does not resolve is transparent)
+        assert page.locator(b).evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)", b
     assert page.evaluate("document.documentElement.scrollWidth") <= w, "the page scrolls sideways"
 
 
