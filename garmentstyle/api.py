@@ -34,6 +34,7 @@ from . import swatches
 from .swatches import PREPARE_MODES
 from .pagecheck import SUSPICIOUS, PageCheck
 from .progress import CancelToken, Progress, ProgressFn, Reporter
+from .cache import LRUCache, content_key
 from .report import RegionReport, RenderReport
 from .transfer import RenderOptions
 
@@ -176,7 +177,7 @@ def output_size(native: tuple[int, int], size: int) -> tuple[int, int]:
 def _resize_image(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
-    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp_(0, 1)
 
 
 def region_fits(mask: Any, size: int, *, sketch_size: tuple[int, int] | None = None) -> bool:
@@ -352,14 +353,29 @@ def _load_sketch(sketch: Any, options: RenderOptions, device: torch.device, note
     oh, ow = output_size((nh, nw), options.size)
     ink_native = None
     if not options.keep_paper:  # a scan / photo: finish on the cleaned sketch (issue 8)
-        from .sketchprep import for_render
-
-        native, ink_native, prep_note = for_render(native)
+        native, ink_native, prep_note = _prepared_sketch(native)
         notes += [prep_note] if prep_note else []
     if options.size and options.size > max(nh, nw):
         notes.append(f"output ({ow}×{oh}) is larger than the sketch ({nw}×{nh}); lines are upsampled")
     return _LoadedSketch(native=native, ink_native=ink_native, image=_resize_image(native, (oh, ow)).to(device),
                          native_size=(nh, nw), output_size=(oh, ow))
+
+
+#: Sketch preparation per sketch content: the UI renders one sketch for every preview and a batch one sketch with
+#: many fabrics, so the cleaned sketch and its ink are computed once (sketches up to SKETCH_PREP_MAX_PIXELS).
+SKETCH_PREP: LRUCache = LRUCache(4)
+SKETCH_PREP_MAX_PIXELS = 4_000_000
+
+
+def _prepared_sketch(native: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[str]]:
+    """:func:`garmentstyle.sketchprep.for_render` of ``native`` ``(1, 3, h, w)``, cached by content (copies are
+    returned, so a caller changing its result in place cannot change the cache)."""
+    from .sketchprep import for_render
+
+    if native.shape[-1] * native.shape[-2] > SKETCH_PREP_MAX_PIXELS:
+        return for_render(native)
+    cleaned, ink, note = SKETCH_PREP.get(content_key(native), lambda: for_render(native.clone()))
+    return cleaned.clone(), None if ink is None else ink.clone(), note
 
 
 def _region_mask(rg: Region, name: str, sk: _LoadedSketch, page: PageCheck, notes: list[str]

@@ -495,7 +495,7 @@ def _to_output(x_prev: torch.Tensor | None, plan: RenderPlan, regions: list[Regi
     if lum_only:
         fabric_crop = colour_ops.combine_luminance(colour_ops.luminance(fabric_crop), sketch_crop)
     fabric = sketch.clone()
-    fabric[..., y0:y1, x0:x1] = fabric_crop.clamp(0, 1)
+    fabric[..., y0:y1, x0:x1].copy_(fabric_crop).clamp_(0, 1)  # in place: no full-size temporary
     return fabric
 
 
