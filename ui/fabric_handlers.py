@@ -61,6 +61,24 @@ def sketch_cm(session: Optional[Session]) -> float:
     return float(session.__dict__.get("sketch_cm", 0.0)) if session is not None else 0.0
 
 
+def set_repeat_cm(session: Optional[Session], cm: Any) -> tuple[Session, str]:
+    """True scale: one repeat of the selected region's fabric is ``cm`` wide on the garment. Sets the pattern size
+    from the prepared repeat's width and the sketch's height in cm (which must be known)."""
+    session, r, f = _fabric(session)
+    h_cm = sketch_cm(session)
+    if not h_cm:
+        raise InputError("give the sketch's height in cm first; then a repeat's size in cm sets the pattern size")
+    v = Vd.region("repeat_cm", cm, "the repeat's width in cm")
+    rep = V.prepared(session.frame, f.swatch, f.prepare).report
+    pattern = v * (session.size[0] / h_cm) / rep.repeat_px  # sketch px of one repeat / tile px of one repeat
+    lo, hi = M.PATTERN_RANGE
+    if not lo <= pattern <= hi:
+        raise InputError(f"a {v:g} cm repeat on a {h_cm:g} cm sketch is a pattern size of {pattern:.3g}, outside "
+                         f"{lo:g}…{hi:g}; check the sketch's height, or the repeat's size")
+    session = _set(session, r, replace(f, pattern=pattern), ("pattern",))
+    return session, f"One repeat of {f.label or 'the fabric'} is {v:g} cm: pattern size {pattern:.2f}."
+
+
 # ----------------------------------------------------------------------------------------------------- palette
 def set_palette_size(session: Optional[Session], k: Any) -> tuple[Session, str]:
     """Recolour the selected region's fabric with ``k`` colours (0 = its own colours): the ``k`` dominant colours of
@@ -228,5 +246,5 @@ def recipe_extras(f: M.Fabric, strokes_member: str, files: dict) -> dict:
 
 
 __all__ = ["GRAIN_LABELS", "fabric_extras", "extras_from", "recipe_extras", "set_prepare", "set_sketch_cm",
-           "sketch_cm", "set_palette_size", "set_palette_colour", "reset_palette", "set_grain", "apply_grain_strokes",
-           "clear_grain_strokes", "grain_editor_value"]
+           "set_repeat_cm", "sketch_cm", "set_palette_size", "set_palette_colour", "reset_palette", "set_grain",
+           "apply_grain_strokes", "clear_grain_strokes", "grain_editor_value"]

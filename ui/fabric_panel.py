@@ -48,6 +48,8 @@ def build(ui: Any) -> None:
             ui.fp_raw = gr.Checkbox(value=False, label="Use the file as given (no preparation)",
                                     elem_id="gs-fp-raw")
             ui.fp_sketch_cm = gr.Number(value=0, label="Sketch height in cm (0 = unknown)", elem_id="gs-fp-cm")
+            ui.fp_repeat_cm = gr.Number(value=None, label="One repeat is … cm (sets the pattern size)",
+                                        elem_id="gs-fp-repeat-cm")
     with gr.Accordion("Colourway (palette)", open=False, elem_id="gs-fp-palette"):
         ui.fp_k = gr.Slider(0, M.MAX_PALETTE, value=0, step=1, label="Colours to recolour (0 = the fabric's own)",
                             elem_id="gs-fp-k")
@@ -143,6 +145,8 @@ def wire(ui: Any, ctx: Any) -> None:
                     api_name="use_raw_swatch", **QUIET)
     ui.fp_sketch_cm.input(_guard(lambda s, v: edited(*F.set_sketch_cm(s, v))), [ui.session, ui.fp_sketch_cm], outs,
                           api_name="set_sketch_cm", **QUIET)
+    ui.fp_repeat_cm.submit(_guard(lambda s, v: edited(*F.set_repeat_cm(s, v))), [ui.session, ui.fp_repeat_cm], outs,
+                           api_name="set_repeat_cm", **QUIET)
     ui.fp_k.input(_guard(lambda s, k: edited(*F.set_palette_size(s, k))), [ui.session, ui.fp_k], outs,
                   trigger_mode="always_last", api_name="set_palette_size", **QUIET)
     for i, picker in enumerate(ui.fp_colours):

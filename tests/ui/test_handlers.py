@@ -746,7 +746,15 @@ class TestSwatchArea:
         assert s.snap.selected.fabric.prepare == "auto"
         words = V.swatch_area(s.frame, s.snap.selected.fabric).words
         assert " cm " not in words and "px of the sketch" in words
+        with pytest.raises(InputError, match="sketch's height in cm first"):
+            FH.set_repeat_cm(s, 5)
         s, _ = FH.set_sketch_cm(s, 120)
+        s, msg = FH.set_repeat_cm(s, 6)  # one repeat 6 cm wide on a 120 cm tall sketch
+        assert "6.0 cm on the garment" in V.swatch_area(s.frame, s.snap.selected.fabric,
+                                                        sketch_px_per_cm=s.size[0] / 120).words
+        with pytest.raises(InputError, match="outside"):
+            FH.set_repeat_cm(s, 5000)
+        s, _ = H.undo(s)
         words = V.swatch_area(s.frame, s.snap.selected.fabric, sketch_px_per_cm=s.size[0] / 120).words
         rep = V.prepared(s.frame, s.snap.selected.fabric.swatch, "auto").report
         assert f"{rep.repeat_px * s.snap.selected.fabric.pattern / (s.size[0] / 120):.1f} cm on the garment" in words
