@@ -124,3 +124,37 @@ def test_the_app_turns_them_off_for_every_input(ctx):
     assert len(inputs) >= 10
     assert all(Vd.is_checked_by_handlers(b) for b in inputs)
     assert {b.get_block_name() for b in inputs} <= {"slider", "number", "radio", "dropdown"}  # drawn as before
+
+
+_SESSION: dict = {}
+
+
+def _found_session():
+    """One dress session with its regions found, shared by the property tests below (built once)."""
+    if "s" not in _SESSION:
+        from ui.state import AppContext
+
+        ctx = AppContext.create(preview_size=96, preview_iterations=3, sam_factory=lambda: None)
+        s = H.load_sample(ctx, None, "dress")
+        _SESSION["s"], _ = H.find_garment(ctx, s, 0)
+    return _SESSION["s"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(pattern=ANY, rotation=ANY, strength=ANY, index=ANY, colour=ANY, mode=ANY, drape=ANY, raw=ANY)
+def test_fabric_handlers_give_a_valid_fabric_or_one_clear_message(pattern, rotation, strength, index, colour, mode,
+                                                                 drape, raw):
+    from ui import fabric_handlers as FH, model as M
+
+    s = _found_session()
+    calls = [lambda: H.set_fabric(s, pattern=pattern, rotation=rotation, strength=strength),
+             lambda: FH.set_palette_colour(s, index, colour), lambda: FH.set_grain(s, mode, drape),
+             lambda: FH.set_prepare(s, raw), lambda: FH.set_palette_size(s, index),
+             lambda: FH.set_repeat_cm(s, drape), lambda: FH.set_sketch_cm(s, strength)]
+    for call in calls:
+        try:
+            call()
+        except InputError as exc:
+            assert str(exc) and len(str(exc)) < 300
+        f = s.snap.selected.fabric
+        assert isinstance(f, M.Fabric) and math.isfinite(f.pattern) and math.isfinite(f.drape)
