@@ -20,6 +20,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import scipy.ndimage as ndi
 import torch
 
 from .ink import clean_levels, colour_fills, ink_opacity, line_map, paper_noise, texture_share
@@ -250,17 +251,32 @@ def for_render(sketch: torch.Tensor, options: PrepOptions = PrepOptions()) -> tu
 
 
 def _without_fills(cleaned: torch.Tensor, work: WorkImage) -> torch.Tensor:
-    """The cleaned sketch with each flat colour fill divided by its own colour: the fill's tone must not darken
-    the fabric through the finishing's shading multiply, while lines drawn over it and its texture remain."""
+    """The cleaned sketch with each flat colour fill *inside the drawing's closed outlines* divided by its own
+    colour: there it is the designer's placeholder for the fabric, and its tone must not darken the fabric through
+    the finishing's shading multiply, while lines drawn over it and its texture remain. A fill mostly outside
+    every closed outline whose rim does not follow lines either (a marker shadow, a swash behind the figure) gets
+    no fabric, so it keeps its colour instead of turning white. Each connected patch decides on its own."""
     H, W = cleaned.shape[-2:]
     cls = work.fills
     k = int(cls.max())
-    div = np.ones((k + 1, 3), np.float32)
+    # Paper (or fill) closed in by lines; small breaks in a pencil outline closed first (≤ 4 working px).
+    closed = cv2.dilate(work.lines.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
+    enclosed = ndi.binary_fill_holes(closed) & ~work.lines
+    near = cv2.dilate(work.lines.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=3) > 0
+    d = np.ones(cls.shape + (3,), np.float32)
     for c in range(1, k + 1):
         sel = (cls == c) & ~work.lines
-        if sel.any():
-            div[c] = np.clip(np.median(work.rgb[sel], axis=0), 0.05, 1.0)
-    d = div[cls]
+        if not sel.any():
+            continue
+        colour = np.clip(np.median(work.rgb[sel], axis=0), 0.05, 1.0)
+        # One colour class can be several patches (the same marker in and outside the outlines): each decides.
+        comp, n = ndi.label(cls == c)
+        idx = np.arange(1, n + 1)
+        rim = (comp > 0) & ~ndi.binary_erosion(comp > 0)
+        # Inside: closed in by lines, or (an outline with wide breaks) its rim mostly runs along lines.
+        inside = (ndi.mean(enclosed, comp, index=idx) >= 0.5) | (ndi.mean(near[rim], comp[rim], index=idx) >= 0.5)
+        keep = np.concatenate([[False], inside])[comp]
+        d[keep] = colour
     d = cv2.GaussianBlur(d, (0, 0), 1.0)
     if d.shape[:2] != (H, W):
         d = cv2.resize(d, (W, H), interpolation=cv2.INTER_LINEAR)

@@ -265,3 +265,26 @@ class TestRenderOnCleanedSketch:
         paper_kept = kept.image[0][:, sel].median(dim=1).values
         assert paper_clean.min() >= 0.97  # white paper
         assert paper_kept[2] < 0.85  # the photo's cream paper, kept on request
+
+    def test_marker_fill_outside_the_outlines_keeps_its_colour(self):
+        """The finishing's cleaned sketch: a marker fill inside a closed outline (the fabric's placeholder) is
+        divided out to white; a marker swash on the paper outside every outline keeps its colour."""
+        import torch
+
+        from garmentstyle.sketchprep import for_render
+
+        h, w = 400, 400
+        rgb = np.ones((h, w, 3), np.float32) * np.array([0.93, 0.89, 0.80], np.float32)  # cream paper
+        yy, xx = np.mgrid[:h, :w]
+        rgb *= (1.0 - 0.12 * (((yy - 200) ** 2 + (xx - 200) ** 2) / 200.0**2))[..., None]  # vignette
+        marker = np.array([0.35, 0.55, 0.85], np.float32)
+        rgb[80:300, 80:240] *= marker  # inside the outline drawn below
+        rgb[320:380, 260:380] *= marker  # on the paper, outside every outline
+        cv2.rectangle(rgb, (80, 80), (240, 300), (0.05, 0.05, 0.05), 4)
+        out, _ink, note = for_render(torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None])
+        img = out[0].permute(1, 2, 0).numpy()
+        assert note and "placeholder" in note
+        inside = np.median(img[120:260, 120:200].reshape(-1, 3), axis=0)
+        outside = np.median(img[335:365, 280:360].reshape(-1, 3), axis=0)
+        assert inside.min() > 0.9  # divided out: the fabric is not darkened by the marker
+        assert outside[0] < 0.6 and outside[2] > outside[0] + 0.2  # still the blue marker
