@@ -2,10 +2,9 @@
 
 Ray is optional (``pip install garmentstyle[ray]``) and imported only here, only when asked. Each task runs
 :func:`garmentstyle.batch.worker.render_item` — the code a local worker runs — with the same torch thread count, so
-the PNG bytes are the same as a local run's. Tasks ask for ``threads`` CPUs, and one GPU each when the cluster has
-GPUs and the items' device is not ``cpu``; ``max_calls=0`` keeps worker processes alive between tasks (Ray would
-otherwise restart a GPU worker after every task), so a worker's swatch, colourway and style-target caches serve all
-its items. Inputs are read by the workers from the paths in the batch (a cluster needs them on shared storage);
+the PNG bytes are the same as a local run's. Items run on one long-lived actor per slot (``threads`` CPUs each, and
+one GPU each when the cluster has GPUs and the items' device is not ``cpu``), routed by fabric as the local
+backend routes them: an actor's swatch, colourway and style-target caches serve all the items of its fabrics. Inputs are read by the workers from the paths in the batch (a cluster needs them on shared storage);
 the PNGs come back to the driver, which writes them.
 """
 from __future__ import annotations
@@ -74,28 +73,48 @@ def connect(address: str, *, workers: int, threads: int):
     return ray, address == "local"
 
 
+class _Worker:
+    """One long-lived Ray actor per slot: it keeps the library's caches (swatch preparation, colourways, style
+    targets) for the whole batch, and items are routed to it by fabric (:class:`~.local._Affinity`)."""
+
+    def __init__(self, threads: int) -> None:
+        from .worker import set_threads
+
+        set_threads(threads)
+
+    def render(self, item, threads: int) -> Outcome:
+        return render_item(item, threads)
+
+
 def run_ray(items: Sequence, *, session: tuple, workers: int, threads: int, want_gpu: bool) -> Iterator[Outcome]:
-    """Yield one :class:`Outcome` per item as each task finishes, on ``session`` (from :func:`connect`). Closing
-    the generator cancels every task still queued or running (the caller shuts the session down)."""
+    """Yield one :class:`Outcome` per item as each finishes, on ``session`` (from :func:`connect`). Closing
+    the generator stops every actor, so nothing queued or running goes on (the caller shuts the session down)."""
+    from .local import QUEUE_PER_WORKER, _Affinity
+
     ray, started = session
-    refs: dict = {}  # ObjectRef → item index
+    refs: dict = {}  # ObjectRef → (actor slot, item index)
+    actors: list = []
     try:
         gpus = ray.cluster_resources().get("GPU", 0) if want_gpu else 0
-        task = ray.remote(num_cpus=threads, num_gpus=1 if gpus else 0, max_calls=0, max_retries=1)(render_item)
         slots = workers if started else max(1, int(gpus or ray.cluster_resources().get("CPU", 1) // threads))
-        queue = list(items)
-        while queue or refs:
-            while queue and len(refs) < 2 * slots:
-                item = queue.pop(0)
-                refs[task.remote(item, threads)] = item.index
+        actor = ray.remote(num_cpus=threads, num_gpus=1 if gpus else 0, max_restarts=1, max_task_retries=1)(_Worker)
+        actors = [actor.remote(threads) for _ in range(slots)]
+        todo = _Affinity(items, slots)
+        while todo or refs:
+            for w, a in enumerate(actors):
+                while sum(1 for slot, _ in refs.values() if slot == w) < QUEUE_PER_WORKER:
+                    item = todo.next_for(w)
+                    if item is None:
+                        break
+                    refs[a.render.remote(item, threads)] = (w, item.index)
             ready, _ = ray.wait(list(refs), num_returns=1)
             for ref in ready:
-                yield _get(ray, ref, refs.pop(ref))
+                yield _get(ray, ref, refs.pop(ref)[1])
     finally:
-        for ref in refs:
+        for a in actors:
             try:
-                ray.cancel(ref, force=True)
-            except Exception:  # already finished, or the cluster is gone
+                ray.kill(a)
+            except Exception:  # already gone, or the cluster is
                 pass
 
 

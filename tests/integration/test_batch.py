@@ -260,6 +260,7 @@ def test_cache_affinity_keeps_a_fabric_on_one_worker():
     assert set(got[0]) & set(got[1]) <= {"s2.png"}  # only the last fabric is shared (stolen from), the rest stay
 
 
+@pytest.mark.slow
 def test_two_local_workers_write_the_same_bytes_as_one(collection, tmp_path):
     """Forkserver workers with cache affinity: the same PNG bytes as one in-process worker (same threads), every
     item done, both workers used."""
