@@ -53,6 +53,40 @@ def _cell_centres(n_cells: int, geom: LayerGeometry, n_pixels: int) -> torch.Ten
     return idx.round().clamp(0, n_pixels - 1).long()
 
 
+def _inside_cells(hard: torch.Tensor, geometry: dict[str, LayerGeometry], feature_sizes: dict[str, tuple[int, int]]):
+    """``(layer, (R, h, w) bool, rows, cols)`` per layer: the cells whose receptive field lies inside each region of
+    ``hard`` ``(R, H, W)`` {0, 1} (the exact erosion; see :func:`propagate`), and the pixel rows / columns of the
+    layer's cell centres."""
+    H, W = hard.shape[-2:]
+    # One chessboard distance transform per region gives the erosion for every field at once: a pixel survives a
+    # square min filter of side k (outside the image counting as 0) iff its distance to the nearest outside pixel
+    # exceeds k // 2. (Separable min filters per field cost O(k) per pixel: seconds for the deep layers at 1 MP.)
+    depth = chessboard_depth(hard)
+    sampled: dict[tuple, tuple] = {}  # layers on the same cell grid share one sampling of ``depth``
+    for layer, (h, w) in feature_sizes.items():
+        geom = geometry[layer]
+        grid = (h, w, geom.stride, geom.offset)
+        if grid not in sampled:
+            rows = _cell_centres(h, geom, H).to(depth.device)
+            cols = _cell_centres(w, geom, W).to(depth.device)
+            identity = (h, w) == (H, W) and bool((rows == torch.arange(H, device=rows.device)).all()) and bool(
+                (cols == torch.arange(W, device=cols.device)).all())
+            sampled[grid] = (depth if identity else depth.index_select(1, rows).index_select(2, cols), rows, cols)
+        at, rows, cols = sampled[grid]
+        yield layer, at > (geom.field | 1) // 2, rows, cols
+
+
+def inside_cell_counts(masks: torch.Tensor, geometry: dict[str, LayerGeometry],
+                       feature_sizes: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
+    """``{layer: [cells per region]}``: how many cells of each layer :func:`propagate` keeps (no extra erosion) —
+    the guides' squared mass, counted without building them (the layer check of a render that optimises nothing)."""
+    if not (isinstance(masks, torch.Tensor) and masks.ndim == 3):
+        raise ValueError(f"inside_cell_counts: masks must be (R, H, W); got {_desc(masks)}")
+    hard = (masks >= 0.5).float()
+    return {layer: [int(c) for c in inside.sum(dim=(1, 2))]
+            for layer, inside, _, _ in _inside_cells(hard, geometry, feature_sizes)}
+
+
 def propagate(
     masks: torch.Tensor,
     geometry: dict[str, LayerGeometry],
@@ -78,23 +112,9 @@ def propagate(
     if unknown:
         raise ValueError(f"propagate: no geometry for layer(s) {', '.join(unknown)}")
     hard = (masks >= 0.5).float()
-    H, W = hard.shape[-2:]
     out: dict[str, torch.Tensor] = {}
-    # One chessboard distance transform per region gives the erosion for every field at once: a pixel survives a
-    # square min filter of side k (outside the image counting as 0) iff its distance to the nearest outside pixel
-    # exceeds k // 2. (Separable min filters per field cost O(k) per pixel: seconds for the deep layers at 1 MP.)
-    depth = chessboard_depth(hard)
-    sampled: dict[tuple, torch.Tensor] = {}  # layers on the same cell grid share one sampling of ``depth``
-    for layer, (h, w) in feature_sizes.items():
-        geom = geometry[layer]
-        grid = (h, w, geom.stride, geom.offset)
-        if grid not in sampled:
-            rows = _cell_centres(h, geom, H).to(depth.device)
-            cols = _cell_centres(w, geom, W).to(depth.device)
-            identity = (h, w) == (H, W) and bool((rows == torch.arange(H, device=rows.device)).all()) and bool(
-                (cols == torch.arange(W, device=cols.device)).all())
-            sampled[grid] = depth if identity else depth.index_select(1, rows).index_select(2, cols)
-        guide = (sampled[grid] > (geom.field | 1) // 2).to(hard)
+    for layer, inside, rows, cols in _inside_cells(hard, geometry, feature_sizes):
+        guide = inside.to(hard)
         if extra_erosion > 0:
             guide = min_filter(guide, 2 * extra_erosion + 1)
         elif extra_erosion < 0:

@@ -279,6 +279,18 @@ def _objective(level: _Level, fixed: torch.Tensor, regions: list[RegionSpec], pl
                                   tv_map=level.inside[0, 0], autocast=autocast)
 
 
+def _usable_layers(level: _Level, plan: RenderPlan, options: RenderOptions, encoder: Encoder) -> list[list[str]]:
+    """Per region, the layers whose guide keeps ≥ ``MIN_CELLS`` cells at this level (the others are skipped). Without
+    extra erosion the guides are {0, 1}, so their squared mass is a cell count: counted, not built."""
+    sizes = {n: encoder.feature_size(level.size, n) for n in plan.layers}
+    if options.guide_erosion == 0:
+        counts = guidance.inside_cell_counts(level.masks, encoder.geometry, sizes)
+        return [[n for n in plan.layers if counts[n][r] >= MIN_CELLS] for r in range(level.masks.shape[0])]
+    return losses.usable_layers(guidance.propagate(level.masks, encoder.geometry, sizes,
+                                                   extra_erosion=options.guide_erosion), plan.layers,
+                                min_cells=MIN_CELLS)
+
+
 def _stop_rule(options: RenderOptions, floors: dict[str, float] | None, names: list[str]):
     def stop(now, previous) -> str | None:
         if floors is not None and all(now.get(f"style/{n}", math.inf) <= FLOOR_FACTOR * floors[n] for n in names):
@@ -323,10 +335,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
                    "evaluations": 0, "converged_early": False, "noise_floor": {}, "kept": {}, "first_losses": {},
                    "losses": {}, "stopped": None}
     st.levels.append(entry)
-    sizes = {n: encoder.feature_size(level.size, n) for n in plan.layers}
-    use = losses.usable_layers(guidance.propagate(level.masks, encoder.geometry, sizes,
-                                                  extra_erosion=options.guide_erosion), plan.layers,
-                               min_cells=MIN_CELLS)
+    use = _usable_layers(level, plan, options, encoder)
     if last_level:
         for r, rg in enumerate(regions):
             st.skipped_layers[rg.name] = [n for n in plan.layers if n not in use[r]]

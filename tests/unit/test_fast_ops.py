@@ -138,3 +138,19 @@ def test_bbox_and_edge_cases():
     assert np.array_equal(morph.nearest_labels(lab), lab)
     lab[0, 0] = 2
     assert (morph.nearest_labels(lab) == 2).all()
+
+
+@pytest.mark.parametrize("name", NAMES[:2])
+def test_cell_counts_equal_the_guides_mass(name):
+    from garmentstyle import encoders
+    from garmentstyle.losses import usable_layers
+
+    _, masks = _sample(name)
+    enc = encoders.get("texture")
+    sizes = {n: enc.feature_size(tuple(masks.shape[-2:]), n) for n in enc.style_layers}
+    guides = guidance.propagate(masks, enc.geometry, sizes)
+    counts = guidance.inside_cell_counts(masks, enc.geometry, sizes)
+    for n in enc.style_layers:
+        assert counts[n] == [int(g.square().sum()) for g in guides[n]]
+    by_count = [[n for n in enc.style_layers if counts[n][r] >= 16] for r in range(masks.shape[0])]
+    assert by_count == usable_layers(guides, enc.style_layers, min_cells=16)

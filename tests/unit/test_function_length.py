@@ -4,6 +4,7 @@ and may only shrink; each is its owner's to split (they are named in the closing
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +17,12 @@ KNOWN_LONG = {
 }
 
 
-def _functions():
+@functools.lru_cache(maxsize=1)
+def _functions() -> tuple:
+    return tuple(_walk())
+
+
+def _walk():
     for folder in ("garmentstyle", "ui"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
