@@ -55,7 +55,7 @@ CSS = """
                     align-self: flex-start;}
 #gs-status-details .label-wrap {padding: 2px 4px !important;}
 /* the canvas fills the screen below the header and the toolbar (side by side with the render) */
-.gs-cv {position: relative; overflow: hidden; height: clamp(300px, calc(100vh - 290px), 900px);
+.gs-cv {position: relative; overflow: hidden; height: clamp(300px, calc(100vh - 305px), 900px);
         background: var(--background-fill-secondary); border-radius: 8px; outline-offset: 2px;
         display: flex; align-items: flex-start; justify-content: center;}
 .gs-stage {position: relative; transform-origin: 0 0; height: 100%; display: inline-block;}
@@ -77,7 +77,10 @@ CSS = """
 #gs-undo-redo button {min-width: 76px !important; min-height: 34px;}
 #gs-render-buttons {gap: 6px;}
 #gs-live img {object-fit: contain;}
-#gs-hint {min-height: 1.5em; font-size: 0.92rem;}
+#gs-hintbar {gap: 8px; align-items: center; flex-wrap: nowrap;}
+#gs-hint {min-height: 1.5em; font-size: 0.88rem; line-height: 1.25; flex: 1 1 0 !important; min-width: 0 !important;
+          padding: 0 !important;}
+#gs-hint p {margin: 0;}
 #gs-hint p {color: var(--body-text-color);}
 table.gs-regions {width: 100%; border-collapse: collapse; font-size: 0.85rem; margin: 0; table-layout: auto;}
 #gs-regions {overflow-x: auto;}
@@ -446,11 +449,10 @@ def _settings_tab(ui: UI, ctx: AppContext) -> None:
         ui.shading = gr.Slider(0, 1, value=d.shading_strength, step=0.05, label="Shading strength",
                                elem_id="gs-shading")
         ui.seed = gr.Number(value=d.seed, precision=0, label="Seed", minimum=0, elem_id="gs-seed")
-        with gr.Row():
-            ui.preview_size = gr.Slider(64, 1024, value=ctx.preview_size, step=16, label="Preview size (px)",
-                                        elem_id="gs-preview-size")
-            ui.preview_iters = gr.Slider(1, 100, value=ctx.preview_iterations, step=1, label="Preview iterations",
-                                         elem_id="gs-preview-iters")
+        ui.preview_size = gr.Slider(64, 1024, value=ctx.preview_size, step=16, label="Preview size (px)",
+                                    elem_id="gs-preview-size")
+        ui.preview_iters = gr.Slider(1, 100, value=ctx.preview_iterations, step=1, label="Preview iterations",
+                                     elem_id="gs-preview-iters")
         ui.size_mode = gr.Radio([("The sketch's own size", H.SIZE_SKETCH), ("Print size (cm at dpi)", H.SIZE_PRINT),
                                  ("Pixels (longest side)", H.SIZE_PX)],
                                 value=H.SIZE_SKETCH if ctx.full_size == 0 else H.SIZE_PX,
@@ -472,11 +474,12 @@ def _canvas_column(ui: UI) -> None:
                            elem_id="gs-tool", scale=5, min_width=300)
         ui.view = gr.Radio([("Fabric", V.VIEW_FABRIC), ("Colour masks", V.VIEW_COLOUR)], value=V.VIEW_COLOUR,
                            label="Show", elem_id="gs-view", scale=2, min_width=150)
+    with gr.Row(equal_height=True, elem_id="gs-hintbar"):  # what a click did, beside the buttons that undo it
         with gr.Column(scale=0, min_width=160, elem_id="gs-undo-redo"), gr.Row():
             ui.undo = gr.Button("↶ Undo", interactive=False, elem_id="gs-undo", size="sm", min_width=72)
             ui.redo = gr.Button("↷ Redo", interactive=False, elem_id="gs-redo", size="sm", min_width=72)
+        ui.hint = gr.Markdown("Load a sketch to begin (Sketch tab).", elem_id="gs-hint")
     ui.canvas = gr.HTML(None, html_template=CANVAS_TEMPLATE, js_on_load=CANVAS_JS, elem_id="gs-canvas")
-    ui.hint = gr.Markdown("Load a sketch to begin (Sketch tab).", elem_id="gs-hint")
 
 
 def _render_column(ui: UI) -> None:

@@ -24,6 +24,9 @@ from .state import AppContext, Session
 
 #: How long after Cancel the UI waits for the library to stop before it lets go (the issue asks for ~1 s).
 CANCEL_GRACE_S = 0.4
+#: Once the fabric is weaving there is an image to keep: the library stops at its next step and finishes it, so
+#: the UI waits this long for it (the label says "Cancelling…" meanwhile) before letting go.
+KEEP_GRACE_S = 3.0
 #: How often a waiting render looks at its place in the queue and at Cancel.
 POLL_S = 0.1
 #: A stage without events (the fabric measurement and the optimiser's first step can take many seconds on a CPU)
@@ -161,7 +164,7 @@ def _work(session: Session, cancel: threading.Event, work: Callable[[Callable, C
                 now = time.perf_counter()
                 if cancel.is_set():
                     cancelled_at = cancelled_at or now
-                    if now - cancelled_at >= CANCEL_GRACE_S:
+                    if now - cancelled_at >= (KEEP_GRACE_S if last[1] == "optimise" else CANCEL_GRACE_S):
                         yield RenderUpdate(None, 1.0, f"{title} cancelled; nothing changed.", done=True,
                                            cancelled=True)
                         return
