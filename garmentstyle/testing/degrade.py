@@ -10,7 +10,6 @@ alone does to the fabric (the reference a prepared tile is compared with).
 """
 from __future__ import annotations
 
-import io as _io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+from .capture import jpeg_roundtrip, sensor_noise
 
 
 @dataclass(frozen=True)
@@ -103,18 +104,16 @@ def light_field(size: tuple[int, int], spec: PhotoSpec) -> np.ndarray:
 def _sensor(img: np.ndarray, spec: PhotoSpec) -> np.ndarray:
     """Noise (signal-dependent + read noise), down/up-scaling, JPEG: the photo's own degradation."""
     rng = np.random.default_rng(spec.seed + 1)
-    out = img + rng.normal(0, spec.noise, img.shape) * (0.5 + 0.5 * np.sqrt(np.clip(img, 0, 1)))
-    out = np.clip(out, 0, 1)
+    out = np.clip(sensor_noise(img, spec.noise, rng, signal_dependent=True), 0, 1)
     pil = Image.fromarray((out * 255 + 0.5).astype(np.uint8))
     if spec.rescale != 1.0:
         w, h = pil.size
         small = pil.resize((max(16, round(w / spec.rescale)), max(16, round(h / spec.rescale))), Image.BICUBIC)
         pil = small.resize((w, h), Image.BICUBIC)
+    u8 = np.asarray(pil.convert("RGB"))
     if spec.jpeg:
-        buf = _io.BytesIO()
-        pil.save(buf, format="JPEG", quality=spec.jpeg)
-        pil = Image.open(_io.BytesIO(buf.getvalue())).convert("RGB")
-    return np.asarray(pil, np.float32) / 255.0
+        u8 = jpeg_roundtrip(u8, spec.jpeg)
+    return u8.astype(np.float32) / 255.0
 
 
 def photograph(tile: np.ndarray, spec: Optional[PhotoSpec] = None) -> Photo:

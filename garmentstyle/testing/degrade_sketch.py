@@ -26,6 +26,8 @@ from typing import Mapping, Optional
 import cv2
 import numpy as np
 
+from .capture import jpeg_roundtrip, sensor_noise
+
 #: Kinds of degraded page.
 KINDS: tuple[str, ...] = ("scan", "photo")
 #: Line styles.
@@ -349,15 +351,13 @@ def degrade(rgb: np.ndarray, masks: Mapping[str, np.ndarray], options: DegradeOp
                               borderValue=tuple(float(v) for v in desk))
     img = img * _lighting((oh, ow), o, rng)
     img = cv2.GaussianBlur(img, (0, 0), 0.6)
-    img = img + rng.normal(0, o.noise, img.shape).astype(np.float32)
+    img = sensor_noise(img, o.noise, rng)
     out_masks = {}
     for name, m in masks.items():
         wm = cv2.warpPerspective(m.astype(np.float32), hm, (ow, oh), flags=cv2.INTER_LINEAR)
         out_masks[name] = wm > 0.5
     u8 = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(o.jpeg)])
-    assert ok
-    u8 = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    u8 = jpeg_roundtrip(u8, o.jpeg)
     return Degraded(image=u8, masks=out_masks, options=o, homography=hm, marker_parts=marker_parts)
 
 

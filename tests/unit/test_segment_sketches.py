@@ -65,13 +65,25 @@ def _fresh():
 
 
 class TestScans:
-    def test_light_pencil_scan_is_segmented_not_refused(self):
-        rgb, masks = sample("tshirt")
-        d = degrade(rgb, masks, DegradeOptions(kind="scan", style="pencil", long_side=1000, line_width=1.3,
-                                               line_lightness=0.75, seed=3))
+    @pytest.mark.parametrize("name, opts", [
+        # light pencil: refused as "blank" before the adaptive ink
+        ("tshirt", dict(kind="scan", style="pencil", long_side=1000, line_width=1.3, line_lightness=0.75, seed=3)),
+        # a dark navy marker flat: once refused as "not line art" / "solid fill"
+        ("dress", dict(kind="scan", style="pen", long_side=1000, line_lightness=0.2, marker=True, marker_colour=6,
+                       seed=7)),
+        # a phone photo turned 5°: segmented on the un-rotated grid (deskew is measured, not needed)
+        ("jacket", dict(kind="photo", style="pen", long_side=1000, line_lightness=0.3, rotation=-5.0, seed=9)),
+    ], ids=["light-pencil", "marker", "rotated-5deg"])
+    def test_degraded_scan_is_segmented_not_refused(self, name, opts):
+        rgb, masks = sample(name)
+        d = degrade(rgb, masks, DegradeOptions(**opts))
         seg = segment(d.image, method="classical")
         assert seg.garment.shape == d.image.shape[:2]
         assert iou(seg.garment.numpy() > 0.5, garment_of(d.masks)) >= 0.9
+        if opts.get("marker"):
+            assert d.marker_parts and lineart.KIND_COLOUR in lineart.partition(d.image).kinds
+        if opts.get("rotation"):
+            assert abs(prepare(d.image, full=False).rotation - opts["rotation"]) <= 0.7
 
     def test_cleaned_phone_photo_is_white_paper_and_rotation_is_found(self):
         rgb, masks = sample("dress")
@@ -106,16 +118,6 @@ class TestScans:
         note = next(n for n in seg.notes if "broken outline" in n)
         assert "(190, 6" in note or "(189, 6" in note or "(191, 6" in note  # where the gap was bridged
         assert seg.confidence < 1.0
-
-    def test_marker_flat_is_segmented(self):
-        rgb, masks = sample("dress")
-        d = degrade(rgb, masks, DegradeOptions(kind="scan", style="pen", long_side=1000, line_lightness=0.2,
-                                               marker=True, marker_colour=6, seed=7))  # a dark navy marker
-        assert d.marker_parts
-        seg = segment(d.image, method="classical")
-        assert iou(seg.garment.numpy() > 0.5, garment_of(d.masks)) >= 0.9
-        part = lineart.partition(d.image)
-        assert lineart.KIND_COLOUR in part.kinds
 
 
 class TestCroquis:
