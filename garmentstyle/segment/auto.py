@@ -4,8 +4,9 @@ On a **flat** (a garment drawn alone) the garment is the drawing's whole silhoue
 background, joined with the lines between them, holes filled, stray marks dropped.
 
 On a **figure** (a croquis: a person wearing the garment) the head, neck, hands, arms and legs are drawn as closed
-regions too. The pick is a handful of plain rules, tuned on public-domain clip-art figures (see
-``bench/RESULTS.md (Segmentation)`` for how well they do); where they are unsure the confidence is lowered and a note says so:
+regions too. The figure test and the head are plain rules; the body is read by a scored interpretation
+(:mod:`.figure`; figures in ``bench/SEGMENT_RESULTS.md``); where it is unsure the confidence is lowered and a note
+says so:
 
 1. **Is it a figure?** The silhouette is tall (height ≥ 1.6 × width), has ≥ 8 regions, and its top holds a *head*:
    the regions within the top 27 % of the height form a group no wider than 65 % of the silhouette that sticks out
@@ -13,13 +14,12 @@ regions too. The pick is a handful of plain rules, tuned on public-domain clip-a
 2. **Head and neck.** The face (the largest enclosed region of that group) and what ends by the chin (hair, hat);
    everything centred above the chin; the *neck*: a region touching the head, starting just below the chin, centred
    under the face, not wider than it. Solid ink fills (hair, shoes, belts) are never fabric on their own.
-3. **Skin.** Thin (inscribed radius < 35 % of the biggest body region's), elongated regions that run along the
-   background and reach the silhouette's sides or bottom (arms, legs); small regions mostly bordered by the
-   background (hands, feet); then, repeatedly, what skin frames (the paper inside a bent arm: ≥ 50 % of its
-   outline, or ≥ 35 % and more than the fabric around it) and small bits touching skin (fingers). The big body
-   regions (radius ≥ 60 % of the biggest) are never skin.
-4. **Garment** = the rest of the body, the pieces hanging together (through seams or a belt) that are not tiny,
-   plus the small fills it surrounds (buttons, badges).
+3. **The reading** (:mod:`.figure`): every body region gets a garment probability from its shape and place on
+   the figure (big regions: clothing; limbs — thin, elongated, along the background, at the sides / bottom or far
+   out from the figure's axis — and hands / feet: skin; the rest undecided) mixed with its neighbours' (weighted by
+   shared outline; the head votes 0, the torso region 1). The garment is what ends above 0.5 and hangs together
+   with the torso region (through seams or a belt); the share of the figure left ambiguous lowers the confidence.
+4. **Garment** = that reading, plus the small fills it surrounds (buttons, badges).
 
 Flats get confidence from the closure (gap needed) and a plausible area; figures are capped at 0.75 and say so.
 """
