@@ -213,8 +213,8 @@ def test_ctrl_c_writes_report_then_resume(collection, tmp_path):
 
 @pytest.mark.slow
 def test_ray_local_matches_local(collection, tmp_path):
-    """A local Ray instance (started and stopped by the batch) writes the same bytes as a local run. (The process
-    pool — 1 vs 2 workers — is compared bit for bit by bench/bench_batch.py.)"""
+    """A local Ray instance (started and stopped by the batch) writes the same bytes as a local run. (1 vs 2 local
+    workers: test_two_local_workers_write_the_same_bytes_as_one.)"""
     pytest.importorskip("ray", reason="ray is not installed (pip install 'garmentstyle[ray]')")
     items = [_recipe("a.png", colourway="#1b2a49/#e4c59e/#ffffff"), _recipe("b.png", swatch="swatches/polka_dots.png")]
     (collection / "b.json").write_text(json.dumps(items))
