@@ -445,6 +445,7 @@ def _finish(sk: _LoadedSketch, fabric: torch.Tensor, mask_t: torch.Tensor, optio
     alphas = finish.region_alphas(mask_t, soft_edge=options.soft_edge)
     ink = sk.ink_native
     ink_out = None if ink is None else _resize_image(ink[None, None], sk.output_size)[0, 0].to(sk.image)
+    alpha = alphas.sum(0).clamp(0, 1)
     image = finish.compose(sk.image, fabric, alphas, keep_sketch=options.keep_sketch,
-                           shading_strength=options.shading_strength, ink=ink_out)
-    return image, alphas.sum(0).clamp(0, 1), ink_out
+                           shading_strength=options.shading_strength, ink=ink_out, coverage=alpha)
+    return image, alpha, ink_out

@@ -130,7 +130,8 @@ def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tenso
 
 
 def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *, keep_sketch: bool = True,
-            shading_strength: float = 1.0, ink: torch.Tensor | None = None) -> torch.Tensor:
+            shading_strength: float = 1.0, ink: torch.Tensor | None = None,
+            coverage: torch.Tensor | None = None) -> torch.Tensor:
     """The render: fabric × shading with the ink on top inside the masks, the sketch untouched outside.
 
     Args:
@@ -141,9 +142,10 @@ def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *,
         shading_strength: 0 (flat fabric, lines still inked) … 1 (full shading).
         ink: ``(H, W)`` or ``(1, 1, H, W)`` in [0, 1], the line art's opacity (e.g. from sketch preparation);
             None = :func:`ink_map` of ``sketch``.
+        coverage: ``(H, W)`` ``alphas.sum(0).clamp(0, 1)`` when the caller has it already (None: computed here).
     Returns: ``(1, 3, H, W)`` in [0, 1]; exactly ``sketch`` where all alphas are 0 and where the ink is 1.
     """
-    a = alphas.sum(dim=0).clamp(0, 1)
+    a = alphas.sum(dim=0).clamp(0, 1) if coverage is None else coverage
     out = sketch.clamp(0, 1)  # a new tensor: exactly the sketch wherever no region is
     box = bbox(a.detach().cpu().numpy() > 0)
     if box is None:
