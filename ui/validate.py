@@ -187,7 +187,57 @@ def hex_colour(value: Any, what: str) -> str:
 #: The components whose ``preprocess`` only range- or choice-checks (the value itself passes through unchanged once
 #: valid), so turning it off loses nothing but the traceback.
 _PRECHECKED = ("Slider", "Number", "Radio", "Dropdown", "Checkbox")
+#: Upload components: a valid upload is preprocessed as before (a file path); anything else an API client sends
+#: (a number, a made-up string) reaches the handler as sent, which says that no file arrived.
+_UPLOADS = ("File", "UploadButton")
 _LENIENT: dict = {}
+
+
+class _Raw:
+    """A value an upload component received that is not a file (kept for the handler to refuse: it is not a str
+    or a Path, so :func:`ui.handlers.validate_upload` says no file arrived)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class _FileOrRaw:
+    """Stands in for a component's ``data_model`` (Gradio validates an upload's payload against it before
+    ``preprocess``, and logs a traceback when that fails): valid payloads validate as before, others become
+    :class:`_Raw`. Everything else (the API schema) is the model's own."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def model_validate(self, obj: Any, **kwargs: Any) -> Any:
+        try:
+            return self.model.model_validate(obj, **kwargs)
+        except Exception:  # pydantic's ValidationError (and whatever a garbled payload raises)
+            return _Raw(obj)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+def _upload_attrs(base: type) -> dict:
+    def preprocess(self, payload: Any) -> Any:
+        """A file upload as before (a path Gradio checked is in its upload folder); a payload that is not one stays
+        a :class:`_Raw` — never a path, so a string an API client sends can never name a server file to read —
+        and its handler refuses it."""
+        if isinstance(payload, _Raw):
+            return payload
+        return base.preprocess(self, payload)
+
+    def get_model(self) -> Any:
+        m = self.__dict__.get("_gs_data_model", self.__dict__.get("data_model"))
+        return _FileOrRaw(m) if m is not None and not isinstance(m, _FileOrRaw) else m
+
+    def set_model(self, value: Any) -> None:
+        self.__dict__["_gs_data_model"] = value
+
+    return {"preprocess": preprocess, "data_model": property(get_model, set_model)}
 
 
 def _lenient(base: type) -> type:
@@ -201,6 +251,8 @@ def _lenient(base: type) -> type:
 
         attrs = {"is_template": True, "preprocess": preprocess, "__module__": __name__, "__doc__": base.__doc__,
                  "__qualname__": base.__name__}
+        if base.__name__ in _UPLOADS:
+            attrs.update(_upload_attrs(base))
         # Gradio's ComponentMeta.__new__ only wraps a new __init__ / EVENTS (neither here) and writes a .pyi stub
         # next to the defining module's source; ABCMeta's __new__ makes the same class without that stub.
         _LENIENT[base] = ABCMeta.__new__(type(base), base.__name__, (base,), attrs)
@@ -210,16 +262,19 @@ def _lenient(base: type) -> type:
 def checked_by_handlers(components: Iterable[Any]) -> list:
     """Let ``components``' values reach their handlers unchecked by Gradio (which would log a traceback for every
     out-of-range or unknown value before the handler could say what is wrong). Only Slider, Number, Radio,
-    Dropdown (``type="value"``) and Checkbox are touched (their class becomes a lenient subclass); returns those
-    changed. Every handler that reads them validates with this module."""
+    Dropdown (``type="value"``), Checkbox and single-file File / UploadButton are touched (their class becomes a
+    lenient subclass; a valid upload is still a file path); returns those changed. Every handler that reads them
+    validates with this module (uploads: :func:`ui.handlers.validate_upload`)."""
     done = []
     for c in components:
         base = type(c)
         if base in _LENIENT.values():
             done.append(c)
             continue
-        if base.__name__ not in _PRECHECKED or base.__module__.split(".")[0] != "gradio" \
-                or getattr(c, "type", "value") != "value":
+        if base.__module__.split(".")[0] != "gradio":
+            continue
+        upload = base.__name__ in _UPLOADS and getattr(c, "file_count", "single") == "single"
+        if not upload and (base.__name__ not in _PRECHECKED or getattr(c, "type", "value") != "value"):
             continue
         c.__class__ = _lenient(base)
         done.append(c)

@@ -121,6 +121,10 @@ def test_bad_input_gets_a_clear_message_and_no_traceback(app_server, tmp_path):
     _raises(c, [-3], "/find_garment", "gap tolerance .* must be between 0 and")
     _raises(c, ["wide"], "/find_garment", "gap tolerance .* must be a number")
     _raises(c, ["sideways"], "/set_view", "canvas view must be one of")
+    _raises(c, [5], "/upload_sketch", "did not arrive as a file")  # not a file: no pydantic traceback either
+    _raises(c, ["made-up.png"], "/upload_swatch", "did not arrive as a file")
+    # a server path sent as a plain string is never opened (only files Gradio received are)
+    _raises(c, [str(samples.sketch_path("jacket"))], "/upload_sketch", "did not arrive as a file")
     log = "".join(app_server.log[start:])
     assert "Traceback" not in log, log[-3000:]
 

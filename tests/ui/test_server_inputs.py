@@ -3,6 +3,7 @@ metadata), and Gradio's own pre-checks (which log a traceback for every refusal)
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -158,3 +159,28 @@ def test_fabric_handlers_give_a_valid_fabric_or_one_clear_message(pattern, rotat
             assert str(exc) and len(str(exc)) < 300
         f = s.snap.selected.fabric
         assert isinstance(f, M.Fabric) and math.isfinite(f.pattern) and math.isfinite(f.drape)
+
+
+def test_uploads_keep_their_files_and_hand_anything_else_to_the_handler(tmp_path):
+    gr = pytest.importorskip("gradio")
+    from gradio.data_classes import FileData
+
+    with gr.Blocks():
+        f = gr.File(type="filepath")
+        b = gr.UploadButton(type="filepath")
+        many = gr.File(file_count="multiple")
+    assert Vd.checked_by_handlers([f, b, many]) == [f, b]
+    img = tmp_path / "a.png"
+    img.write_bytes(b"x")
+    payload = {"path": str(img), "meta": {"_type": "gradio.FileData"}, "orig_name": "a.png"}
+    for c in (f, b):
+        model = c.data_model.model_validate(payload)
+        assert isinstance(model, FileData) and c.preprocess(model).endswith("a.png")
+        for sent in (5, str(img), "/etc/passwd"):  # what Gradio does before preprocess: no ValidationError …
+            out = c.preprocess(c.data_model.model_validate(sent))
+            assert not isinstance(out, (str, Path))  # … and a string is never taken for a server path
+            with pytest.raises(InputError, match="did not arrive as a file"):
+                H.validate_upload(out, what="sketch")
+        assert c.data_model.model_json_schema() == FileData.model_json_schema()  # the API schema is unchanged
+    with pytest.raises(InputError, match="did not arrive as a file"):
+        H.validate_upload(5, what="sketch")
