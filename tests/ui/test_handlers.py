@@ -355,10 +355,10 @@ class TestLiveFabric:
         fab1 = V.canvas_image(s.frame, s.snap, V.VIEW_FABRIC, labels=False)
         import time
 
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # CPU s: other sessions' load does not count
         H.set_fabric(s, pattern=2.5, rotation=0, strength=1.0)
         fab2 = V.canvas_image(s.frame, s.snap, V.VIEW_FABRIC, labels=False)
-        secs = time.perf_counter() - t0
+        secs = time.process_time() - t0
         sel = s.frame.labels(s.snap) == s.snap.current
         other = (s.frame.labels(s.snap) > 0) & ~sel
         diff = np.abs(fab1.astype(int) - fab2.astype(int)).sum(axis=2)
@@ -366,7 +366,7 @@ class TestLiveFabric:
         assert diff[other].mean() == 0  # … and nothing else did
         assert np.abs(fab1.astype(int) - colour.astype(int))[sel].mean() > 10  # fabric, not the colour tint
         assert (fab1[~(s.frame.labels(s.snap) > 0)] == s.frame.image[~(s.frame.labels(s.snap) > 0)]).all()
-        assert secs < 0.5, secs  # ~40 ms here; generous for a shared machine
+        assert secs < 0.5, secs  # CPU: 0.22 s measured at load 12 (wall 1.5 s there)
 
     def test_a_missing_swatch_shows_the_colour_tint(self, found):
         r = found.snap.regions[0]
