@@ -362,8 +362,9 @@ def _load_sketch(sketch: Any, options: RenderOptions, device: torch.device, note
 
 
 #: Sketch preparation per sketch content: the UI renders one sketch for every preview and a batch one sketch with
-#: many fabrics, so the cleaned sketch and its ink are computed once (sketches up to SKETCH_PREP_MAX_PIXELS).
-SKETCH_PREP: LRUCache = LRUCache(4)
+#: many fabrics, so the cleaned sketch and its ink are computed once (sketches up to SKETCH_PREP_MAX_PIXELS; two
+#: entries: at most ~130 MB held; ``SKETCH_PREP.clear()`` gives it back).
+SKETCH_PREP: LRUCache = LRUCache(2)
 SKETCH_PREP_MAX_PIXELS = 4_000_000
 
 
