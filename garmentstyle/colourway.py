@@ -672,8 +672,10 @@ def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None
               for t in targets if not t.in_gamut]
     worst = max(range(k), key=lambda j: de[j])
     if de[worst] > 3.0:
-        notes.append(f"colour {worst + 1} ({targets[worst].spec}) reached only ΔE2000 {de[worst]:.1f}: the shading "
-                     "and texture of that colour do not fit inside sRGB at that lightness")
+        why = (f"it covers {100 * found.colours[worst].coverage:.1f} % of the print, too little to stand out as one "
+               "of the result's dominant colours" if found.distinct < k or found.colours[worst].coverage < 0.03
+               else "the shading and texture of that colour do not fit inside sRGB at that lightness")
+        notes.append(f"colour {worst + 1} ({targets[worst].spec}) reached only ΔE2000 {de[worst]:.1f}: {why}")
     image_t = torch.from_numpy(out_rgb.reshape(H, W, 3).astype(np.float32)).permute(2, 0, 1)[None].contiguous()
     result = RecolourResult(image_t, found, targets, de, tuple(notes))
     _CACHE[key] = result
