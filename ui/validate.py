@@ -189,7 +189,7 @@ def hex_colour(value: Any, what: str) -> str:
 _PRECHECKED = ("Slider", "Number", "Radio", "Dropdown", "Checkbox")
 #: Upload components: a valid upload is preprocessed as before (a file path); anything else an API client sends
 #: (a number, a made-up string) reaches the handler as sent, which says that no file arrived.
-_UPLOADS = ("File", "UploadButton")
+_UPLOADS = ("File", "UploadButton", "ImageEditor")
 _LENIENT: dict = {}
 
 
@@ -231,7 +231,7 @@ def _upload_attrs(base: type) -> dict:
         return base.preprocess(self, payload)
 
     def get_model(self) -> Any:
-        m = self.__dict__.get("_gs_data_model", self.__dict__.get("data_model"))
+        m = self.__dict__.get("_gs_data_model", self.__dict__.get("data_model", base.__dict__.get("data_model")))
         return _FileOrRaw(m) if m is not None and not isinstance(m, _FileOrRaw) else m
 
     def set_model(self, value: Any) -> None:
@@ -273,7 +273,8 @@ def checked_by_handlers(components: Iterable[Any]) -> list:
             continue
         if base.__module__.split(".")[0] != "gradio":
             continue
-        upload = base.__name__ in _UPLOADS and getattr(c, "file_count", "single") == "single"
+        upload = base.__name__ in _UPLOADS and getattr(c, "file_count", "single") == "single" \
+            and (base.__name__ != "ImageEditor" or "data_model" in base.__dict__)
         if not upload and (base.__name__ not in _PRECHECKED or getattr(c, "type", "value") != "value"):
             continue
         c.__class__ = _lenient(base)

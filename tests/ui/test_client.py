@@ -123,6 +123,8 @@ def test_bad_input_gets_a_clear_message_and_no_traceback(app_server, tmp_path):
     _raises(c, ["sideways"], "/set_view", "canvas view must be one of")
     _raises(c, [5], "/upload_sketch", "did not arrive as a file")  # not a file: no pydantic traceback either
     _raises(c, ["made-up.png"], "/upload_swatch", "did not arrive as a file")
+    _raises(c, ["layers"], "/apply_grain_strokes", "no grain strokes")  # an image editor's value that is not one
+    _raises(c, [5], "/apply_brush", "brush editor")
     # a server path sent as a plain string is never opened (only files Gradio received are)
     _raises(c, [str(samples.sketch_path("jacket"))], "/upload_sketch", "did not arrive as a file")
     log = "".join(app_server.log[start:])

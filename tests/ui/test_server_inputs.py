@@ -169,7 +169,17 @@ def test_uploads_keep_their_files_and_hand_anything_else_to_the_handler(tmp_path
         f = gr.File(type="filepath")
         b = gr.UploadButton(type="filepath")
         many = gr.File(file_count="multiple")
-    assert Vd.checked_by_handlers([f, b, many]) == [f, b]
+        editor = gr.ImageEditor(type="numpy", image_mode="RGBA", format="png")
+    assert Vd.checked_by_handlers([f, b, many, editor]) == [f, b, editor]
+    from PIL import Image
+
+    bg = tmp_path / "bg.png"
+    Image.new("RGBA", (20, 10), (255, 0, 0, 255)).save(bg)
+    ref = {"path": str(bg), "meta": {"_type": "gradio.FileData"}}
+    value = editor.preprocess(editor.data_model.model_validate({"background": ref, "layers": [ref],
+                                                                "composite": ref, "id": None}))
+    assert value["background"].shape == (10, 20, 4) and len(value["layers"]) == 1  # a real edit: as before
+    assert not isinstance(editor.preprocess(editor.data_model.model_validate(5)), dict)
     img = tmp_path / "a.png"
     img.write_bytes(b"x")
     payload = {"path": str(img), "meta": {"_type": "gradio.FileData"}, "orig_name": "a.png"}
