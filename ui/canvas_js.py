@@ -78,7 +78,18 @@ element.addEventListener('keydown', (e) => {
   else used = false;
   if (used) { st.kbd = true; e.preventDefault(); apply(); }
 });
-watch('value', apply);
+// The canvas fills the window below it (the hint above it wraps to more lines on a narrow screen), so the sketch
+// and the render stay on one screen; the CSS height is the fallback.
+function fit() {
+  const cv = element.querySelector('.gs-cv'); if (!cv) return;
+  const top = cv.getBoundingClientRect().top + window.scrollY;
+  cv.style.height = Math.round(Math.max(300, Math.min(900, window.innerHeight - top - 14))) + 'px';
+}
+window.addEventListener('resize', fit);
+const bar = document.getElementById('gs-hintbar');
+if (bar && window.ResizeObserver) new ResizeObserver(fit).observe(bar);
+watch('value', () => { fit(); apply(); });
+fit();
 apply();
 """
 
