@@ -105,8 +105,11 @@ def prepare_work(rgb: np.ndarray, options: PrepOptions = PrepOptions(), *, scale
         notes.append(f"the drawing is rotated {rot:+.1f}° (measured from the {'sheet' if src == 'page' else 'lines'})")
     raw_grey = (rgb @ LUMA).astype(np.float32)
     raw_tex = texture_share(raw_grey, lines, sheet)
+    # The paper's own level: a marker flat covering half the sheet is not a "dark image" (it was refused as one).
+    bare = sheet & ~lines & (fills == 0)
+    level = float(np.median(raw_grey[bare if bare.sum() >= 0.1 * sheet.sum() else sheet]))
     work = WorkImage(rgb=clean, grey=grey_c.astype(np.float32), lines=lines, fills=fills, page=sheet,
-                     noise=noise, scale=scale, raw_texture=raw_tex, raw_level=float(np.median(raw_grey[sheet])))
+                     noise=noise, scale=scale, raw_texture=raw_tex, raw_level=level)
     return work, paper, rot, src, notes
 
 

@@ -56,8 +56,10 @@ def robust_surface(values: np.ndarray, valid: np.ndarray, *, iterations: int = 5
 
 
 def paper_mask(env: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """``(h, w)`` bool: the bare paper on the (line-free) envelope: the largest area free of sharp edges. Fills
-    (marker, wash, solid ink) meet the paper along sharp edges; light fall-off and shadows are soft."""
+    """``(h, w)`` bool: the bare paper on the (line-free) envelope: of the large areas free of sharp edges (≥ a
+    quarter of the largest), the lightest. Fills (marker, wash, solid ink) meet the paper along sharp edges; light
+    fall-off and shadows are soft. The lightest, not simply the largest: a dark marker can cover more of the
+    sheet than the bare paper round it (it was taken for the paper, and the photo refused as "dark")."""
     gx = np.abs(cv2.Sobel(env, cv2.CV_32F, 1, 0, ksize=3)).max(-1) / 8.0
     gy = np.abs(cv2.Sobel(env, cv2.CV_32F, 0, 1, ksize=3)).max(-1) / 8.0
     edges = cv2.dilate((np.maximum(gx, gy) > 0.02).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -65,7 +67,13 @@ def paper_mask(env: np.ndarray, valid: np.ndarray) -> np.ndarray:
     n, lab, st, _ = cv2.connectedComponentsWithStats(smooth.astype(np.uint8), connectivity=4)
     if n <= 1:
         return valid.copy()
-    return lab == 1 + int(np.argmax(st[1:, cv2.CC_STAT_AREA]))
+    area = st[1:, cv2.CC_STAT_AREA]
+    big = np.flatnonzero(area >= 0.25 * area.max()) + 1
+    if len(big) == 1:
+        return lab == int(big[0])
+    lum = env.mean(-1)
+    level = [float(np.median(lum[lab == i])) for i in big]
+    return lab == int(big[int(np.argmax(level))])
 
 
 def _level_matches(env: np.ndarray, surf: np.ndarray, cand: np.ndarray, tol: float = 0.035) -> np.ndarray:

@@ -61,7 +61,8 @@ class WorkImage:
         scale: work px per input px (≤ 1).
         raw_texture: share of the sheet with local contrast before flattening, away from the lines (a photo or
             a fabric: high; paper: low).
-        raw_level: median luminance of the sheet before flattening (paper is light even in a shadow).
+        raw_level: median luminance of the bare paper (the sheet without lines and colour fills; the whole sheet
+            when fills cover 90 % of it) before flattening (paper is light even in a shadow).
     """
 
     rgb: np.ndarray
