@@ -93,6 +93,19 @@ def test_find_colours_notes_too_few_colours():
     assert any("fewer than 3 distinct colours" in n for n in found.notes)
 
 
+def test_distinct_colours_counts_a_texture_split_once():
+    """Three real colours are three; a two-colour print asked for three gets its texture split, which the density
+    valley test sees (no valley between the two halves of one colour): distinct = 2, and a note says so."""
+    assert cw.find_colours(_img(_three_colour()), 3).distinct == 3
+    rng = np.random.default_rng(2)
+    rgb = np.zeros((80, 80, 3)) + np.array([0.15, 0.2, 0.5])
+    rgb[:, 50:] = 0.95
+    rgb[:, :50] += rng.normal(0, 0.06, (80, 50, 1))  # a strong, one-hump texture in the blue
+    found = cw.find_colours(_img(np.clip(rgb, 0, 1)), 3)
+    assert found.distinct == 2
+    assert any("use a palette of 2 colours" in n for n in found.notes)
+
+
 def test_find_colours_in_mask():
     rgb = _three_colour()
     mask = np.zeros(rgb.shape[:2], np.float32)
@@ -148,6 +161,22 @@ def test_recolour_keeps_size_and_tiling(tmp_path):
     assert [t.spec for t in res.targets] == ["#1b2a49", "#e4c59e", "#ffffff"]
     d = res.to_dict()
     assert len(d["colours"]) == 3 and all("delta_e2000" in c for c in d["colours"])
+
+
+def test_recolour_keeps_a_white_overcheck_white():
+    """A white line counted with a red ground (k=2: red and dark) is much less saturated than its cluster; moved to
+    a cream ground it must stay a near-neutral light line, not swing past grey into the complementary hue (with an
+    additive chroma offset it came out cyan, C* ≈ 40)."""
+    h, w = 96, 96
+    rgb = np.zeros((h, w, 3)) + np.array([0.62, 0.05, 0.07])  # red ground
+    rgb[:, 40:58] = np.array([0.12, 0.03, 0.04])  # a dark stripe
+    rgb[20:22, :] = 0.96  # thin white overcheck lines
+    rgb[:, 80:82] = 0.96
+    rgb = np.clip(rgb + np.random.default_rng(0).normal(0, 0.01, rgb.shape), 0, 1)
+    res = cw.recolour(_img(rgb), "#f2e8d5/#264653")
+    assert max(res.delta_e) < 1.0
+    line = _lab(res.image)[20:22, 60:78].reshape(-1, 3)
+    assert line[:, 0].mean() > 90 and np.hypot(line[:, 1], line[:, 2]).mean() < 8
 
 
 def test_recolour_wrong_found():
