@@ -29,7 +29,6 @@ sys.path.insert(0, str(ROOT))
 
 import garmentstyle as gs  # noqa: E402
 from garmentstyle import encoders, io, losses, optimise, samples, swatch as sw_ops  # noqa: E402
-from garmentstyle.api import _resize_image, output_size  # noqa: E402
 from garmentstyle.metrics import texture_distance  # noqa: E402
 from garmentstyle.precision import cpu_has_native_bf16  # noqa: E402
 

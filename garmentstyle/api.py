@@ -16,7 +16,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import math
 import platform
 import time
 from dataclasses import dataclass, field
