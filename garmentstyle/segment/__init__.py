@@ -186,7 +186,7 @@ def region_at(
         s = 1.0
     else:
         part = lineart.partition(seg_or_sketch, options, gap=gap)
-        labels, groups, full, s = part.labels, part.part_groups(), part.full_size, part.scale
+        labels, groups, full, s = part.labels, part.click_part_groups(options.layout), part.full_size, part.scale
         kinds = part.kinds
     H, W = full
     if not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < W and 0 <= y < H):

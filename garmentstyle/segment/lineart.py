@@ -249,6 +249,7 @@ class Partition:
     size: Optional[tuple[int, int]] = None
     rotation: float = 0.0
     groups: Optional[np.ndarray] = None
+    click_groups: Optional[np.ndarray] = None
 
     def part_groups(self) -> np.ndarray:
         """``(N + 1,)`` group id per label: panels of one garment part share one (see :mod:`.parts`); cached."""
@@ -257,6 +258,23 @@ class Partition:
 
             self.groups = panel_groups(self)
         return self.groups
+
+    def click_part_groups(self, layout: str = "auto") -> np.ndarray:
+        """What a click takes before any segmentation ran (``region_at`` on a sketch): :meth:`part_groups`, and on
+        a figure the garment's pieces (:func:`.figure.garment_pieces`), as a segmentation's clicks do; cached."""
+        if self.click_groups is None:
+            from .auto import pick
+            from .figure import garment_pieces
+
+            groups = self.part_groups()
+            try:
+                pk = pick(self, layout=layout)
+            except SegmentationError:
+                pk = None
+            if pk is not None and pk.layout == "figure":
+                groups = garment_pieces(self, pk.chosen, groups)
+            self.click_groups = groups
+        return self.click_groups
 
     @property
     def full_size(self) -> tuple[int, int]:

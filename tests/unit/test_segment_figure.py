@@ -118,3 +118,20 @@ def test_click_on_a_figure_selects_the_top_or_the_bottom_whole():
     assert bottom[440, 140] and bottom[440, 280]
     one = region_at(seg, 210, 220, scope="panel").mask.numpy() > 0.5
     assert one.sum() < top.sum() and not one[220, 160]
+
+
+def test_a_click_before_any_segmentation_takes_the_same_piece():
+    """region_at on the sketch itself (the web app's click before Find garment) groups a figure's garment like a
+    click on the segmentation does."""
+    from garmentstyle.segment import SegmentOptions, region_at, segment
+
+    img = _figure()
+    cv2.line(img, (185, 150), (180, 300), (0, 0, 0), 3)
+    cv2.line(img, (235, 150), (240, 300), (0, 0, 0), 3)
+    opts = SegmentOptions(layout="figure")
+    lineart.clear_cache()
+    seg = segment(img, method="classical", options=opts)
+    for x, y in ((210, 220), (210, 400)):
+        a = region_at(seg, x, y).mask.numpy() > 0.5
+        b = region_at(img, x, y, options=opts).mask.numpy() > 0.5
+        assert (a == b).all() and b.sum() > 0
