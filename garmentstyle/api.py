@@ -297,7 +297,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         specs.append(dataclasses.replace(spec, swatch=spec.swatch.to(device)))
         region_report.append(region_rep)
     mask_t = torch.stack(masks)
-    overlap = int(((mask_t >= 0.5).sum(dim=0) > 1).sum())
+    overlap = _overlap_pixels(mask_t >= 0.5)
     if overlap:
         notes.append(f"{overlap} px belong to more than one region; later regions are on top")
 
@@ -325,6 +325,15 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         notes=tuple(notes))
     return RenderResult(image=image.cpu(), masks=mask_t.cpu(), alpha=alpha.cpu(), fabric=out.fabric.cpu(),
                         sketch=sk.image.cpu(), report=report, ink=None if ink is None else ink.cpu())
+
+
+def _overlap_pixels(hard: torch.Tensor) -> int:
+    """Pixels inside more than one of the ``(R, H, W)`` bool masks (boolean steps: no integer count image)."""
+    seen, multi = hard[0].clone(), torch.zeros_like(hard[0])
+    for r in range(1, hard.shape[0]):
+        multi |= seen & hard[r]
+        seen |= hard[r]
+    return int(multi.sum())
 
 
 @dataclass(frozen=True, eq=False)

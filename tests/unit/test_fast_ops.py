@@ -154,3 +154,12 @@ def test_cell_counts_equal_the_guides_mass(name):
         assert counts[n] == [int(g.square().sum()) for g in guides[n]]
     by_count = [[n for n in enc.style_layers if counts[n][r] >= 16] for r in range(masks.shape[0])]
     assert by_count == usable_layers(guides, enc.style_layers, min_cells=16)
+
+
+def test_overlap_count_equals_the_integer_count():
+    from garmentstyle.api import _overlap_pixels
+
+    gen = torch.Generator().manual_seed(0)
+    for regions in (1, 2, 3, 7):
+        hard = torch.rand(regions, 50, 40, generator=gen) > 0.6
+        assert _overlap_pixels(hard) == int((hard.sum(dim=0) > 1).sum())
