@@ -60,6 +60,7 @@ def noise_server(request, tmp_path_factory):
                for item in request.session.items):
         yield None
         return
+    request.getfixturevalue("app_server")  # the shared app first: it has bound its port before this one asks
     server = request.getfixturevalue("launch_app")(tmp_path_factory, "--init", "noise")
     yield server
     server.stop()
