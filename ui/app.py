@@ -181,6 +181,8 @@ class UI:
     sketch_file: Any = None
     samples: Any = None
     project_file: Any = None
+    save_project: Any = None
+    project_out: Any = None
     confirm: Any = None
     confirm_text: Any = None
     confirm_yes: Any = None
@@ -374,8 +376,12 @@ def _sketch_tab(ui: UI, sample_sketches: list) -> None:
         ui.samples = gr.Gallery(value=sample_sketches, label="…or pick a sample sketch", columns=4, rows=1,
                                 height=150, allow_preview=False, format="png", interactive=False,
                                 elem_id="gs-samples", buttons=[])
-        ui.project_file = gr.UploadButton("Open a project (ZIP)…", file_types=list(PROJECT_SUFFIXES),
-                                          type="filepath", elem_id="gs-open")
+        with gr.Row():
+            ui.project_file = gr.UploadButton("Open a project (ZIP)…", file_types=list(PROJECT_SUFFIXES),
+                                              type="filepath", elem_id="gs-open")
+            ui.save_project = gr.Button("Save the project (ZIP)", elem_id="gs-save")
+        ui.project_out = gr.File(label="Your project file: click its name to download it", visible=False,
+                                 interactive=False, elem_id="gs-project-out")
         with gr.Group(visible=False, elem_id="gs-confirm") as ui.confirm:
             ui.confirm_text = gr.Markdown("")
             with gr.Row():

@@ -121,7 +121,15 @@ def wire_sketch(ui: UI, ctx: AppContext, tabs: Tabs) -> None:
             s.pending = None
         return {ui.confirm: gr.Group(visible=False), ui.hint: "Kept your regions."}
 
+    def on_save(s):  # a project at any time, with or without a render (the render's downloads need one)
+        s = H.require_sketch(s)
+        path = P.save(s, s.file(f"{s.sketch_name or 'garment'}-project.zip"), look=s.look)
+        n = len(s.snap.regions)
+        return {ui.project_out: gr.File(value=str(path), visible=True),
+                ui.hint: f"Saved the project ({n} region{'s' if n != 1 else ''}); download it from the Sketch tab."}
+
     outs = _all(ui) + [ui.confirm_text]
+    ui.save_project.click(_guard(on_save), [ui.session], [ui.project_out, ui.hint], api_name="save_project", **QUIET)
     ui.sketch_file.upload(_guard(on_upload), [ui.session, ui.sketch_file], outs, api_name="upload_sketch", **QUIET)
     ui.samples.select(_guard(on_sample), [ui.session], outs, api_visibility="undocumented", **QUIET)
     ui.project_file.upload(_guard(on_project), [ui.session, ui.project_file], outs, api_name="open_project", **QUIET)

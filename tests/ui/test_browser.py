@@ -351,6 +351,56 @@ def test_reload_restores_the_session(page):
     expect(page.locator("#gs-canvas .gs-img")).to_be_visible()
     _shot(page, "reload-restored.png")
 
+    # a new sketch does not silently replace the regions: it asks; "keep" keeps them, "replace" replaces them
+    _tab(page, "Sketch")
+    page.locator("#gs-samples img").nth(1).click()
+    expect(page.locator("#gs-confirm-yes")).to_be_visible()
+    expect(page.get_by_text("Replace your 2 regions of dress")).to_be_visible()
+    _shot(page, "confirm-replace.png")
+    page.locator("#gs-confirm-no").click()
+    expect(page.locator("#gs-hint")).to_contain_text("Kept your regions")
+    expect(page.locator("#gs-confirm-yes")).to_be_hidden()
+    _tab(page, "Regions")
+    assert _table(page) == before
+    _tab(page, "Sketch")
+    page.locator("#gs-samples img").nth(1).click()
+    page.locator("#gs-confirm-yes").click()
+    expect(page.locator("#gs-hint")).to_contain_text("Loaded the sample jacket")
+    expect(page.locator("#gs-regions .gs-empty")).to_contain_text("No regions yet")
+
+
+def test_save_a_project_before_any_render_and_reopen_it(page, browser, app_server, tmp_path):
+    expect = _expect()
+    _load_dress_and_find(page)
+    _select_row(page, 1)
+    box = page.locator("#gs-rename input, #gs-rename textarea").first
+    box.fill("bodice")
+    box.press("Enter")
+    expect(page.locator("#gs-hint")).to_contain_text("to “bodice”")
+    regions = _table(page)
+    _tab(page, "Sketch")
+    page.locator("#gs-save").click()
+    link = page.locator("#gs-project-out a[download]").first
+    expect(link).to_be_visible()
+    with page.expect_download() as info:
+        link.click()
+    project = tmp_path / "saved.zip"
+    info.value.save_as(project)
+    fresh = browser.new_context(viewport=WIDE)
+    try:
+        fresh.set_default_timeout(TIMEOUT_MS)
+        pg = _open(fresh, app_server.url)
+        with pg.expect_file_chooser() as fc:
+            pg.locator("#gs-open").click()
+        fc.value.set_files(str(project))
+        expect(pg.locator("#gs-hint")).to_contain_text("Opened")
+        expect(_rows(pg)).to_have_count(2)
+        assert _table(pg) == regions
+        expect(pg.locator("#gs-png")).to_be_disabled()  # no render saved: nothing to download yet
+        assert not pg.errors, pg.errors
+    finally:
+        fresh.close()
+
 
 def test_save_then_reopen_project_in_a_fresh_page(page, browser, app_server, tmp_path):
     expect = _expect()
