@@ -512,34 +512,77 @@ def _adjacency(lab: np.ndarray, n: int) -> np.ndarray:
 def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = None,
            work=None) -> Partition:
     """The partition of a working copy: ``grey`` ``(h, w)`` (cleaned by :mod:`garmentstyle.sketchprep` when
-    ``work`` is its :class:`~garmentstyle.sketchprep.WorkImage`, whose lines and colour fills are then used)."""
-    h, w = grey.shape
-    notes: list[str] = []
-    _check_not_uniform(grey)
-    fills = None
-    if work is not None and options.ink_threshold is None:
-        from ..sketchprep.ink import fill_edges
+    ``work`` is its :class:`~garmentstyle.sketchprep.WorkImage`, whose lines and colour fills are then used).
 
-        thr = float("nan")
-        fills = work.fills
-        lines = work.lines
-        notes += check_drawing(work)
-        ink = lines | (fill_edges(fills) & work.page)
-    else:
-        thr = float(options.ink_threshold) if options.ink_threshold is not None else ink_threshold(grey)
-        ink = grey < thr
-        notes += check_line_art(grey, ink)
+    Steps: the ink (and colour fills), the enclosed paper regions at the chosen gap, solid ink fills as regions of
+    their own, the ink grown into its nearest region, then per-region statistics."""
+    h, w = grey.shape
+    _check_not_uniform(grey)
+    ink, thr, colour_fills, notes = _ink_of(grey, options, work)
     ink, closed_edge = close_along_edge(ink)
     if closed_edge:
         notes.append(f"the drawing runs off the canvas edge in {closed_edge} place(s); closed along the edge")
     free = ~ink
     speck = _speck_px((h, w), options)
     dist = cv2.distanceTransform(free.astype(np.uint8), cv2.DIST_L2, 5)
-
     want_gap = options.gap if gap is None else gap
-    max_gap = _max_gap((h, w), options)
-    found = None
-    bridges: list[tuple[float, float, int]] = []
+    g, lab, n, bg_ids, is_region, bridges = _paper_regions(free, dist, ink, speck, _max_gap((h, w), options),
+                                                           want_gap, notes)
+    if want_gap is None and g > 0 and not bridges:
+        notes.append(f"no closed outline found; gap closing at {g} px")
+    lab, bg_mask = _background(lab, free, dist, g, bg_ids)
+    free_lab, n_free = _relabel(lab, np.flatnonzero(is_region), n)
+    ink_dist = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 5)
+    stroke = _stroke_width(ink, ink_dist)
+    labels, kinds = _solid_fills(ink, ink_dist, stroke, free_lab, n_free, speck)
+    labels = _grow_under_lines(labels, bg_mask)
+    if colour_fills is not None and colour_fills.any():
+        _mark_colour_regions(kinds, free_lab, n_free, colour_fills)
+    # A few px bridged is routine on a pencil scan; the confidence falls as the gap nears the most searched.
+    closure = 1.0 if g == 0 else max(0.3, 1.0 - g / (4.0 * _max_gap((h, w), options) + 1e-9))
+    stats = _region_stats(labels, len(kinds), free_lab, n_free, dist, ink_dist)
+    return Partition(
+        labels=labels.astype(np.int32),
+        free_labels=free_lab.astype(np.int32),
+        ink=ink,
+        grey=grey,
+        kinds=kinds,
+        area=stats.area,
+        cx=stats.cx,
+        cy=stats.cy,
+        radius=stats.radius,
+        border=stats.border,
+        boxes=stats.boxes,
+        adjacency=stats.adjacency,
+        gap=g,
+        threshold=thr,
+        stroke=stroke,
+        closure=closure,
+        notes=notes,
+        bridges=list(bridges),
+    )
+
+
+def _ink_of(grey: np.ndarray, options: SegmentOptions, work) -> tuple[np.ndarray, float, Optional[np.ndarray], list]:
+    """``(ink, threshold, colour_fills, notes)``: the cleaned sketch's lines and the edges of its colour fills when
+    sketch preparation ran (threshold NaN: it is local), else a global grey threshold (given or found)."""
+    if work is not None and options.ink_threshold is None:
+        from ..sketchprep.ink import fill_edges
+
+        notes = list(check_drawing(work))
+        ink = work.lines | (fill_edges(work.fills) & work.page)
+        return ink, float("nan"), work.fills, notes
+    thr = float(options.ink_threshold) if options.ink_threshold is not None else ink_threshold(grey)
+    ink = grey < thr
+    return ink, thr, None, list(check_line_art(grey, ink))
+
+
+def _paper_regions(free: np.ndarray, dist: np.ndarray, ink: np.ndarray, speck: int, max_gap: int,
+                   want_gap: Optional[int], notes: list) -> tuple:
+    """``(gap, labels, n, background_ids, is_region, bridges)``: the paper's enclosed regions at the given gap (or
+    the one :func:`choose_gap` picks), first with the strict background rule, then with areas cut by the canvas
+    edge kept. Raises :class:`SegmentationError` when nothing is enclosed."""
+    h, w = free.shape
     for strict in (True, False):
         try:
             if want_gap is None:
@@ -552,66 +595,74 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
                 continue
             raise
         lab, n = _label_paper(free, dist, g)
-        contact = _border_contact(lab, n)
-        bg_ids = _background_ids(contact, strict=strict)
+        bg_ids = _background_ids(_border_contact(lab, n), strict=strict)
         area = np.bincount(lab.ravel(), minlength=n + 1)
         is_region = area >= speck
         is_region[0] = False
         is_region[bg_ids] = False
         if is_region.any():
-            # A frame drawn round the page: its inside is paper too, when other regions lie within it.
-            boxes = ndi.find_objects(lab)
-            for i in np.flatnonzero(is_region):
-                sl = boxes[i - 1]
-                if (
-                    sl is not None
-                    and (sl[0].stop - sl[0].start) >= 0.95 * h
-                    and (sl[1].stop - sl[1].start) >= 0.95 * w
-                    and area[i] >= 0.3 * h * w
-                    and is_region.sum() > 1
-                ):
-                    is_region[i] = False
-                    bg_ids = np.append(bg_ids, i)
-                    notes.append("a frame drawn round the page was taken as the page's edge")
-            found = (g, lab, n, bg_ids, is_region)
+            bg_ids = _page_frame(lab, area, is_region, bg_ids, (h, w), notes)
             if not strict:
                 notes.append("the drawing runs off the canvas edge; areas cut by the edge were kept as regions")
-            break
-    if found is None:
-        if want_gap is not None:
-            raise SegmentationError(
-                f"no closed region found at a gap tolerance of {int(want_gap)} px: every area of the page is open "
-                "to the background; close the outline, raise --gap (or leave it automatic), or use strokes / SAM"
-            )
-        raise SegmentationError(  # pragma: no cover - choose_gap raises first
-            "no closed region found: every area of the page is open to the background; close the outline in the "
-            "sketch, raise --gap, or select the garment with strokes / SAM"
+            return g, lab, n, bg_ids, is_region, bridges
+    if want_gap is not None:
+        raise SegmentationError(
+            f"no closed region found at a gap tolerance of {int(want_gap)} px: every area of the page is open "
+            "to the background; close the outline, raise --gap (or leave it automatic), or use strokes / SAM"
         )
-    g, lab, n, bg_ids, is_region = found
-    if want_gap is None and g > 0 and not bridges:
-        notes.append(f"no closed outline found; gap closing at {g} px")
+    raise SegmentationError(  # pragma: no cover - choose_gap raises first
+        "no closed region found: every area of the page is open to the background; close the outline in the "
+        "sketch, raise --gap, or select the garment with strokes / SAM"
+    )
+
+
+def _page_frame(lab: np.ndarray, area: np.ndarray, is_region: np.ndarray, bg_ids: np.ndarray,
+                shape: tuple[int, int], notes: list) -> np.ndarray:
+    """A frame drawn round the page: its inside is paper too, when other regions lie within it (``is_region`` is
+    updated in place; the background ids are returned)."""
+    h, w = shape
+    boxes = ndi.find_objects(lab)
+    for i in np.flatnonzero(is_region):
+        sl = boxes[i - 1]
+        if (
+            sl is not None
+            and (sl[0].stop - sl[0].start) >= 0.95 * h
+            and (sl[1].stop - sl[1].start) >= 0.95 * w
+            and area[i] >= 0.3 * h * w
+            and is_region.sum() > 1
+        ):
+            is_region[i] = False
+            bg_ids = np.append(bg_ids, i)
+            notes.append("a frame drawn round the page was taken as the page's edge")
+    return bg_ids
+
+
+def _background(lab: np.ndarray, free: np.ndarray, dist: np.ndarray, g: int,
+                bg_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, background mask)``. The flood can run from the background through a bridged gap along the
+    paper hugging the inside of an outline (equal cost, a tie); paper the ball cannot reach from outside is not
+    background."""
     bg_mask = np.isin(lab, bg_ids) if len(bg_ids) else np.zeros_like(free)
     if g > 1 and bg_mask.any():
-        # The flood can run from the background through a bridged gap along the paper hugging the inside of an
-        # outline (equal cost, a tie); paper the ball cannot reach from outside is not background.
         inside = _enclosed(free, dist, g, True)[0] & bg_mask
         if inside.any():
             lab = np.where(inside, 0, lab).astype(np.int32)
             bg_mask &= ~inside
-    region_ids = np.flatnonzero(is_region)
-    free_lab, n_free = _relabel(lab, region_ids, n)
+    return lab, bg_mask
 
-    # Solid fills: ink much thicker than the typical stroke.
-    ink_dist = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 5)
-    stroke = _stroke_width(ink, ink_dist)
+
+def _solid_fills(ink: np.ndarray, ink_dist: np.ndarray, stroke: float, free_lab: np.ndarray, n_free: int,
+                 speck: int) -> tuple[np.ndarray, list]:
+    """``(labels, kinds)``: the paper regions plus solid fills (ink much thicker than the typical stroke) as
+    regions of their own, labelled after the paper ones."""
     t_fill = max(1.25 * stroke, stroke / 2.0 + 3.0)
     core = ink_dist > t_fill
     kinds = [KIND_ENCLOSED] * n_free
     labels = free_lab.copy()
     if core.any():
         near_core = cv2.distanceTransform((~core).astype(np.uint8), cv2.DIST_L2, 5) <= t_fill + 1.0
-        fills = ink & near_core
-        nf, flab, fstats, _ = cv2.connectedComponentsWithStats(fills.astype(np.uint8), connectivity=8)
+        solid = ink & near_core
+        nf, flab, fstats, _ = cv2.connectedComponentsWithStats(solid.astype(np.uint8), connectivity=8)
         big = np.flatnonzero(fstats[:, cv2.CC_STAT_AREA] >= max(speck, 4 * stroke * stroke))
         big = big[big > 0]
         if len(big):
@@ -620,23 +671,54 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
             fl = lut[flab]
             labels = np.where(fl > 0, fl, labels)
             kinds += [KIND_FILL] * len(big)
-    n_all = len(kinds)
+    return labels, kinds
 
-    # Grow under the lines: unlabelled ink (and paper specks) attached to a region joins its nearest region.
+
+def _grow_under_lines(labels: np.ndarray, bg_mask: np.ndarray) -> np.ndarray:
+    """Unlabelled ink (and paper specks) attached to a region joins its nearest region."""
     todo = (labels == 0) & ~bg_mask
-    if todo.any():
-        nc, comp = cv2.connectedComponents(todo.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-        grown = cv2.dilate((labels > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-        attached = np.zeros(nc, bool)
-        attached[np.unique(comp[grown & todo])] = True
-        attached[0] = False
-        assign = attached[comp]
-        if assign.any():
-            _, idx = ndi.distance_transform_edt(labels == 0, return_indices=True)
-            near = labels[idx[0], idx[1]]
-            labels = np.where(assign, near, labels)
+    if not todo.any():
+        return labels
+    nc, comp = cv2.connectedComponents(todo.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    grown = cv2.dilate((labels > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    attached = np.zeros(nc, bool)
+    attached[np.unique(comp[grown & todo])] = True
+    attached[0] = False
+    assign = attached[comp]
+    if assign.any():
+        _, idx = ndi.distance_transform_edt(labels == 0, return_indices=True)
+        near = labels[idx[0], idx[1]]
+        labels = np.where(assign, near, labels)
+    return labels
 
-    # Statistics.
+
+def _mark_colour_regions(kinds: list, free_lab: np.ndarray, n_free: int, colour_fills: np.ndarray) -> None:
+    """Regions mostly made of a flat colour fill are colour regions (a marker flat's parts); ``kinds`` in place."""
+    in_fill = np.bincount(free_lab.ravel(), weights=(colour_fills > 0).ravel().astype(np.float64),
+                          minlength=n_free + 1)
+    tot = np.bincount(free_lab.ravel(), minlength=n_free + 1)
+    for i in range(1, n_free + 1):
+        if tot[i] and in_fill[i] > 0.5 * tot[i]:
+            kinds[i - 1] = KIND_COLOUR
+
+
+@dataclass(frozen=True)
+class _RegionStats:
+    """Per-region arrays, index 0 = region 1: ``area`` px, centre ``cx``/``cy``, inscribed ``radius`` px,
+    ``border`` contact, ``boxes`` ``(x0, y0, x1, y1)``; and the region ``adjacency``."""
+
+    area: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    radius: np.ndarray
+    boxes: np.ndarray
+    border: np.ndarray
+    adjacency: np.ndarray
+
+
+def _region_stats(labels: np.ndarray, n_all: int, free_lab: np.ndarray, n_free: int, dist: np.ndarray,
+                  ink_dist: np.ndarray) -> _RegionStats:
+    """The per-region statistics the croquis reading and the part picking use."""
     k = n_all + 1
     ys, xs = np.indices(labels.shape, sparse=True)
     flat = labels.ravel()
@@ -650,36 +732,9 @@ def _build(grey: np.ndarray, options: SegmentOptions, *, gap: Optional[int] = No
         if sl is not None:
             boxes[i] = (sl[1].start, sl[0].start, sl[1].stop, sl[0].stop)
             radius[i] = float(both[sl][labels[sl] == i].max(initial=0.0))
-    border = _border_contact(labels, n_all)
-    adjacency = _adjacency(labels, n_all)
-    # A few px bridged is routine on a pencil scan; the confidence falls as the gap nears the most searched.
-    closure = 1.0 if g == 0 else max(0.3, 1.0 - g / (4.0 * _max_gap((h, w), options) + 1e-9))
-    if fills is not None and fills.any():
-        # Regions mostly made of a flat colour fill are colour regions (a marker flat's parts).
-        in_fill = np.bincount(free_lab.ravel(), weights=(fills > 0).ravel().astype(np.float64), minlength=n_free + 1)
-        tot = np.bincount(free_lab.ravel(), minlength=n_free + 1)
-        for i in range(1, n_free + 1):
-            if tot[i] and in_fill[i] > 0.5 * tot[i]:
-                kinds[i - 1] = KIND_COLOUR
-    return Partition(
-        labels=labels.astype(np.int32),
-        free_labels=free_lab.astype(np.int32),
-        ink=ink,
-        grey=grey,
-        kinds=kinds,
-        area=cnt[1:],
-        cx=cx[1:],
-        cy=cy[1:],
-        radius=radius[1:],
-        border=border[1:],
-        boxes=boxes[1:],
-        adjacency=adjacency,
-        gap=g,
-        threshold=thr,
-        stroke=stroke,
-        closure=closure,
-        notes=notes,
-        bridges=list(bridges),
+    return _RegionStats(
+        area=cnt[1:], cx=cx[1:], cy=cy[1:], radius=radius[1:], boxes=boxes[1:],
+        border=_border_contact(labels, n_all)[1:], adjacency=_adjacency(labels, n_all),
     )
 
 

@@ -151,3 +151,16 @@ class TestPartition:
         cv2.rectangle(img, (-10, 170), (60, 230), 0, 3)  # a shape running off the bottom-left corner
         part = lineart.partition(as_rgb(img))
         assert part.labels[100, 100] > 0
+
+    def test_marker_fill_is_a_colour_region_beside_a_bold_outline(self):
+        # A bold outline has solid-ink cores of its own; the marker-filled panel must still be read as a colour
+        # region (the solid-ink step once replaced the colour fills it was checked against).
+        img = np.full((400, 400, 3), 245, np.uint8)
+        cv2.rectangle(img, (60, 60), (200, 340), (40, 120, 200), -1)
+        cv2.rectangle(img, (60, 60), (340, 340), (0, 0, 0), 14)
+        cv2.line(img, (200, 60), (200, 340), (0, 0, 0), 14)
+        lineart.clear_cache()
+        part = lineart.partition(img)
+        kinds = {part.kinds[lab - 1] for lab in (part.labels[200, 130], part.labels[200, 270])}
+        assert kinds == {lineart.KIND_COLOUR, lineart.KIND_ENCLOSED}
+        assert lineart.KIND_FILL in part.kinds  # the bold outline's solid ink is still found
