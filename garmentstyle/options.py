@@ -253,8 +253,9 @@ class RenderOptions:
                             lo=0, hi=100000)
     keep_paper: bool = opt(False, "keep a scan's / photo's own paper (grey, cream, shadows) instead of finishing on "
                            "the cleaned sketch (paper flattened to white; see garmentstyle.sketchprep)")
-    precision: str = opt("auto", "encoder arithmetic: auto = bf16 for VGG19 where the hardware has it natively (CUDA, "
-                         "AVX-512-BF16/AMX CPUs), else fp32; fp32 forces full precision (Grams and losses are always "
+    precision: str = opt("auto", "encoder arithmetic: auto = bf16 for VGG19 on a bf16 CUDA GPU, else fp32 (on "
+                         "CPUs bf16 was not within 5 percent of fp32: see garmentstyle.precision); bf16 = wherever it is "
+                         "native (AVX-512-BF16/AMX CPUs too); fp32 forces full precision (Grams and losses are always "
                          "fp32)", choices=PRECISIONS)
 
     def __post_init__(self) -> None:

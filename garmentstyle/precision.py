@@ -2,8 +2,15 @@
 (AVX-512-BF16 or AMX); Grams and losses always stay fp32 (:class:`garmentstyle.losses.GuidedStyleLoss` casts the
 features before any statistic).
 
-``precision``: "auto" (bf16 for the VGG19 encoder where the hardware is native, else fp32), "fp32" (force), "bf16"
-(bf16 wherever it is native; elsewhere fp32 with a note saying why — emulated bf16 is slower than fp32).
+``precision``: "auto" (bf16 for the VGG19 encoder on a CUDA GPU with native bf16, else fp32), "fp32" (force), "bf16"
+(bf16 wherever it is native, CPUs with AVX-512-BF16/AMX included; elsewhere fp32 with a note saying why — emulated
+bf16 is slower than fp32).
+
+Why "auto" keeps CPUs in fp32: on this project's AVX-512-BF16 CPU, bf16 was only 0.63–0.84× the fp32 time per
+evaluation, and a 192 px / 15-iteration VGG19 render ended with a 76 % higher style loss than fp32 (128 px: equal;
+256 px: 13 % lower) — not within the 5 % the project asks of an automatic choice (bench/RESULTS.md, "Transfer",
+bench/bench_vgg19.py; measured with randomly initialised weights). On CUDA bf16 stays automatic, unmeasured here (no
+GPU was lent); ``precision="fp32"`` forces full precision there.
 The offline texture encoder stays fp32 under "auto": its default render does not optimise at all, and its
 noise-start quality has not been measured in bf16.
 """
@@ -53,7 +60,7 @@ def autocast_for(precision: str, device: torch.device | str, encoder) -> tuple[O
         return None, None
     native = _native(device)
     if precision == "auto":
-        if native and getattr(encoder, "name", "") == "vgg19":
+        if native and device.type == "cuda" and getattr(encoder, "name", "") == "vgg19":
             return (device.type, torch.bfloat16), None
         return None, None
     if not native:
