@@ -20,7 +20,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,9 @@ from .progress import CancelToken, Progress, ProgressFn, Reporter
 from .cache import LRUCache, content_key
 from .report import RegionReport, RenderReport
 from .transfer import RenderOptions
+
+if TYPE_CHECKING:  # sketch preparation is imported when a render needs it
+    from .sketchprep import RenderSketch
 
 __all__ = ["Region", "RenderOptions", "RenderReport", "RenderResult", "Progress", "render", "resolve_device"]
 
@@ -340,13 +343,15 @@ def _overlap_pixels(hard: torch.Tensor) -> int:
 class _LoadedSketch:
     """The sketch as a render uses it: ``native`` ``(1, 3, nh, nw)`` (cleaned when it was a scan or photo),
     ``ink_native`` ``(nh, nw)`` from sketch preparation (None: the finishing derives the ink), ``image``
-    ``(1, 3, oh, ow)`` at output size on the render's device."""
+    ``(1, 3, oh, ow)`` at output size on the render's device; ``outside`` ``(1, 3, oh, ow)`` what shows where no
+    region is (a cleaned scan with its marker fills kept; None = ``image``)."""
 
     native: torch.Tensor
     ink_native: Optional[torch.Tensor]
     image: torch.Tensor
     native_size: tuple[int, int]
     output_size: tuple[int, int]
+    outside: Optional[torch.Tensor] = None
 
 
 def _load_sketch(sketch: Any, options: RenderOptions, device: torch.device, notes: list[str]) -> _LoadedSketch:
@@ -359,14 +364,17 @@ def _load_sketch(sketch: Any, options: RenderOptions, device: torch.device, note
     nh, nw = native.shape[-2:]
     check_output_side((nh, nw), options.size)
     oh, ow = output_size((nh, nw), options.size)
-    ink_native = None
+    ink_native = outside = None
     if not options.keep_paper:  # a scan / photo: finish on the cleaned sketch (issue 8)
-        native, ink_native, prep_note = _prepared_sketch(native)
-        notes += [prep_note] if prep_note else []
+        prep = _prepared_sketch(native)
+        native, ink_native = prep.sketch, prep.ink
+        notes += [prep.note] if prep.note else []
+        if prep.outside is not None:
+            outside = _resize_image(prep.outside, (oh, ow)).to(device)
     if options.size and options.size > max(nh, nw):
         notes.append(f"output ({ow}×{oh}) is larger than the sketch ({nw}×{nh}); lines are upsampled")
     return _LoadedSketch(native=native, ink_native=ink_native, image=_resize_image(native, (oh, ow)).to(device),
-                         native_size=(nh, nw), output_size=(oh, ow))
+                         native_size=(nh, nw), output_size=(oh, ow), outside=outside)
 
 
 #: Sketch preparation per sketch content: the UI renders one sketch for every preview and a batch one sketch with
@@ -376,15 +384,14 @@ SKETCH_PREP: LRUCache = LRUCache(2)
 SKETCH_PREP_MAX_PIXELS = 4_000_000
 
 
-def _prepared_sketch(native: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[str]]:
+def _prepared_sketch(native: torch.Tensor) -> RenderSketch:
     """:func:`garmentstyle.sketchprep.for_render` of ``native`` ``(1, 3, h, w)``, cached by content (copies are
     returned, so a caller changing its result in place cannot change the cache)."""
     from .sketchprep import for_render
 
     if native.shape[-1] * native.shape[-2] > SKETCH_PREP_MAX_PIXELS:
         return for_render(native)
-    cleaned, ink, note = SKETCH_PREP.get(content_key(native), lambda: for_render(native.clone()))
-    return cleaned.clone(), None if ink is None else ink.clone(), note
+    return SKETCH_PREP.get(content_key(native), lambda: for_render(native.clone())).clone()
 
 
 def _region_mask(rg: Region, name: str, sk: _LoadedSketch, page: PageCheck, notes: list[str]
@@ -456,5 +463,6 @@ def _finish(sk: _LoadedSketch, fabric: torch.Tensor, mask_t: torch.Tensor, optio
     ink_out = None if ink is None else _resize_image(ink[None, None], sk.output_size)[0, 0].to(sk.image)
     alpha = alphas.sum(0).clamp(0, 1)
     image = finish.compose(sk.image, fabric, alphas, keep_sketch=options.keep_sketch,
-                           shading_strength=options.shading_strength, ink=ink_out, coverage=alpha)
+                           shading_strength=options.shading_strength, ink=ink_out, coverage=alpha,
+                           outside=sk.outside)
     return image, alpha, ink_out

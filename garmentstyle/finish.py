@@ -131,7 +131,7 @@ def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tenso
 
 def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *, keep_sketch: bool = True,
             shading_strength: float = 1.0, ink: torch.Tensor | None = None,
-            coverage: torch.Tensor | None = None) -> torch.Tensor:
+            coverage: torch.Tensor | None = None, outside: torch.Tensor | None = None) -> torch.Tensor:
     """The render: fabric × shading with the ink on top inside the masks, the sketch untouched outside.
 
     Args:
@@ -143,10 +143,15 @@ def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *,
         ink: ``(H, W)`` or ``(1, 1, H, W)`` in [0, 1], the line art's opacity (e.g. from sketch preparation);
             None = :func:`ink_map` of ``sketch``.
         coverage: ``(H, W)`` ``alphas.sum(0).clamp(0, 1)`` when the caller has it already (None: computed here).
-    Returns: ``(1, 3, H, W)`` in [0, 1]; exactly ``sketch`` where all alphas are 0 and where the ink is 1.
+        outside: ``(1, 3, H, W)`` in [0, 1], what shows where no region is (None: ``sketch``). A cleaned scan
+            finishes the fabric on a sketch whose marker placeholders were divided out, but where no region covers
+            a marker fill the designer's colour must stay (:func:`garmentstyle.sketchprep.for_render`).
+    Returns: ``(1, 3, H, W)`` in [0, 1]; exactly ``outside`` (or ``sketch``) where all alphas are 0, and ``sketch``
+    where the ink is 1 inside a region.
     """
     a = alphas.sum(dim=0).clamp(0, 1) if coverage is None else coverage
-    out = sketch.clamp(0, 1)  # a new tensor: exactly the sketch wherever no region is
+    base = sketch if outside is None else outside
+    out = base.clamp(0, 1)  # a new tensor: exactly the sketch (or ``outside``) wherever no region is
     box = bbox(a.detach().cpu().numpy() > 0)
     if box is None:
         return out
@@ -167,8 +172,9 @@ def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *,
         finished = (ink_a * sk).add_(shaded.mul_(1 - ink_a))
     else:
         finished = finished.clone()
-    mixed = (sk * (1 - a_c)).add_(finished.mul_(a_c))
-    out[crop] = torch.where(a_c > 0, mixed, sk).clamp_(0, 1)
+    bk = base[crop]
+    mixed = (bk * (1 - a_c)).add_(finished.mul_(a_c))
+    out[crop] = torch.where(a_c > 0, mixed, bk).clamp_(0, 1)
     return out
 
 

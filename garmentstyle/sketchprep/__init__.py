@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -28,7 +29,8 @@ from .page import find_page, lines_rotation
 from .paper import estimate_paper, flatten
 from .types import WORK_SIDE, PreparedSketch, PrepOptions, WorkImage
 
-__all__ = ["prepare", "prepare_loaded", "prepare_work", "PrepOptions", "PreparedSketch", "WorkImage", "WORK_SIDE", "read_input"]
+__all__ = ["prepare", "prepare_loaded", "prepare_work", "for_render", "RenderSketch", "PrepOptions", "PreparedSketch",
+           "WorkImage", "WORK_SIDE", "read_input"]
 
 LUMA = np.float32([0.299, 0.587, 0.114])
 
@@ -226,9 +228,27 @@ def texture(work: WorkImage) -> float:
 CLEAN_PAPER = 0.97
 
 
-def for_render(sketch: torch.Tensor, options: PrepOptions = PrepOptions()) -> tuple[torch.Tensor, torch.Tensor | None,
-                                                                                     str | None]:
-    """What a render finishes on: ``(sketch (1, 3, H, W), ink (H, W) or None, note or None)``.
+@dataclass(frozen=True)
+class RenderSketch:
+    """What a render finishes on. ``sketch`` ``(1, 3, H, W)`` in [0, 1]: the sketch the fabric is shaded and inked
+    with (a scan's marker placeholders inside outlines divided out, so they do not darken the fabric); ``ink``
+    ``(H, W)`` in [0, 1] or None (the finishing derives its own); ``note`` for the report or None; ``outside``
+    ``(1, 3, H, W)`` or None (= ``sketch``): the cleaned sketch with its marker fills kept, shown wherever no
+    region's fabric covers it, so a placeholder fill the designer left without fabric keeps its colour."""
+
+    sketch: torch.Tensor
+    ink: torch.Tensor | None = None
+    note: str | None = None
+    outside: torch.Tensor | None = None
+
+    def clone(self) -> "RenderSketch":
+        """A copy whose tensors a caller may change in place (results are cached)."""
+        c = (lambda t: None if t is None else t.clone())
+        return RenderSketch(sketch=self.sketch.clone(), ink=c(self.ink), note=self.note, outside=c(self.outside))
+
+
+def for_render(sketch: torch.Tensor, options: PrepOptions = PrepOptions()) -> RenderSketch:
+    """What a render finishes on (:class:`RenderSketch`) for ``sketch`` ``(1, 3, H, W)`` in [0, 1].
 
     A scan or photo (paper not white, uneven light, a desk around the sheet) is replaced by its cleaned version
     and its ink map, so the render looks drawn on clean paper; digital line art on white paper is returned as it
@@ -239,18 +259,19 @@ def for_render(sketch: torch.Tensor, options: PrepOptions = PrepOptions()) -> tu
     from .paper import paper_is_white
 
     if paper_is_white(work_rgb, CLEAN_PAPER):
-        return sketch, None, None
+        return RenderSketch(sketch=sketch)
     prep = prepare_loaded(work_rgb, rgb, size, options)
     p = prep.paper
     note = (f"finished on the cleaned sketch: paper (RGB {p[0]:.2f}, {p[1]:.2f}, {p[2]:.2f}) and its uneven light "
             "flattened to white" + ("; the desk around the sheet removed" if prep.page_box != (0, 0, size[1], size[0])
                                     and any("desk" in n for n in prep.notes) else "")
             + " (keep_paper=True keeps the photo's paper)")
-    out = prep.cleaned
+    out, kept = prep.cleaned, None
     if prep.work.fills.any():
-        out = _without_fills(out, prep.work)
-        note += "; marker / colour fills taken as the designer's placeholder colour (the fabric replaces them)"
-    return out.to(sketch), prep.ink, note
+        out, kept = _without_fills(prep.cleaned, prep.work), prep.cleaned.clamp(0, 1).to(sketch)
+        note += ("; marker / colour fills taken as the designer's placeholder colour (the fabric replaces them; "
+                 "a fill no region covers keeps its colour)")
+    return RenderSketch(sketch=out.to(sketch), ink=prep.ink, note=note, outside=kept)
 
 
 def _without_fills(cleaned: torch.Tensor, work: WorkImage) -> torch.Tensor:

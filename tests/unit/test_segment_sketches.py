@@ -296,7 +296,8 @@ class TestRenderOnCleanedSketch:
         rgb[80:300, 80:240] *= marker  # inside the outline drawn below
         rgb[320:380, 260:380] *= marker  # on the paper, outside every outline
         cv2.rectangle(rgb, (80, 80), (240, 300), (0.05, 0.05, 0.05), 4)
-        out, _ink, note = for_render(torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None])
+        prep = for_render(torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None])
+        out, note = prep.sketch, prep.note
         img = out[0].permute(1, 2, 0).numpy()
         assert note and "placeholder" in note
         inside = np.median(img[120:260, 120:200].reshape(-1, 3), axis=0)
