@@ -268,7 +268,6 @@ class SamSegmenter:
         """
         from .auto import pick
         from .result import build, refine_garment
-        from .strokes import fit_to, sample_points
 
         progress("read")
         grey = lineart.to_grey(sketch)
@@ -290,12 +289,46 @@ class SamSegmenter:
         progress("sam-embed")
         self.set_image(sketch)
         progress("sam-predict")
+        pts, lbl, boxes = self._prompts(strokes, part, pk, ink, (h, w), options, notes)
+        raw, score = self._predict_union(pts, lbl, boxes, (h, w))
+        progress("refine")
+        speck = lineart._speck_px((h, w), options)
+        garment = refine_garment(raw, options=options, speck=speck, ink=ink, grow=True)
+        if not garment.any():
+            raise SegmentationError(
+                f"{self.model} returned an empty mask for these prompts; add positive strokes / clicks inside the "
+                "garment (or use --method classical)"
+            )
+        parts, partition_labels = _parts_within(part, garment)
+        layout = pk.layout if pk is not None else "flat"
+        area = garment.mean()
+        conf = score * (0.5 if area < 0.01 or area > 0.95 else 1.0)
+        return build(
+            garment,
+            parts,
+            method=self.model,
+            options=options,
+            confidence=conf,
+            notes=notes,
+            layout=layout,
+            gap=part.gap if part is not None else 0,
+            score=float(np.clip(score, 0, 1)),
+            partition=partition_labels,
+        )
+
+    def _prompts(self, strokes: Optional[Strokes], part, pk, ink: np.ndarray, shape: tuple[int, int],
+                 options: SegmentOptions, notes: list[str]
+                 ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], list[np.ndarray]]:
+        """SAM's prompts: ``(points (N, 2) or None, labels (N,) 1/0 or None, boxes)`` from the designer's strokes,
+        clicks and boxes, plus the line art's automatic prompts when there are no positive ones (or
+        ``options.add_to_auto``)."""
+        from .strokes import fit_to, sample_points
 
         pos_pts: list[np.ndarray] = []
         neg_pts: list[np.ndarray] = []
         boxes: list[np.ndarray] = []
         if strokes is not None:
-            strokes = fit_to(strokes, (h, w))
+            strokes = fit_to(strokes, shape)
             notes += strokes.notes
         use_auto = strokes is None or strokes.is_empty() or options.add_to_auto
         if strokes is not None and not strokes.is_empty():
@@ -316,6 +349,13 @@ class SamSegmenter:
         neg = np.concatenate([p for p in neg_pts if len(p)] or [np.zeros((0, 2), np.float32)])
         pts = np.concatenate([pos, neg]) if len(pos) + len(neg) else None
         lbl = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.int64) if pts is not None else None
+        return pts, lbl, boxes
+
+    def _predict_union(self, pts: Optional[np.ndarray], lbl: Optional[np.ndarray], boxes: list[np.ndarray],
+                       shape: tuple[int, int]) -> tuple[np.ndarray, float]:
+        """One prediction per box (or one for the points alone; the whole page as the box when there is no
+        prompt at all): the union of the masks ``(H, W)`` bool and their mean score."""
+        h, w = shape
         masks = []
         scores = []
         for b in boxes or [None]:
@@ -324,41 +364,7 @@ class SamSegmenter:
             p = self.predict(pts, lbl, b)
             masks.append(p.mask.numpy())
             scores.append(p.score)
-        raw = np.logical_or.reduce(masks)
-        score = float(np.mean(scores))
-        progress("refine")
-        speck = lineart._speck_px((h, w), options)
-        garment = refine_garment(raw, options=options, speck=speck, ink=ink, grow=True)
-        if not garment.any():
-            raise SegmentationError(
-                f"{self.model} returned an empty mask for these prompts; add positive strokes / clicks inside the "
-                "garment (or use --method classical)"
-            )
-        parts = None
-        partition_labels = None
-        layout = pk.layout if pk is not None else "flat"
-        if part is not None:
-            full = part.labels
-            if full.shape != (h, w):
-                import cv2
-
-                full = cv2.resize(full.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
-            parts = np.where(garment, full, 0)
-            partition_labels = full
-        area = garment.mean()
-        conf = score * (0.5 if area < 0.01 or area > 0.95 else 1.0)
-        return build(
-            garment,
-            parts,
-            method=self.model,
-            options=options,
-            confidence=conf,
-            notes=notes,
-            layout=layout,
-            gap=part.gap if part is not None else 0,
-            score=float(np.clip(score, 0, 1)),
-            partition=partition_labels,
-        )
+        return np.logical_or.reduce(masks), float(np.mean(scores))
 
     @staticmethod
     def _auto_prompts(part, pk, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
@@ -429,3 +435,17 @@ def time_encoder(sam, *, size: int = 1024, repeats: int = 1) -> float:
         seg.set_image(img)
         best = min(best, time.perf_counter() - t)
     return best
+
+
+def _parts_within(part, garment: np.ndarray) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """``(parts, partition labels)`` at the garment's size ``(H, W)``: the line art's regions inside SAM's garment
+    (None, None without a usable line-art partition)."""
+    if part is None:
+        return None, None
+    h, w = garment.shape
+    full = part.labels
+    if full.shape != (h, w):
+        import cv2
+
+        full = cv2.resize(full.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST)
+    return np.where(garment, full, 0), full
