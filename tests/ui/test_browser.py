@@ -533,7 +533,12 @@ def test_cancel_while_measuring_the_fabrics(browser, noise_server):
         # ~1 s asked: 1.2 s measured on a quiet run, up to 3 s with 6 sessions on this 2-core machine (an ignored
         # Cancel would take the whole render, ≥ 20 s)
         assert took < 3.5, f"Cancel took {took:.1f} s to show"
-        expect(page.locator("#gs-dl-note")).to_contain_text("Render first")  # nothing changed
+        # The label can lag the server by a moment: a Cancel that lands just after measuring keeps the image so far
+        # (the library's contract), one inside measuring changes nothing. Either way the downloads follow the screen.
+        if "kept the image so far" in label.inner_text():
+            expect(page.locator("#gs-dl-note")).to_contain_text("The downloads are the render on screen")
+        else:
+            expect(page.locator("#gs-dl-note")).to_contain_text("Render first")  # nothing changed
         # the waiting render runs once the cancelled one has let go of the render slot
         expect(other.locator("#gs-progress .gs-plabel")).to_contain_text("Preview done")
         assert not page.errors and not other.errors, (page.errors, other.errors)
