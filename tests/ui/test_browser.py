@@ -139,6 +139,15 @@ def _select_row(page, i: int) -> str:
     return name
 
 
+def _rename_row(page, i: int, name: str) -> None:
+    """Select row ``i`` and rename its region to ``name`` (the hint confirms it)."""
+    _select_row(page, i)
+    box = page.locator("#gs-rename input, #gs-rename textarea").first
+    box.fill(name)
+    box.press("Enter")
+    _expect()(page.locator("#gs-hint")).to_contain_text(f"to “{name}”")
+
+
 def _selected(page) -> str:
     return page.locator("#gs-regions tr.gs-sel td.gs-name").inner_text().strip()
 
@@ -338,11 +347,7 @@ def test_live_fabric_overlay_follows_pattern_size(page):
 def test_reload_restores_the_session(page):
     expect = _expect()
     _load_dress_and_find(page)
-    _select_row(page, 1)
-    box = page.locator("#gs-rename input, #gs-rename textarea").first
-    box.fill("bodice")
-    box.press("Enter")
-    expect(page.locator("#gs-hint")).to_contain_text("to “bodice”")
+    _rename_row(page, 1, "bodice")
     before = _table(page)
     page.reload()
     expect(page.locator("#gs-hint")).to_contain_text("Restored")
@@ -372,11 +377,7 @@ def test_reload_restores_the_session(page):
 def test_save_a_project_before_any_render_and_reopen_it(page, browser, app_server, tmp_path):
     expect = _expect()
     _load_dress_and_find(page)
-    _select_row(page, 1)
-    box = page.locator("#gs-rename input, #gs-rename textarea").first
-    box.fill("bodice")
-    box.press("Enter")
-    expect(page.locator("#gs-hint")).to_contain_text("to “bodice”")
+    _rename_row(page, 1, "bodice")
     regions = _table(page)
     _tab(page, "Sketch")
     page.locator("#gs-save").click()
@@ -405,11 +406,7 @@ def test_save_a_project_before_any_render_and_reopen_it(page, browser, app_serve
 def test_save_then_reopen_project_in_a_fresh_page(page, browser, app_server, tmp_path):
     expect = _expect()
     _load_dress_and_find(page)
-    _select_row(page, 0)
-    box = page.locator("#gs-rename input, #gs-rename textarea").first
-    box.fill("skirt")
-    box.press("Enter")
-    expect(page.locator("#gs-hint")).to_contain_text("to “skirt”")
+    _rename_row(page, 0, "skirt")
     _tab(page, "Fabric")
     _set_number(page, "gs-pattern", 2)
     expect(page.locator("#gs-regions tr.gs-sel")).to_contain_text("×2")
