@@ -52,13 +52,25 @@ def set_sketch_cm(session: Optional[Session], cm: Any) -> tuple[Session, str]:
     """The sketch's real height in cm (0 = unknown): pattern sizes are then also shown in cm."""
     session = require_sketch(session)
     v = Vd.option("sketch_cm", cm if cm not in (None, "") else 0, "the sketch's height in cm")
-    session.__dict__["sketch_cm"] = float(v)
+    session.sketch_cm = float(v)
     return session, (f"The sketch is {v:g} cm tall: pattern sizes are shown in cm." if v else
                      "The sketch's real size is not known: pattern sizes are in pixels.")
 
 
 def sketch_cm(session: Optional[Session]) -> float:
-    return float(session.__dict__.get("sketch_cm", 0.0)) if session is not None else 0.0
+    """The sketch's real height in cm (0 = unknown, or no session)."""
+    return float(session.sketch_cm) if session is not None else 0.0
+
+
+def sketch_cm_from(value: Any) -> float:
+    """A saved sketch height (project or autosave) back as a number: anything that is not a valid height (wrong
+    type, NaN, out of the option's bounds) is "unknown" (0), never an error that would lose the rest of the work."""
+    if value is None:
+        return 0.0
+    try:
+        return float(Vd.option("sketch_cm", value, "the sketch's height in cm"))
+    except GarmentStyleError:
+        return 0.0
 
 
 def set_repeat_cm(session: Optional[Session], cm: Any) -> tuple[Session, str]:
@@ -246,5 +258,5 @@ def recipe_extras(f: M.Fabric, strokes_member: str, files: dict) -> dict:
 
 
 __all__ = ["GRAIN_LABELS", "fabric_extras", "extras_from", "recipe_extras", "set_prepare", "set_sketch_cm",
-           "set_repeat_cm", "sketch_cm", "set_palette_size", "set_palette_colour", "reset_palette", "set_grain",
+           "set_repeat_cm", "sketch_cm", "sketch_cm_from", "set_palette_size", "set_palette_colour", "reset_palette", "set_grain",
            "apply_grain_strokes", "clear_grain_strokes", "grain_editor_value"]

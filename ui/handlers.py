@@ -163,6 +163,7 @@ def set_sketch(session: Session, path: Path, name: str, rgb: np.ndarray, snap: O
     session.seg = None
     session.editor_uids = []
     session.render = None
+    session.sketch_cm = 0.0  # a new sketch's real size is not known yet (a project restores its own after this)
 
 
 def load_sample(ctx: AppContext, session: Optional[Session], name: Any) -> Session:

@@ -159,6 +159,7 @@ def save(session: Session, path: Path, *, look: tuple = ()) -> Path:
         "render": ({"file": "render.png", "size": list(rec.size), "kind": rec.kind,
                     "look": list(rec.look) if rec.look else None} if rec is not None else None),
         "library": [{"label": lab, "swatch": ref(p)} for lab, p in session.library],
+        "sketch_cm": session.sketch_cm or None,
     }
     files["project/sketch.png"] = session.sketch_path.read_bytes()
     files["project/labels.png"] = _labels_png(snap, order)
@@ -278,10 +279,17 @@ def open_project(ctx: AppContext, session: Optional[Session], path: Any) -> tupl
         set_sketch(session, sk_path, _safe_name(stem), rgb, snap)
         session.library = library
         session.look = _look_from(ws.get("look"))
+        session.sketch_cm = _sketch_cm_from(ws.get("sketch_cm"))
         session.render = _restore_render(session, zf, ws.get("render"), snap)
     n = len(snap.regions)
     return session, f"Opened {name}: {n} region{'s' if n != 1 else ''}" + (
         " and its render." if session.render is not None else ".")
+
+
+def _sketch_cm_from(value: Any) -> float:
+    from .fabric_handlers import sketch_cm_from  # the fabric panel's setting (B)
+
+    return sketch_cm_from(value)
 
 
 def _look_from(value: Any) -> tuple:
@@ -409,6 +417,7 @@ def to_browser(ctx: AppContext, session: Optional[Session], look: tuple = ()) ->
         "render": ({"file": _rel(ctx, rec.image), "kind": rec.kind, "look": list(rec.look) if rec.look else None}
                    if rec is not None and _rel(ctx, rec.image) else None),
         "library": [{"label": lab, "swatch": _swatch_ref(ctx, p)} for lab, p in session.library],
+        "sketch_cm": session.sketch_cm or None,
     }
 
 
@@ -440,6 +449,7 @@ def from_browser(ctx: AppContext, data: Any) -> tuple[Optional[Session], str]:
         if data.get("view") in ("fabric", "colour"):
             session.view = data["view"]
         session.look = _look_from(data.get("look"))
+        session.sketch_cm = _sketch_cm_from(data.get("sketch_cm"))
         rinfo = data.get("render")
         image = _inside(ctx, rinfo.get("file")) if isinstance(rinfo, dict) else None
         if image is not None:

@@ -180,6 +180,7 @@ class Session:
     view: str = "colour"
     look: tuple = ()  # the whole-render settings on screen (colour, keep lines, shading, seed)
     transparent: bool = False
+    sketch_cm: float = 0.0  # the sketch's real height in cm (0 = unknown); saved in projects and the autosave
     pending: Any = None  # a sketch or project waiting for "replace my regions?": (kind, value)
     canvas_files: list = field(default_factory=list)
     cancel: threading.Event = field(default_factory=threading.Event)

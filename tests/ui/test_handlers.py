@@ -836,10 +836,18 @@ def test_palette_grain_and_strokes_survive_the_project_and_reach_its_recipe(ctx,
     FH.set_prepare(s, False)
     FH.set_palette_size(s, 2)
     FH.set_palette_colour(s, 1, "#e4c59e")
+    FH.set_sketch_cm(s, 170)
     f = s.snap.selected.fabric
     path = P.save(s, tmp_path / "p.zip")
     o, _ = P.open_project(ctx, None, path)
-    g = o.snap.by_name(s.snap.selected.name).fabric
+    assert FH.sketch_cm(o) == 170.0  # the sketch's real height comes back with the project…
+    b, _ = P.from_browser(ctx, json.loads(json.dumps(P.to_browser(ctx, s, s.look))))
+    assert FH.sketch_cm(b) == 170.0  # …and with the browser's autosave
+    H.load_sample(ctx, o, "jacket")
+    assert FH.sketch_cm(o) == 0.0  # another sketch: its size is not known
+    for bad in ("tall", float("nan"), -5, [170]):
+        assert FH.sketch_cm_from(bad) == 0.0
+    g = P.open_project(ctx, None, path)[0].snap.by_name(s.snap.selected.name).fabric
     assert (g.colourway, g.grain, g.drape, g.prepare, g.strokes) == (f.colourway, "strokes", 0.4, "auto", f.strokes)
     out = tmp_path / "unzipped"
     with zipfile.ZipFile(path) as zf:
