@@ -442,8 +442,10 @@ def _fabric_tab(ui: UI, sample_swatches: list) -> None:
         ui.strength = gr.Slider(0, 3, value=1.0, step=0.1, label="Fabric strength",
                                 info="How strongly this region follows its fabric, relative to the others.",
                                 elem_id="gs-strength")
+        # The old "blend the edges" flag: swatch preparation (the fabric panel) does this now for every swatch, so the
+        # control is hidden; it stays an input so old projects keep their value.
         ui.tileable = gr.Checkbox(value=False, label="Blend the swatch's edges (a photo that does not repeat)",
-                                  elem_id="gs-tileable")
+                                  elem_id="gs-tileable", visible=False)
         fabric_panel.build(ui)  # swatch preparation, colourway, grain (B: ui/fabric_panel.py)
 
 
