@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .colour import luminance
-from .morph import bbox, edt
+from .morph import bbox, edt_in_box
 
 
 def paper_white(sketch: torch.Tensor) -> torch.Tensor:
@@ -118,9 +118,7 @@ def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tenso
         y0, y1, x0, x1 = box
         m = masks[r, y0:y1, x0:x1].clamp(0, 1)
         if soft_edge > 1.0:  # exact distances only where they are below soft_edge (the ramp is 1 beyond)
-            reach = int(np.ceil(soft_edge)) + 1
-            Y0, Y1, X0, X1 = max(0, y0 - reach), min(H, y1 + reach), max(0, x0 - reach), min(W, x1 + reach)
-            dist = edt(inside[Y0:Y1, X0:X1])[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]
+            dist = edt_in_box(inside, box, soft_edge)
             ramp = torch.from_numpy(np.clip(dist / soft_edge, 0.0, 1.0)).to(m)
             m = m * ramp
         a = m * (1.0 - covered[y0:y1, x0:x1])

@@ -15,7 +15,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-__all__ = ["bbox", "edt", "edt_near", "nearest_labels"]
+__all__ = ["bbox", "edt", "edt_in_box", "edt_near", "nearest_labels"]
 
 
 def bbox(mask: np.ndarray, margin: int = 0) -> Optional[tuple[int, int, int, int]]:
@@ -41,17 +41,25 @@ def edt(inside: np.ndarray) -> np.ndarray:
     return np.sqrt(np.rint(d.astype(np.float64) ** 2)).astype(np.float32)  # exact: sqrt of an integer
 
 
-def edt_near(inside: np.ndarray, reach: float) -> np.ndarray:
-    """:func:`edt` where it is below ``reach`` (exact there), anything ≥ ``reach`` elsewhere: computed on the
-    bounding box of ``inside`` grown by ``ceil(reach)`` (a pixel closer than ``reach`` to a false pixel finds it
-    within that margin), so its cost follows the mask, not the image."""
+def edt_in_box(inside: np.ndarray, box: tuple[int, int, int, int], reach: float) -> np.ndarray:
+    """:func:`edt` of the whole ``inside`` ``(H, W)``, cropped to ``box`` ``(y0, y1, x0, x1)``, exact where it is
+    below ``reach`` (anything ≥ ``reach`` elsewhere): computed on the box grown by ``ceil(reach) + 1`` only (a pixel
+    closer than ``reach`` to a false pixel finds it within that margin), so its cost follows the box."""
     H, W = inside.shape
-    box = bbox(inside, margin=int(np.ceil(reach)) + 1)
-    out = np.zeros((H, W), np.float32)
-    if box is None:
-        return out
+    m = int(np.ceil(reach)) + 1
     y0, y1, x0, x1 = box
-    out[y0:y1, x0:x1] = edt(inside[y0:y1, x0:x1])
+    Y0, Y1, X0, X1 = max(0, y0 - m), min(H, y1 + m), max(0, x0 - m), min(W, x1 + m)
+    return edt(inside[Y0:Y1, X0:X1])[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]
+
+
+def edt_near(inside: np.ndarray, reach: float) -> np.ndarray:
+    """:func:`edt` where it is below ``reach`` (exact there), anything ≥ ``reach`` elsewhere, 0 outside the mask's
+    bounding box: :func:`edt_in_box` on that box, so its cost follows the mask, not the image."""
+    out = np.zeros(inside.shape, np.float32)
+    box = bbox(inside)
+    if box is not None:
+        y0, y1, x0, x1 = box
+        out[y0:y1, x0:x1] = edt_in_box(inside, box, reach)
     return out
 
 
