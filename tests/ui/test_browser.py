@@ -6,6 +6,7 @@ Every wait is on a condition on the page (``expect`` / ``wait_for_function``), n
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import json
@@ -146,6 +147,28 @@ def _rename_row(page, i: int, name: str) -> None:
     box.fill(name)
     box.press("Enter")
     _expect()(page.locator("#gs-hint")).to_contain_text(f"to “{name}”")
+
+
+@contextlib.contextmanager
+def _reopened(browser, url: str, project: Path, regions: list):
+    """A page in a fresh browser context (a new profile: no autosave) that opened ``project`` and shows the same
+    region table; the context is closed afterwards, and the page must have raised no error."""
+    expect = _expect()
+    fresh = browser.new_context(viewport=WIDE)
+    try:
+        fresh.set_default_timeout(TIMEOUT_MS)
+        pg = _open(fresh, url)
+        expect(pg.locator("#gs-hint")).to_contain_text("Load a sketch")
+        with pg.expect_file_chooser() as fc:
+            pg.locator("#gs-open").click()
+        fc.value.set_files(str(project))
+        expect(pg.locator("#gs-hint")).to_contain_text("Opened")
+        expect(_rows(pg)).to_have_count(2)
+        assert _table(pg) == regions
+        yield pg
+        assert not pg.errors, pg.errors
+    finally:
+        fresh.close()
 
 
 def _selected(page) -> str:
@@ -387,20 +410,8 @@ def test_save_a_project_before_any_render_and_reopen_it(page, browser, app_serve
         link.click()
     project = tmp_path / "saved.zip"
     info.value.save_as(project)
-    fresh = browser.new_context(viewport=WIDE)
-    try:
-        fresh.set_default_timeout(TIMEOUT_MS)
-        pg = _open(fresh, app_server.url)
-        with pg.expect_file_chooser() as fc:
-            pg.locator("#gs-open").click()
-        fc.value.set_files(str(project))
-        expect(pg.locator("#gs-hint")).to_contain_text("Opened")
-        expect(_rows(pg)).to_have_count(2)
-        assert _table(pg) == regions
+    with _reopened(browser, app_server.url, project, regions) as pg:
         expect(pg.locator("#gs-png")).to_be_disabled()  # no render saved: nothing to download yet
-        assert not pg.errors, pg.errors
-    finally:
-        fresh.close()
 
 
 def test_save_then_reopen_project_in_a_fresh_page(page, browser, app_server, tmp_path):
@@ -422,25 +433,12 @@ def test_save_then_reopen_project_in_a_fresh_page(page, browser, app_server, tmp
     info.value.save_as(project)
     assert project.suffix == ".zip"
 
-    fresh = browser.new_context(viewport=WIDE)  # no autosave: a new profile
-    try:
-        fresh.set_default_timeout(TIMEOUT_MS)
-        pg = _open(fresh, app_server.url)
-        expect(pg.locator("#gs-hint")).to_contain_text("Load a sketch")
-        with pg.expect_file_chooser() as fc:
-            pg.locator("#gs-open").click()
-        fc.value.set_files(str(project))
-        expect(pg.locator("#gs-hint")).to_contain_text("Opened")
-        expect(_rows(pg)).to_have_count(2)
-        assert _table(pg) == regions
+    with _reopened(browser, app_server.url, project, regions) as pg:
         expect(pg.locator("#gs-live img")).to_be_visible()
         again = _image_at(pg, "#gs-live img")
         assert again.shape == render.shape and np.array_equal(again, render), "the reopened render differs"
         expect(pg.locator("#gs-png")).to_be_enabled()
         _shot(pg, "project-reopened.png")
-        assert not pg.errors, pg.errors
-    finally:
-        fresh.close()
 
 
 # ------------------------------------------------------------------------------------------------------ rendering
