@@ -13,6 +13,7 @@ tensors and tensors into a :class:`~garmentstyle.api.RenderResult`. Progress and
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -233,7 +234,7 @@ def _compose(x: torch.Tensor, inside: torch.Tensor, fixed: torch.Tensor) -> torc
 class _RunState:
     """What the level loop accumulates (the :class:`~garmentstyle.report.TransferReport` is built from it)."""
 
-    levels: list = field(default_factory=list)  # one dict of LevelReport fields per level (filled as it runs)
+    levels: list = field(default_factory=list)  # one LevelReport per level (the last one replaced as it runs)
     skipped_layers: dict = field(default_factory=dict)
     final_losses: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
@@ -241,6 +242,10 @@ class _RunState:
     stats: CacheStats = field(default_factory=CacheStats)
     cancelled_at: Optional[str] = None
     kept_tiled: set = field(default_factory=set)
+
+    def level(self, **facts) -> None:
+        """Record ``facts`` (LevelReport fields) about the level that is running."""
+        self.levels[-1] = dataclasses.replace(self.levels[-1], **facts)
 
 
 # --------------------------------------------------------------------------------------------------- one level
@@ -328,25 +333,22 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
                options: RenderOptions, encoder: Encoder, st: _RunState, rep: Reporter, cache: TargetCache | None,
                *, sketch: torch.Tensor, preview_every: int, autocast) -> tuple[torch.Tensor, int, dict[str, str]]:
     """Optimise one level; returns its image ``(1, 3, h, w)`` (fabric inside, ``fixed`` outside), the iterations
-    run and what was kept per region, and appends the level's entry (LevelReport fields) to ``st.levels``."""
+    run and what was kept per region, and appends the level's :class:`LevelReport` to ``st.levels``."""
     n_levels, last_level = len(plan.factors), level.index == len(plan.factors) - 1
     lum_only = options.colour == "luminance"
-    entry: dict = {"factor": round(level.factor, 4), "size": (level.size[1], level.size[0]), "iterations": 0,
-                   "evaluations": 0, "converged_early": False, "noise_floor": {}, "kept": {}, "first_losses": {},
-                   "losses": {}, "stopped": None}
-    st.levels.append(entry)
+    st.levels.append(LevelReport(factor=round(level.factor, 4), size=(level.size[1], level.size[0])))
     use = _usable_layers(level, plan, options, encoder)
     if last_level:
         for r, rg in enumerate(regions):
             st.skipped_layers[rg.name] = [n for n in plan.layers if n not in use[r]]
     start = None if init is None else _compose(init, level.inside, fixed)
     if _decided(options, encoder):
-        entry.update(converged_early=True, stopped="decided",
-                     kept={rg.name: f"tiled baseline (the {encoder.name} encoder does not optimise a tiled start; "
-                           "nothing measured)" for rg in regions})
-        return start, 0, entry["kept"]
+        kept = {rg.name: f"tiled baseline (the {encoder.name} encoder does not optimise a tiled start; nothing "
+                "measured)" for rg in regions}
+        st.level(converged_early=True, stopped="decided", kept=kept)
+        return start, 0, kept
     if not any(use):
-        entry["note"] = "every guide empty at this size"
+        st.level(note="every guide empty at this size")
         return start, 0, {}
     names = [rg.name for r, rg in enumerate(regions) if use[r]]
     try:
@@ -368,7 +370,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
         with torch.no_grad():
             got = objective(_compose(colour_ops.luminance(shifted) if lum_only else shifted, level.inside, fixed))
         floors = {n: float(got.get(f"style/{n}", 0.0)) for n in names}
-        entry["noise_floor"] = floors
+        st.level(noise_floor=floors)
 
     def observe(step: int, terms, x: torch.Tensor | None) -> None:
         preview = None if x is None else _preview(sketch, x, plan.box, level.inside, fixed)
@@ -392,9 +394,9 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
     with torch.no_grad():
         if options.init == "tiled" and res.steps and last_level:
             final = _keep_better(final, level, regions, lum_only, kept)
-    entry.update(iterations=res.steps, evaluations=res.evaluations, stopped=res.stopped,
-                 converged_early=res.stopped in ("noise floor", "converged", "stalled"), kept=kept,
-                 first_losses=res.first, losses=res.last)
+    st.level(iterations=res.steps, evaluations=res.evaluations, stopped=res.stopped,
+             converged_early=res.stopped in ("noise floor", "converged", "stalled"), kept=kept,
+             first_losses=res.first, losses=res.last)
     st.final_losses = dict(res.last)
     return _compose(final, level.inside, fixed), res.steps, kept
 
@@ -459,7 +461,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         if st.cancelled_at is not None:
             break
     fabric = _to_output(x_prev, plan, regions, sketch, sketch_crop, options.colour == "luminance", st)
-    levels = tuple(LevelReport(**lv) for lv in st.levels)
+    levels = tuple(st.levels)
     report = TransferReport(
         crop_box=(x0, y0, x1, y1), levels=levels, layers=tuple(plan.layers),
         evaluations=sum(lv.evaluations for lv in levels), iterations=sum(lv.iterations for lv in levels),
