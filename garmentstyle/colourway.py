@@ -272,16 +272,11 @@ class FoundColours:
     @property
     def distinct(self) -> int:
         """How many distinct colours the k found ones are (groups of joined colours count once)."""
-        k = len(self.colours)
         if self.joined is None:
-            return k
-        group = list(range(k))
-        for i in range(k):
-            for j in range(i + 1, k):
-                if self.joined[i, j]:
-                    gi, gj = group[i], group[j]
-                    group = [gi if g == gj else g for g in group]
-        return len(set(group))
+            return len(self.colours)
+        from scipy.sparse.csgraph import connected_components
+
+        return int(connected_components(np.asarray(self.joined, dtype=bool), directed=False)[0])
 
     @property
     def centres(self) -> np.ndarray:
