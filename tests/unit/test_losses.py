@@ -76,3 +76,22 @@ def test_content_and_tv():
     assert float(losses.tv_loss(noisy)) > 0
     only = torch.zeros(6, 6)
     assert float(losses.tv_loss(noisy, only)) == 0
+
+
+def test_guided_gram_of_scattered_soft_regions_matches_the_explicit_sum():
+    # Each region's Gram is taken over its guide's bounding box only: cells outside it (and zero cells inside it)
+    # must not change the value, for guides made of separate soft blobs, in several regions, with an empty one.
+    torch.manual_seed(3)
+    f = torch.randn(1, 5, 12, 10, dtype=torch.float64)
+    guides = torch.zeros(3, 12, 10, dtype=torch.float64)
+    guides[0, 1:3, 1:4] = 0.7
+    guides[0, 9:12, 6:10] = torch.rand(3, 4, dtype=torch.float64)  # far from the first blob: a box with holes
+    guides[1, 5, 5] = 1.0
+    guides[1, 0, 9] = 2.0  # min_mass 1 needs a little mass
+    g, valid = losses.guided_gram(f, guides)
+    assert valid.tolist() == [True, True, False]
+    for r in range(2):
+        w = guides[r].square()
+        ref = torch.einsum("chw,dhw,hw->cd", f[0], f[0], w) / w.sum()
+        assert torch.allclose(g[r], ref, rtol=1e-12, atol=1e-12)
+    assert float(g[2].abs().sum()) == 0
