@@ -345,7 +345,10 @@ def click(ctx: AppContext, session: Optional[Session], fx: Any, fy: Any, tool: A
     area = _area_at(ctx, session, px, py, gap)
     if tool == TOOL_NEW:
         pts = ((px, py, 1),) if ctx.sam() is not None else ()
-        _commit(session, M.new_region(snap, area, points=pts))
+        # No fabric chosen yet (a fresh sketch, or only Find garment's): the next bundled one, as Find garment gives
+        # its parts, so the new region renders instead of stopping the render with "has no fabric".
+        fabric = None if snap.last_fabric is not None else starting_fabrics(len(snap.regions) + 1)[-1]
+        _commit(session, M.new_region(snap, area, points=pts, fabric=fabric))
         r = session.snap.selected
         return session, f"Added “{r.name}” ({session.snap.areas()[r.uid]:,} px) with {r.fabric.label or 'no fabric'}."
     if tool == TOOL_ADD:

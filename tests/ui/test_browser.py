@@ -41,8 +41,9 @@ SMALL = {"width": 1280, "height": 720}
 
 
 # ------------------------------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
+    """One headless chromium for the whole run (every browser module shares it; each test gets a fresh context)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (`apt-get install chromium`); Playwright's "
                     "own browser download cannot work here")
@@ -171,18 +172,36 @@ def _reopened(browser, url: str, project: Path, regions: list):
         fresh.close()
 
 
+def _save_project(page, dest: Path) -> Path:
+    """Press Save the project (Sketch tab) and download the ZIP to ``dest`` (a fresh file: a link left from an
+    earlier save is waited past)."""
+    _tab(page, "Sketch")
+    links = page.locator("#gs-project-out a[download]")
+    before = links.first.get_attribute("href") if links.count() else None
+    page.locator("#gs-save").click()
+    page.wait_for_function("old => { const a = document.querySelector('#gs-project-out a[download]'); "
+                           "return a && a.getAttribute('href') !== old && a.offsetParent !== null; }", arg=before)
+    link = links.first
+    with page.expect_download() as info:
+        link.click()
+    info.value.save_as(dest)
+    return dest
+
+
 def _selected(page) -> str:
     return page.locator("#gs-regions tr.gs-sel td.gs-name").inner_text().strip()
 
 
-def _click_sketch(page, x: float, y: float, *, modifiers=None) -> None:
-    """Click the canvas at sketch pixel (x, y): the image box is the sketch (also when zoomed)."""
+def _click_sketch(page, x: float, y: float, *, modifiers=None, size: tuple[int, int] = (DRESS_W, DRESS_H)) -> None:
+    """Click the canvas at sketch pixel (x, y) of a ``size`` = (width, height) sketch: the image box is the sketch
+    (also when zoomed)."""
     img = page.locator("#gs-canvas .gs-img")
     box = img.bounding_box()
-    page.mouse.move(box["x"] + x / DRESS_W * box["width"], box["y"] + y / DRESS_H * box["height"])
+    w, h = size
+    page.mouse.move(box["x"] + x / w * box["width"], box["y"] + y / h * box["height"])
     for m in modifiers or []:
         page.keyboard.down(m)
-    page.mouse.click(box["x"] + x / DRESS_W * box["width"], box["y"] + y / DRESS_H * box["height"])
+    page.mouse.click(box["x"] + x / w * box["width"], box["y"] + y / h * box["height"])
     for m in modifiers or []:
         page.keyboard.up(m)
 
@@ -402,14 +421,7 @@ def test_save_a_project_before_any_render_and_reopen_it(page, browser, app_serve
     _load_dress_and_find(page)
     _rename_row(page, 1, "bodice")
     regions = _table(page)
-    _tab(page, "Sketch")
-    page.locator("#gs-save").click()
-    link = page.locator("#gs-project-out a[download]").first
-    expect(link).to_be_visible()
-    with page.expect_download() as info:
-        link.click()
-    project = tmp_path / "saved.zip"
-    info.value.save_as(project)
+    project = _save_project(page, tmp_path / "saved.zip")
     with _reopened(browser, app_server.url, project, regions) as pg:
         expect(pg.locator("#gs-png")).to_be_disabled()  # no render saved: nothing to download yet
 

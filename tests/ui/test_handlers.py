@@ -173,6 +173,18 @@ class TestClicks:
         new = s.snap.selected
         assert "Added “region”" in msg and new.fabric.label == "denim" and _owner(s, SKIRT_XY) == new.uid
 
+    def test_new_region_before_any_fabric_choice_gets_a_bundled_fabric_and_renders(self, ctx, found):
+        """After Find garment (or on a fresh sketch) no fabric was chosen yet: a New region gets the next bundled
+        fabric, as Find garment's parts do, so a render does not stop with "has no fabric"."""
+        s, msg = H.click(ctx, found, *_f(found, BODICE_XY), H.TOOL_NEW)
+        new = s.snap.selected
+        want = H.starting_fabrics(len(s.snap.regions))[-1]
+        assert new.fabric.swatch == want.swatch and f"with {want.label}" in msg, msg
+        assert len(H.render_regions(s)) == len([n for n in s.snap.areas().values() if n])
+        fresh = H.load_sample(ctx, None, "dress")  # no regions at all yet
+        d, _ = H.click(ctx, fresh, *_f(fresh, SKIRT_XY), H.TOOL_NEW)
+        assert d.snap.selected.fabric.swatch == H.starting_fabrics(1)[0].swatch
+
     def test_first_add_makes_a_region(self, ctx, dress):
         s, _ = H.click(ctx, dress, *_f(dress, SKIRT_XY), shift=True)
         assert len(s.snap.regions) == 1
