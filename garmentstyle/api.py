@@ -314,10 +314,7 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
     except Cancelled:
         tr = dataclasses.replace(tr, cancelled=True, cancelled_at=tr.cancelled_at or "finish")
     image, alpha, ink = _finish(sk, out.fabric, mask_t, options)
-    for name, skipped in tr.skipped_layers.items():
-        if skipped:
-            notes.append(f"{name}: layer(s) {', '.join(skipped)} skipped (their receptive field does not fit inside "
-                         "the region at this size); matched on the other layers")
+    notes.extend(_skipped_layer_notes(tr.skipped_layers, tr.layers))
     notes.extend(tr.notes)
     (nh, nw), (oh, ow) = sk.native_size, sk.output_size
     report = RenderReport.of(
@@ -328,6 +325,21 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         notes=tuple(notes))
     return RenderResult(image=image.cpu(), masks=mask_t.cpu(), alpha=alpha.cpu(), fabric=out.fabric.cpu(),
                         sketch=sk.image.cpu(), report=report, ink=None if ink is None else ink.cpu())
+
+
+def _skipped_layer_notes(skipped_layers: dict[str, list[str]], layers: tuple[str, ...]) -> list[str]:
+    """One note per region that had layers left out of its match (only levels that were optimised check layers: a
+    tiled start kept as it is matches nothing, so it skips nothing)."""
+    notes = []
+    for name, skipped in skipped_layers.items():
+        if not skipped:
+            continue
+        why = f"layer(s) {', '.join(skipped)} skipped (their receptive field does not fit inside the region at " \
+              "this size)"
+        rest = "; matched on the other layers" if len(skipped) < len(layers) else "; no layer fits, so its fabric " \
+            "is not matched (it keeps its start)"
+        notes.append(f"{name}: {why}{rest}")
+    return notes
 
 
 def _overlap_pixels(hard: torch.Tensor) -> int:

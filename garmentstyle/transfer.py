@@ -260,14 +260,14 @@ def _objective(level: _Level, fixed: torch.Tensor, regions: list[RegionSpec], pl
                use: list[list[str]], options: RenderOptions, encoder: Encoder, st: _RunState,
                rep: Reporter, cache: TargetCache | None, autocast) -> losses.GuidedStyleLoss:
     """The level's :class:`~garmentstyle.losses.GuidedStyleLoss` (style targets measured per region, a cancel
-    checkpoint before each)."""
+    checkpoint before each; only for the layers the region uses here, so the pass stops at the deepest of them)."""
     lum_only = options.colour == "luminance"
     targets = []
     for r, rg in enumerate(regions):
         rep.check("targets")
         if use[r]:
             targets.append(style_targets(encoder, rg.swatch, zoom=rg.zoom * level.factor, rotation=rg.rotation,
-                                         layers=plan.layers, luminance_only=lum_only, cache=cache, stats=st.stats,
+                                         layers=tuple(use[r]), luminance_only=lum_only, cache=cache, stats=st.stats,
                                          checkpoint=rep.check))
         else:
             targets.append({})
@@ -337,16 +337,16 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
     n_levels, last_level = len(plan.factors), level.index == len(plan.factors) - 1
     lum_only = options.colour == "luminance"
     st.levels.append(LevelReport(factor=round(level.factor, 4), size=(level.size[1], level.size[0])))
-    use = _usable_layers(level, plan, options, encoder)
-    if last_level:
-        for r, rg in enumerate(regions):
-            st.skipped_layers[rg.name] = [n for n in plan.layers if n not in use[r]]
     start = None if init is None else _compose(init, level.inside, fixed)
-    if _decided(options, encoder):
+    if _decided(options, encoder):  # nothing is matched, so no layer is "skipped": the layer check is not run
         kept = {rg.name: f"tiled baseline (the {encoder.name} encoder does not optimise a tiled start; nothing "
                 "measured)" for rg in regions}
         st.level(converged_early=True, stopped="decided", kept=kept)
         return start, 0, kept
+    use = _usable_layers(level, plan, options, encoder)
+    if last_level:
+        for r, rg in enumerate(regions):
+            st.skipped_layers[rg.name] = [n for n in plan.layers if n not in use[r]]
     if not any(use):
         st.level(note="every guide empty at this size")
         return start, 0, {}

@@ -148,9 +148,22 @@ def test_small_region_skips_deep_layers_and_says_so():
     sketch, left, _ = draw_sketch(160, 160)
     tiny = torch.zeros(160, 160)
     tiny[70:90, 70:90] = 1
-    res = gs.render(sketch, [gs.Region(tiny, checker(RED, CREAM), name="pocket")], fast(size=160, iterations=2))
-    assert res.report.skipped_layers["pocket"]
-    assert any(n.startswith("pocket: layer(s)") and "skipped" in n for n in res.report.notes)
+    res = gs.render(sketch, [gs.Region(tiny, checker(RED, CREAM), name="pocket")],
+                    fast(size=160, iterations=2, init="noise"))
+    skipped = res.report.skipped_layers["pocket"]
+    assert skipped and len(skipped) < len(res.report.layers)
+    assert any(n.startswith("pocket: layer(s)") and "matched on the other layers" in n for n in res.report.notes)
+    # a tiled start the encoder keeps as it is matches no layer, so none is "skipped" and no note says so (issue 11)
+    kept = gs.render(sketch, [gs.Region(tiny, checker(RED, CREAM), name="pocket")], fast(size=160))
+    assert kept.report.levels[-1].stopped == "decided" and kept.report.skipped_layers["pocket"] == []
+    assert not any("skipped" in n for n in kept.report.notes)
+
+
+def test_a_region_no_layer_fits_is_said_to_be_unmatched():
+    from garmentstyle.api import _skipped_layer_notes
+
+    notes = _skipped_layer_notes({"a": ["l1", "l2"], "b": ["l2"], "c": []}, ("l1", "l2"))
+    assert len(notes) == 2 and "not matched" in notes[0] and "matched on the other layers" in notes[1]
 
 
 # ------------------------------------------------------------------------------------------------ bad input
