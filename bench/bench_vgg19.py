@@ -1,7 +1,10 @@
 """VGG19 encoder benchmarks (issue 11), with a randomly initialised features-only checkpoint (the timing does not
 depend on the weights; ImageNet weights cannot be downloaded here).
 
-  nice -n 10 .venv/bin/python bench/bench_vgg19.py [--size 192] [--iterations 12] [--threads 2] [--json out.json]
+  nice -n 10 .venv/bin/python bench/bench_vgg19.py [--only setup|precision|linesearch|targets] [--size 192]
+      [--sizes 128 192 256] [--iterations 12 ...] [--seeds 0 1] [--threads 2] [--json out.json]
+
+Timings are reported in wall and process-CPU seconds; on a shared machine compare ratios from the same run.
 
 (1) set-up: the time from ``render()`` to the first gradient evaluation (encoder build from the checkpoint, style
     targets, noise floors, content target, guides), in units of one evaluation (forward + backward of the
@@ -10,7 +13,10 @@ depend on the weights; ImageNet weights cannot be downloaded here).
 (2) bf16 vs fp32 (``precision``): seconds per evaluation and the final style loss and patch distance after the same
     iterations from the same noise start, on the bundled dress (two regions);
 (3) strong-Wolfe line search vs none (``garmentstyle.optimise.LINE_SEARCH``): style loss and patch distance reached
-    and wall time, for the texture encoder and VGG19, from noise, same iterations — quality per second.
+    and wall time, for the texture encoder and VGG19, from noise, same iterations — quality per second;
+(4) ``targets``: style targets measured for every style layer (the rule before issue 11's set-up work: a pass to
+    relu5_1 on a canvas sized for relu5_1) vs only for the layers each region uses (the pass stops at the deepest,
+    the canvas is sized for it): set-up, and the final style loss and patch distance of the same noise-start render.
 """
 from __future__ import annotations
 
@@ -48,8 +54,9 @@ class LossClock:
     """Times every grad-enabled call of GuidedStyleLoss.forward (+ its backward, up to the next call) in a render."""
 
     def __init__(self) -> None:
-        self.t0 = 0.0
+        self.t0 = self.c0 = 0.0
         self.calls: list[float] = []
+        self.cpu: list[float] = []  # process CPU seconds at the same calls (less bent by a loaded machine)
         self._orig = losses.GuidedStyleLoss.forward
 
     def __enter__(self):
@@ -58,10 +65,11 @@ class LossClock:
         def forward(mod, image):
             if torch.is_grad_enabled():
                 clock.calls.append(time.perf_counter())
+                clock.cpu.append(time.process_time())
             return clock._orig(mod, image)
 
         losses.GuidedStyleLoss.forward = forward
-        self.t0 = time.perf_counter()
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc):
@@ -71,10 +79,20 @@ class LossClock:
     def setup_s(self) -> float:
         return self.calls[0] - self.t0
 
-    def per_eval_s(self) -> float:
-        gaps = [b - a for a, b in zip(self.calls, self.calls[1:])]
-        gaps.sort()
+    def per_eval_s(self, cpu: bool = False) -> float:
+        marks = self.cpu if cpu else self.calls
+        gaps = sorted(b - a for a, b in zip(marks, marks[1:]))
         return gaps[len(gaps) // 2] if gaps else float("nan")  # median: robust to a shared machine's pauses
+
+    def setup_cpu_s(self) -> float:
+        return self.cpu[0] - self.c0
+
+    def facts(self) -> dict:
+        """Set-up and the median evaluation, wall and process CPU seconds, and set-up in evaluations of each."""
+        wall, cpu = self.per_eval_s(), self.per_eval_s(cpu=True)
+        return {"setup_s": round(self.setup_s(), 3), "per_eval_s": round(wall, 3),
+                "setup_evals": round(self.setup_s() / wall, 2), "setup_cpu_s": round(self.setup_cpu_s(), 3),
+                "per_eval_cpu_s": round(cpu, 3), "setup_evals_cpu": round(self.setup_cpu_s() / cpu, 2)}
 
 
 def dress(size: int):
@@ -110,29 +128,89 @@ def setup_bench(size: int, iterations: int) -> dict:
     kw = dict(size=size, encoder="vgg19", init="noise", iterations=iterations, levels=1, precision="fp32")
     cold_res, cold = run(sketch, regions, **kw)  # a first render: the encoder is built from the checkpoint
     warm_res, warm = run(sketch, regions, **kw)  # again: encoder cached, targets cached
-    t0 = time.perf_counter()
-    enc = encoders.get("vgg19")
-    build_s = time.perf_counter() - t0
+    wall, cpu = warm.per_eval_s(), warm.per_eval_s(cpu=True)
     return {"size": list(warm_res.report.output_size), "evaluations": warm_res.report.evaluations,
-            "per_eval_s": round(warm.per_eval_s(), 3),
-            "setup_cold_s": round(cold.setup_s(), 3), "setup_cold_evals": round(cold.setup_s() / warm.per_eval_s(), 2),
-            "setup_warm_s": round(warm.setup_s(), 3), "setup_warm_evals": round(warm.setup_s() / warm.per_eval_s(), 2),
-            "encoder_get_cached_s": round(build_s, 4), "note": "set-up = render() start → first grad evaluation"}
+            "per_eval_s": round(wall, 3), "per_eval_cpu_s": round(cpu, 3),
+            "setup_cold_s": round(cold.setup_s(), 3), "setup_cold_evals": round(cold.setup_s() / wall, 2),
+            "setup_cold_evals_cpu": round(cold.setup_cpu_s() / cpu, 2),
+            "setup_warm_s": round(warm.setup_s(), 3), "setup_warm_evals": round(warm.setup_s() / wall, 2),
+            "setup_warm_evals_cpu": round(warm.setup_cpu_s() / cpu, 2),
+            "note": "set-up = render() start → first grad evaluation, in units of the warm render's median evaluation"}
 
 
-def precision_bench(size: int, iterations: int) -> dict:
-    sketch, regions = dress(size)
-    out = {"cpu_native_bf16": cpu_has_native_bf16()}
-    for prec in ("fp32", "bf16"):
-        res, clock = run(sketch, regions, size=size, encoder="vgg19", init="noise", iterations=iterations,
-                         levels=1, precision=prec)
-        out[prec] = {"precision_used": res.report.precision, "per_eval_s": round(clock.per_eval_s(), 3),
-                     "evaluations": res.report.evaluations, "seconds": res.report.seconds, **quality(res, regions)}
-        print("precision", prec, out[prec], flush=True)
-    f, b = out["fp32"], out["bf16"]
-    out["bf16_over_fp32_time"] = round(b["per_eval_s"] / f["per_eval_s"], 3)
-    out["style_loss_rel_diff"] = round(abs(b["style_loss"] - f["style_loss"]) / f["style_loss"], 4)
-    out["patch_distance_rel_diff"] = round(abs(b["patch_distance"] - f["patch_distance"]) / f["patch_distance"], 4)
+def precision_bench(sizes: list[int], iterations: list[int], seeds: list[int],
+                    modes: tuple[str, ...] = ("fp32", "bf16")) -> dict:
+    """fp32 vs bf16 (interleaved per case): seconds per evaluation (wall and CPU), why each stopped, and the final
+    style loss and patch distance, for every size × iteration budget × noise seed."""
+    out: dict = {"cpu_native_bf16": cpu_has_native_bf16(), "cases": {}}
+    for size in sizes:
+        sketch, regions = dress(size)
+        for its in iterations:
+            for seed in seeds:
+                case: dict = {}
+                for prec in modes:
+                    res, clock = run(sketch, regions, size=size, encoder="vgg19", init="noise", iterations=its,
+                                     levels=1, precision=prec, seed=seed)
+                    case[prec] = {"precision_used": res.report.precision, **clock.facts(),
+                                  "iterations": res.report.iterations, "evaluations": res.report.evaluations,
+                                  "stopped": res.report.levels[-1].stopped, **quality(res, regions)}
+                    print("precision", size, its, seed, prec, case[prec], flush=True)
+                f = case["fp32"]
+                for prec in modes[1:]:
+                    b = case[prec]
+                    case[f"{prec}_over_fp32"] = {
+                        "time_per_eval": round(b["per_eval_s"] / f["per_eval_s"], 3),
+                        "cpu_per_eval": round(b["per_eval_cpu_s"] / f["per_eval_cpu_s"], 3),
+                        "style_loss": round(b["style_loss"] / f["style_loss"] - 1, 4),
+                        "patch_distance": round(b["patch_distance"] / f["patch_distance"] - 1, 4)}
+                    print("precision", size, its, seed, f"{prec}/fp32", case[f"{prec}_over_fp32"], flush=True)
+                out["cases"][f"{size}/{its}/seed{seed}"] = case
+    return out
+
+
+class AllLayerTargets:
+    """Within the block, style targets are measured as before: for all style layers (the values of the used ones
+    are then taken), on the canvas those layers need."""
+
+    def __enter__(self):
+        from garmentstyle import transfer
+
+        self._orig = orig = transfer.style_targets
+
+        def old_rule(encoder, swatch, *, layers, **kw):
+            every = tuple(encoder.style_layers)
+            got = orig(encoder, swatch, layers=every, **kw)
+            return {n: got[n] for n in layers}
+
+        transfer.style_targets = old_rule
+        return self
+
+    def __exit__(self, *exc):
+        from garmentstyle import transfer
+
+        transfer.style_targets = self._orig
+
+
+def targets_bench(sizes: list[int], iterations: int, seeds: list[int]) -> dict:
+    """Old (all layers) vs new (used layers) target rule, interleaved, fresh target cache for every render."""
+    from garmentstyle import transfer
+
+    out: dict = {}
+    for size in sizes:
+        sketch, regions = dress(size)
+        for seed in seeds:
+            for rule in ("all_layers", "used_layers"):
+                transfer.TARGETS.clear()
+                kw = dict(size=size, encoder="vgg19", init="noise", iterations=iterations, levels=1,
+                          precision="fp32", seed=seed)
+                if rule == "all_layers":
+                    with AllLayerTargets():
+                        res, clock = run(sketch, regions, **kw)
+                else:
+                    res, clock = run(sketch, regions, **kw)
+                key = f"{size}/seed{seed}/{rule}"
+                out[key] = {**clock.facts(), "evaluations": res.report.evaluations, **quality(res, regions)}
+                print("targets", key, out[key], flush=True)
     return out
 
 
@@ -160,10 +238,12 @@ def line_search_bench(size: int, iterations: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", type=int, default=192)
-    ap.add_argument("--iterations", type=int, default=12)
+    ap.add_argument("--size", type=int, default=192, help="setup, linesearch: render size")
+    ap.add_argument("--iterations", type=int, nargs="+", default=[12], help="iteration budget(s)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", choices=("setup", "precision", "linesearch"))
+    ap.add_argument("--only", choices=("setup", "precision", "linesearch", "targets"))
+    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 192, 256], help="targets, precision: render sizes")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="targets, precision: noise seeds")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -175,9 +255,11 @@ def main() -> None:
         out["setup"] = setup_bench(args.size, 4)
         print("setup", out["setup"], flush=True)
     if args.only in (None, "precision"):
-        out["precision"] = precision_bench(args.size, args.iterations)
+        out["precision"] = precision_bench(args.sizes, args.iterations, args.seeds)
     if args.only in (None, "linesearch"):
-        out["line_search"] = line_search_bench(args.size, args.iterations)
+        out["line_search"] = line_search_bench(args.size, args.iterations[0])
+    if args.only == "targets":
+        out["targets"] = targets_bench(args.sizes, args.iterations[0], args.seeds)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
