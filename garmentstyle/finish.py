@@ -57,8 +57,8 @@ LINE_CONTRAST = (0.12, 0.40)
 
 
 def _smoothstep(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    t = ((x - lo) / (hi - lo)).clamp(0, 1)
-    return t * t * (3 - 2 * t)
+    t = (x - lo).div_(hi - lo).clamp_(0, 1)
+    return (t * t).mul_(3 - 2 * t)
 
 
 def default_line_px(shape: tuple[int, ...]) -> int:
@@ -78,6 +78,30 @@ def _max_filter(x: torch.Tensor, k: int) -> torch.Tensor:
     return F.max_pool2d(x, (k, 1), 1, (k // 2, 0))
 
 
+def _closing(rel: torch.Tensor, k: int) -> torch.Tensor:
+    """Grey closing of ``rel`` ``(1, 1, H, W)`` by a ``k``×``k`` square: the max filter, then the min filter
+    (``-max(-x)``; on CPU float32 OpenCV's erosion, whose +inf border is that exactly)."""
+    if rel.device.type == "cpu" and rel.dtype == torch.float32 and rel.shape[:2] == (1, 1):
+        kernel = np.ones((k, k), np.uint8)
+        arr = np.ascontiguousarray(rel[0, 0].numpy())
+        return torch.from_numpy(cv2.erode(cv2.dilate(arr, kernel), kernel))[None, None]
+    return -_max_filter(-_max_filter(rel, k), k)
+
+
+def _ink_of(rel: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
+    """The ink opacity from the relative luminance ``rel`` and its closing ``bg`` (same shape): per pixel, so a
+    strip of rows gives the strip of the whole result."""
+    contrast = (bg - rel).div_(bg.clamp_min(0.05)).clamp_(0, 1)
+    dark = _smoothstep(-rel, -DARK_RAMP, -SOLID_INK)  # 1 at ≤ SOLID_INK, 0 at ≥ DARK_RAMP
+    return torch.maximum(dark, _smoothstep(contrast, *LINE_CONTRAST))
+
+
+def _relative(sketch: torch.Tensor, paper: torch.Tensor) -> torch.Tensor:
+    """``(1, 1, H, W)``: luminance relative to the paper white, clipped to [0, 1] (the shading map at strength 1,
+    and what the ink map looks at)."""
+    return (luminance(sketch) / paper).clamp_(0, 1)
+
+
 def ink_map(sketch: torch.Tensor, *, line_px: int | None = None, paper: torch.Tensor | None = None) -> torch.Tensor:
     """Opacity ``(1, 1, H, W)`` in [0, 1] of the sketch's line art (1 = solid ink).
 
@@ -89,15 +113,11 @@ def ink_map(sketch: torch.Tensor, *, line_px: int | None = None, paper: torch.Te
     Args: sketch ``(1, 3, H, W)`` in [0, 1]; line_px: the widest thin line, px (default
     :func:`default_line_px`); paper: the paper white (:func:`paper_white`, default: of ``sketch``).
     """
-    lum = luminance(sketch)
     paper = paper_white(sketch) if paper is None else paper
-    rel = (lum / paper).clamp(0, 1)
+    rel = _relative(sketch, paper)
     k = line_px or default_line_px(sketch.shape)
     k = k + 1 - k % 2
-    bg = -_max_filter(-_max_filter(rel, k), k)  # grey closing: the lines filled in
-    contrast = ((bg - rel) / bg.clamp_min(0.05)).clamp(0, 1)
-    dark = _smoothstep(-rel, -DARK_RAMP, -SOLID_INK)  # 1 at ≤ SOLID_INK, 0 at ≥ DARK_RAMP
-    return torch.maximum(dark, _smoothstep(contrast, *LINE_CONTRAST))
+    return _ink_of(rel, _closing(rel, k))
 
 
 def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tensor:
@@ -125,6 +145,11 @@ def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tenso
         alphas[r, y0:y1, x0:x1] = a
         covered[y0:y1, x0:x1] += a
     return alphas
+
+
+#: Rows per strip of the finishing's per-pixel steps: a strip's temporaries stay in the CPU cache (the steps are
+#: memory bound; at 2048 px whole-box temporaries are ~30 MB each).
+STRIP_ROWS = 32
 
 
 def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *, keep_sketch: bool = True,
@@ -156,33 +181,49 @@ def compose(sketch: torch.Tensor, fabric: torch.Tensor, alphas: torch.Tensor, *,
     # Only the masks' bounding box is finished (every step is per pixel, or a window the margin covers): the same
     # values as finishing the whole image, at the garment's cost instead of the page's.
     y0, y1, x0, x1 = box
-    crop = (..., slice(y0, y1), slice(x0, x1))
-    sk, a_c = sketch[crop], a[y0:y1, x0:x1][None, None]
-    finished = fabric[crop]
+    rel = bg = ink_a = None
     if keep_sketch:
         paper = paper_white(sketch)
-        if ink is None:
-            ink_a = _ink_in_box(sketch, box, paper)
+        if ink is None:  # the ink map's relative luminance is the shading's too: computed once
+            rel, bg = _ink_inputs_in_box(sketch, box, paper)
         else:
-            ink_a = ink.to(sketch).reshape(1, 1, *sketch.shape[-2:])[crop].clamp(0, 1)
-        # ink · sketch + (1 − ink) · fabric · shading, with in-place steps (the same operations, fewer buffers)
-        shaded = finished * shading_map(sk, strength=shading_strength, paper=paper)
-        finished = (ink_a * sk).add_(shaded.mul_(1 - ink_a))
-    else:
-        finished = finished.clone()
-    bk = base[crop]
-    mixed = (bk * (1 - a_c)).add_(finished.mul_(a_c))
-    out[crop] = torch.where(a_c > 0, mixed, bk).clamp_(0, 1)
+            ink_a = ink.to(sketch).reshape(1, 1, *sketch.shape[-2:])[..., y0:y1, x0:x1].clamp(0, 1)
+            rel = _relative(sketch[..., y0:y1, x0:x1], paper)
+    a_c = a[y0:y1, x0:x1][None, None]
+    for s0 in range(0, y1 - y0, STRIP_ROWS):  # per-pixel steps strip by strip (the same values, in cache)
+        rows = slice(s0, min(s0 + STRIP_ROWS, y1 - y0))
+        crop = (..., slice(y0 + rows.start, y0 + rows.stop), slice(x0, x1))
+        finished = fabric[crop]
+        if keep_sketch:
+            sk = sketch[crop]
+            ink_s = _ink_of(rel[..., rows, :], bg[..., rows, :]) if ink_a is None else ink_a[..., rows, :]
+            shade = 1.0 - shading_strength * (1.0 - rel[..., rows, :])
+            # ink · sketch + (1 − ink) · fabric · shading, with in-place steps (the same operations, fewer buffers)
+            finished = (ink_s * sk).add_((finished * shade).mul_(1 - ink_s))
+        else:
+            finished = finished.clone()
+        bk, a_s = base[crop], a_c[..., rows, :]
+        mixed = (bk * (1 - a_s)).add_(finished.mul_(a_s))
+        out[crop] = torch.where(a_s > 0, mixed, bk).clamp_(0, 1)
     return out
 
 
-def _ink_in_box(sketch: torch.Tensor, box: tuple[int, int, int, int], paper: torch.Tensor) -> torch.Tensor:
-    """:func:`ink_map` of the whole ``sketch`` ``(1, 3, H, W)``, cropped to ``box``: computed on the box grown by
-    the closing's reach (``line_px - 1`` px: two window passes) with the whole sketch's paper white and line width,
-    so the values equal the full-image ones."""
+def _ink_inputs_in_box(sketch: torch.Tensor, box: tuple[int, int, int, int], paper: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rel, bg)`` of :func:`ink_map` of the whole ``sketch`` ``(1, 3, H, W)``, cropped to ``box``
+    (``(1, 1, h, w)`` each; ``_ink_of(rel, bg)`` is the ink there): computed on the box grown by the closing's reach
+    (``line_px - 1`` px: two window passes) with the whole sketch's paper white and line width, so the values equal
+    the full-image ones."""
     H, W = sketch.shape[-2:]
     k = default_line_px(sketch.shape)
     y0, y1, x0, x1 = box
     Y0, Y1, X0, X1 = max(0, y0 - k), min(H, y1 + k), max(0, x0 - k), min(W, x1 + k)
-    ink = ink_map(sketch[..., Y0:Y1, X0:X1], line_px=k, paper=paper)
-    return ink[..., y0 - Y0:y1 - Y0, x0 - X0:x1 - X0]
+    rel = _relative(sketch[..., Y0:Y1, X0:X1], paper)
+    bg = _closing(rel, k)
+    inner = (..., slice(y0 - Y0, y1 - Y0), slice(x0 - X0, x1 - X0))
+    return rel[inner], bg[inner]
+
+
+def _ink_in_box(sketch: torch.Tensor, box: tuple[int, int, int, int], paper: torch.Tensor) -> torch.Tensor:
+    """:func:`ink_map` of the whole ``sketch`` ``(1, 3, H, W)``, cropped to ``box``."""
+    return _ink_of(*_ink_inputs_in_box(sketch, box, paper))
