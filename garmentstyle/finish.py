@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .colour import luminance
-from .morph import bbox, edt_in_box
+from .morph import CLASS_DISTANCES, bbox, edt_classes_in_box, edt_in_box
 
 
 def paper_white(sketch: torch.Tensor) -> torch.Tensor:
@@ -138,9 +138,11 @@ def region_alphas(masks: torch.Tensor, *, soft_edge: float = 1.5) -> torch.Tenso
         y0, y1, x0, x1 = box
         m = masks[r, y0:y1, x0:x1].clamp(0, 1)
         if soft_edge > 1.0:  # exact distances only where they are below soft_edge (the ramp is 1 beyond)
-            dist = edt_in_box(inside, box, soft_edge)
-            ramp = torch.from_numpy(np.clip(dist / soft_edge, 0.0, 1.0)).to(m)
-            m = m * ramp
+            if soft_edge <= 2.0:  # only distances 1 and √2 are below it: classes from two erosions, no transform
+                ramp = np.clip(CLASS_DISTANCES / soft_edge, 0.0, 1.0)[edt_classes_in_box(inside, box)]
+            else:
+                ramp = np.clip(edt_in_box(inside, box, soft_edge) / soft_edge, 0.0, 1.0)
+            m = m * torch.from_numpy(ramp).to(m)
         a = m * (1.0 - covered[y0:y1, x0:x1])
         alphas[r, y0:y1, x0:x1] = a
         covered[y0:y1, x0:x1] += a

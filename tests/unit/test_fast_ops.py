@@ -67,7 +67,7 @@ def _old_alphas(masks, soft_edge):  # scipy's EDT on the whole image
 @pytest.mark.parametrize("name", NAMES)
 def test_finishing_equals_the_whole_page_implementation(name):
     sk, masks = _sample(name)
-    for soft_edge in (1.5, 4.0):
+    for soft_edge in (1.2, 1.5, 2.0, 4.0):  # ≤ 2: erosion classes; beyond: the distance transform
         assert torch.equal(finish.region_alphas(masks, soft_edge=soft_edge), _old_alphas(masks, soft_edge))
     alphas = finish.region_alphas(masks)
     fabric = torch.rand(1, 3, *sk.shape[-2:], generator=torch.Generator().manual_seed(0))
@@ -163,3 +163,15 @@ def test_overlap_count_equals_the_integer_count():
     for regions in (1, 2, 3, 7):
         hard = torch.rand(regions, 50, 40, generator=gen) > 0.6
         assert _overlap_pixels(hard) == int((hard.sum(dim=0) > 1).sum())
+
+
+def test_edt_classes_match_the_distance_transform():
+    rng = np.random.default_rng(3)
+    for density in (0.3, 0.7, 0.95, 1.0):
+        inside = rng.random((37, 29)) < density
+        inside[5:20, 4:25] = True  # a solid block (distances ≥ 2) next to the random edge pixels and the border
+        box = morph.bbox(inside)
+        d = morph.edt(inside)[box[0]:box[1], box[2]:box[3]]
+        want = np.where(d == 0, 0, np.where(d == 1, 1, np.where(d < 2, 2, 3)))
+        assert np.array_equal(morph.edt_classes_in_box(inside, box), want)
+        assert np.array_equal(morph.CLASS_DISTANCES[want], np.minimum(d, 2))
