@@ -202,6 +202,13 @@ def region_at(
     if scope == "part" and groups is not None and lab < len(groups):
         ids = [int(i) for i in np.flatnonzero(groups == groups[lab]) if i > 0]
     m = np.isin(labels, ids)
+    # On a figure a garment piece stops where the garment does (its outline is no one's: figure.outline_off).
+    if isinstance(seg_or_sketch, Segmentation):
+        g = seg_or_sketch.garment.numpy() > 0.5 if seg_or_sketch.layout == "figure" else None
+    else:
+        g = part.click_garment
+    if g is not None and g.shape == m.shape and (m & g).sum() >= 0.5 * m.sum():
+        m &= g
     if m.shape != (H, W):
         import cv2
 

@@ -51,6 +51,7 @@ class Pick:
         confidence: in [0, 1].
         notes: warnings.
         excluded: region labels judged skin / hair / accessories (figures only), for messages and tests.
+        toss: the share of the figure its reading left a coin toss (:attr:`.figure.Reading.toss`; 0 on flats).
     """
 
     chosen: list[int]
@@ -59,6 +60,7 @@ class Pick:
     confidence: float
     notes: list[str] = field(default_factory=list)
     excluded: list[int] = field(default_factory=list)
+    toss: float = 0.0
 
 
 @dataclass
@@ -185,7 +187,8 @@ def pick(part: Partition, *, layout: str = "auto") -> Pick:
     for p in picks:
         notes += [n for n in p.notes if n not in notes]
     conf = 0.6 * min(p.confidence for p in picks)
-    return Pick(chosen, scores, lay, conf, notes, sorted({e for p in picks for e in p.excluded}))
+    return Pick(chosen, scores, lay, conf, notes, sorted({e for p in picks for e in p.excluded}),
+                max(p.toss for p in picks))
 
 
 def _pick_one(part: Partition, cand: np.ndarray, layout: str) -> Pick:
@@ -308,7 +311,7 @@ def _pick_figure(part: Partition, cand: np.ndarray, sil: _Sil, head: list[int], 
         "(or select with strokes)"
     )
     excl = sorted((excluded | fills | skin) - chosen)
-    return Pick(sorted(chosen), scores, "figure", float(np.clip(conf, 0, 1)), notes, excl)
+    return Pick(sorted(chosen), scores, "figure", float(np.clip(conf, 0, 1)), notes, excl, reading.toss)
 
 
 def torso_point(part: Partition, sil: _Sil) -> tuple[int, int]:
@@ -332,14 +335,16 @@ def figure_confidence(part: Partition, pk: Pick, alternative: "np.ndarray | None
     * **torso**: the garment should cover the torso (a point on the figure's centre line, 35 % down);
     * **share**: the garment should be a plausible share of the figure (20-80 %);
     * **head**: a head was found at the top (else the figure's layout is a guess);
-    * **closure**: the gap that had to be bridged.
+    * **closure**: the gap that had to be bridged;
+    * **coin toss**: ``1 −`` the share of the figure the reading left at p ≈ 0.5 (:attr:`.figure.Reading.toss`):
+      a large region there (a shirt's half cut off by a marker's edge) can take the IoU below 0.7.
     Capped at 0.9: a shape-rule interpretation of a figure is never certain.
     """
     notes: list[str] = []
     cand = main_regions(part)
     sil = silhouette(part, cand)
     g = part.mask(pk.chosen)
-    conf = 0.9 * part.closure
+    conf = 0.9 * part.closure * (1.0 - pk.toss)
     if alternative is not None and alternative.shape == g.shape:
         u = float((g | alternative).sum())
         stab = float((g & alternative).sum()) / u if u else 0.0

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import SegmentationError
 from . import lineart
 from .auto import pick
-from .figure import garment_pieces
+from .figure import garment_pieces, outline_off
 from .result import build, refine_garment
 from .strokes import fit_to, stroke_regions
 from .types import SegmentOptions, Strokes
@@ -134,11 +134,14 @@ def run(
             notes += more
     progress("refine")
     speck = _speck(part.shape, options)
-    garment = part.mask(chosen)
+    # On a figure the outline the garment shares with the body or the paper is no one's (figure.outline_off).
+    garment = outline_off(part, chosen) if layout == "figure" else part.mask(chosen)
     if not options.grow_under_lines:
         fills = part.mask([i + 1 for i, k in enumerate(part.kinds) if k == lineart.KIND_FILL and i + 1 in chosen])
         garment &= ~(part.ink & ~fills)
     garment = refine_garment(garment, options=options, speck=speck)
+    if layout == "figure":
+        garment &= ~_left_out(part, chosen)
     sel = np.zeros(part.n + 1, bool)
     sel[np.asarray(chosen)] = True
     parts = np.where(sel[part.labels], part.labels, 0)
@@ -168,6 +171,19 @@ def run(
         groups=garment_pieces(part, chosen, part.part_groups()) if layout == "figure" else part.part_groups(),
         premerged=premerged,
     )
+
+
+def _left_out(part: lineart.Partition, chosen) -> np.ndarray:
+    """The paper of the regions a figure's reading left out: filling the garment's holes must not give them back
+    (a badge, a buckle inside the garment)."""
+    return (part.free_labels > 0) & ~np.isin(part.free_labels, np.asarray(list(chosen), np.int64))
+
+
+def figure_garment(part: lineart.Partition, chosen, options: SegmentOptions) -> np.ndarray:
+    """A figure's garment as :func:`run` makes it (working px, bool): the chosen regions without their outline
+    (:func:`.figure.outline_off`), refined, without what the reading left out. A click's piece is cut to it."""
+    g = refine_garment(outline_off(part, chosen), options=options, speck=_speck(part.shape, options))
+    return g & ~_left_out(part, chosen)
 
 
 def _figure_confidence(sketch, part: lineart.Partition, pk, options: SegmentOptions) -> tuple[float, list[str]]:

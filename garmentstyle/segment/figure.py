@@ -34,6 +34,14 @@ from .lineart import KIND_FILL, Partition
 
 #: Shape-prior garment probabilities.
 P_BIG, P_LIMB, P_END, P_OPEN = 0.9, 0.08, 0.12, 0.5
+#: Prior of a region in the crook of an arm, and of a small detail drawn on the garment (badge, buckle).
+P_CROOK, P_DETAIL = 0.1, 0.1
+#: In the crook of an arm: at least this share of the outline runs along a limb / hand (and none along the paper).
+CROOK_LIMB_SHARE = 0.25
+#: A detail is at most this share of the face's area (of the body's, ×0.1, without a face) and this convex.
+DETAIL_MAX_FACE, DETAIL_MIN_SOLIDITY = 0.15, 0.85
+#: A detail on a belt: at least this share of its outline runs along solid fills.
+DETAIL_FILL_SHARE = 0.3
 #: Propagation rounds (each mixes every region with its neighbours once).
 ROUNDS = 30
 #: Weight of the head's (0) vote relative to a body region's, per px of shared outline.
@@ -77,6 +85,8 @@ class Reading:
         seed: the torso region's label (the largest body region when the torso point is on none).
         ambiguity: area-weighted share of the body whose ``p`` is in :data:`AMBIGUOUS`, in [0, 1].
         notes: what made the reading doubtful.
+        toss: the share of the body that is a coin toss: each region weighted by how near its ``p`` is to 0.5
+            (1 at 0.5, 0 at the edges of :data:`AMBIGUOUS`), in [0, 1]; it lowers the final confidence.
     """
 
     garment: set[int]
@@ -85,6 +95,7 @@ class Reading:
     seed: int
     ambiguity: float
     notes: list[str] = field(default_factory=list)
+    toss: float = 0.0
 
 
 def shape_prior(part: Partition, body: set[int], fig: Figure) -> dict[int, float]:
@@ -116,6 +127,50 @@ def shape_prior(part: Partition, body: set[int], fig: Figure) -> dict[int, float
             out[l] = P_END  # a hand or a foot
         else:
             out[l] = P_OPEN
+    return _context_priors(part, body, out, fig)
+
+
+def _solidity(part: Partition, lab: int) -> float:
+    """Paper area of region ``lab`` over its convex hull's (1 for a convex shape; ragged or notched: lower)."""
+    import cv2
+
+    x0, y0, x1, y1 = (int(v) for v in part.boxes[lab - 1])
+    crop = (part.free_labels[y0:y1, x0:x1] == lab).astype(np.uint8)
+    cs, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not cs:
+        return 0.0
+    hull = float(cv2.contourArea(cv2.convexHull(np.concatenate([c.reshape(-1, 2) for c in cs]))))
+    return float(crop.sum()) / max(hull, 1.0)
+
+
+def _context_priors(part: Partition, body: set[int], prior: dict[int, float], fig: Figure) -> dict[int, float]:
+    """Priors from what an undecided region sits between, for regions enclosed in the figure (no paper contact):
+
+    * **the crook of an arm**: ≥ :data:`CROOK_LIMB_SHARE` of its outline along a limb or a hand — the paper (or
+      the body) seen through an arm bent to the hip, and what hangs there (a held cap): :data:`P_CROOK`. A garment
+      panel meets a limb only at a cuff or a hem, a short share of its outline;
+    * **a detail drawn on the garment**: small (≤ :data:`DETAIL_MAX_FACE` of the face) and compact (solidity ≥
+      :data:`DETAIL_MIN_SOLIDITY`), and either inside one single region (a badge, a patch, a button drawn as a
+      ring) or ≥ :data:`DETAIL_FILL_SHARE` along solid fills (a buckle on a belt): :data:`P_DETAIL`. It is drawn
+      on the fabric, not made of it: the render keeps it as drawn. A pocket is bigger; a panel piece reaches
+      another seam.
+    """
+    per = np.maximum(part.adjacency.sum(1), 1)
+    skin = {l for l, v in prior.items() if v in (P_LIMB, P_END)}
+    body_area = sum(float(part.area[l - 1]) for l in body)
+    small = DETAIL_MAX_FACE * fig.face_area if fig.face_area else 0.01 * body_area
+    out = dict(prior)
+    for l in body:
+        if prior[l] != P_OPEN or part.adjacency[l, 0] > 0:
+            continue
+        nbs = [int(k) for k in np.flatnonzero(part.adjacency[l] > 0) if k != l]
+        limb = sum(float(part.adjacency[l, k]) for k in nbs if k in skin) / per[l]
+        fill = sum(float(part.adjacency[l, k]) for k in nbs if k in fig.fills) / per[l]
+        if limb >= CROOK_LIMB_SHARE:
+            out[l] = P_CROOK
+        elif (part.area[l - 1] <= small and (len(nbs) == 1 or fill >= DETAIL_FILL_SHARE)
+              and _solidity(part, l) >= DETAIL_MIN_SOLIDITY):
+            out[l] = P_DETAIL
     return out
 
 
@@ -178,13 +233,15 @@ def interpret(part: Partition, fig: Figure) -> Reading:
     lo, hi = AMBIGUOUS
     amb = [l for l in body if lo < p[l] < hi]
     ambiguity = sum(area[l] for l in amb) / total
+    half = (hi - lo) / 2
+    toss = sum(area[l] * max(0.0, 1.0 - abs(p[l] - 0.5) / half) for l in body) / total
     notes = []
     if ambiguity > 0.02:
         notes.append(f"{len(amb)} region(s) ({ambiguity:.0%} of the figure) could be clothing or body; "
                      "check the pick or select with strokes")
     if not on_torso:
         notes.append("no body region under the figure's torso point; the largest region was taken as the torso")
-    return Reading(garment, p, prior, seed, float(ambiguity), notes)
+    return Reading(garment, p, prior, seed, float(ambiguity), notes, float(toss))
 
 
 def _connected(part: Partition, keep: set[int], seed: int, fills: frozenset) -> set[int]:
@@ -278,3 +335,29 @@ def garment_pieces(part: Partition, chosen, groups: np.ndarray) -> np.ndarray:
         if side:
             out[np.asarray(sorted(side))] = min(side)
     return out
+
+
+
+def outline_off(part: Partition, chosen) -> np.ndarray:
+    """A figure's garment mask ``(H, W)`` bool (working px): the chosen regions without the outline they share
+    with the body, an accessory or the paper; lines inside the garment (seams, darts, a placket) stay in it.
+
+    Why (the *outline rule*; ``bench/SEGMENT_RESULTS.md``): on a figure the garment is one of several regions a
+    designer colours (skin, hair, a second garment, a bag), and a line between two of them belongs to neither —
+    each is coloured up to the line, as with a marker inside the lines. The render lays the ink over the fabric
+    (:func:`garmentstyle.finish.compose`), so a solid line looks the same either way; what changes is its edge on
+    the far side: a mask that takes the whole outline paints fabric into the anti-aliased fringe on the skin's or
+    the paper's side. An ink pixel is outline when it lies within 1.5 line widths (+1 px) of paper or body that is
+    not garment; solid fills the garment holds (buttons, a belt) are not ink here. On a flat the garment is the only
+    region and keeps its outline (its silhouette, lines included, is the garment)."""
+    import scipy.ndimage as ndi
+
+    keep = [int(l) for l in chosen]
+    g = part.mask(keep)
+    fill_l = [l for l in keep if part.kinds[l - 1] == KIND_FILL]
+    ink = part.ink & ~part.mask(fill_l) if fill_l else part.ink
+    outside = ~g & ~ink
+    if not outside.any() or not (g & ink).any():
+        return g
+    d_out = ndi.distance_transform_edt(~outside)
+    return g & ~(ink & (d_out <= 1.5 * max(1.0, float(part.stroke)) + 1.0))

@@ -250,6 +250,8 @@ class Partition:
     rotation: float = 0.0
     groups: Optional[np.ndarray] = None
     click_groups: Optional[np.ndarray] = None
+    #: On a figure, the garment a click's piece is cut to (working px; :func:`.classical.figure_garment`); cached.
+    click_garment: Optional[np.ndarray] = None
 
     def part_groups(self) -> np.ndarray:
         """``(N + 1,)`` group id per label: panels of one garment part share one (see :mod:`.parts`); cached."""
@@ -272,7 +274,11 @@ class Partition:
             except SegmentationError:
                 pk = None
             if pk is not None and pk.layout == "figure":
+                from .classical import figure_garment
+                from .types import SegmentOptions
+
                 groups = garment_pieces(self, pk.chosen, groups)
+                self.click_garment = figure_garment(self, pk.chosen, SegmentOptions())
             self.click_groups = groups
         return self.click_groups
 

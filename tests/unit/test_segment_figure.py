@@ -10,7 +10,7 @@ import pytest
 
 from garmentstyle.segment import lineart
 from garmentstyle.segment.auto import main_regions, pick, silhouette, torso_point
-from garmentstyle.segment.figure import P_BIG, P_LIMB, P_OPEN, Figure, interpret, shape_prior
+from garmentstyle.segment.figure import P_BIG, P_CROOK, P_DETAIL, P_LIMB, Figure, interpret, shape_prior
 
 
 def _figure(bent_arm: bool = True, collar: bool = True) -> np.ndarray:
@@ -75,8 +75,8 @@ def test_bent_forearm_is_a_limb_by_its_place_on_the_figure(drawn):
     prior = shape_prior(part, body, fig)
     assert prior[fore] == P_LIMB  # not at the silhouette's side, but far out from the axis
     assert fore not in pk.chosen
-    hole = _label_at(part, 292, 226)  # the paper the bent arm frames: undecided by shape, left out by its votes
-    assert prior[hole] == P_OPEN and hole not in pk.chosen
+    hole = _label_at(part, 292, 226)  # the paper the bent arm frames: in the crook of the arm, left out
+    assert prior[hole] == P_CROOK and hole not in pk.chosen
     assert prior[_label_at(part, 210, 400)] == P_BIG
 
 
@@ -91,14 +91,16 @@ def test_reading_without_a_torso_seed_says_so(drawn):
     assert all(0.0 <= v <= 1.0 for v in r.p.values())
 
 
-def test_ambiguity_grows_when_the_votes_are_split():
-    """A region bordered half by the dress and half by an arm is ambiguous, and the figure's confidence says so
-    (lower than the same figure without it)."""
+def test_ambiguity_grows_when_the_votes_are_split(drawn):
+    """A panel bordered half by the head (votes 0) and half by the dress has no shape prior and splits its votes:
+    a coin toss, which the reading measures and the confidence pays for."""
+    part, pk = drawn
+    img = _figure()
+    cv2.polylines(img, [np.array([[228, 100], [262, 100], [262, 152], [228, 152]], np.int32)], True, (0, 0, 0), 3)
     lineart.clear_cache()
-    with_hole = pick(lineart.partition(_figure(bent_arm=True)), layout="figure")
-    lineart.clear_cache()
-    without = pick(lineart.partition(_figure(bent_arm=False)), layout="figure")
-    assert with_hole.confidence <= without.confidence
+    split = pick(lineart.partition(img), layout="figure")
+    assert split.toss > pk.toss
+    assert split.confidence < pk.confidence
 
 
 def test_click_on_a_figure_selects_the_top_or_the_bottom_whole():
@@ -135,3 +137,67 @@ def test_a_click_before_any_segmentation_takes_the_same_piece():
         a = region_at(seg, x, y).mask.numpy() > 0.5
         b = region_at(img, x, y, options=opts).mask.numpy() > 0.5
         assert (a == b).all() and b.sum() > 0
+
+
+def _figure_holding_a_bag() -> np.ndarray:
+    """The bent-arm figure with a bag held in the crook of the arm (drawn over the paper the arm frames) and a
+    badge on the bodice: neither is garment fabric."""
+    img = _figure()
+    cv2.rectangle(img, (281, 238), (300, 262), (0, 0, 0), 3)  # the bag, between the arm and the body
+    cv2.circle(img, (240, 200), 8, (0, 0, 0), 3)  # a badge drawn on the bodice
+    return img
+
+
+def test_a_held_bag_and_a_badge_are_not_garment():
+    """The crook of the arm (the paper the bent arm frames, and the bag held there) and a small compact badge
+    inside one panel are left out of the garment, and the garment mask does not fill them back in."""
+    from garmentstyle.segment import SegmentOptions, segment
+
+    img = _figure_holding_a_bag()
+    lineart.clear_cache()
+    part = lineart.partition(img)
+    pk = pick(part, layout="figure")
+    bag, badge, crook = _label_at(part, 290, 250), _label_at(part, 240, 200), _label_at(part, 292, 226)
+    assert len({bag, badge, crook, _label_at(part, 210, 220)}) == 4  # four regions
+    for lab in (bag, badge, crook):
+        assert lab not in pk.chosen, lab
+    assert _label_at(part, 210, 220) in pk.chosen and _label_at(part, 210, 400) in pk.chosen
+    seg = segment(img, method="classical", options=SegmentOptions(layout="figure"))
+    g = seg.garment.numpy() > 0.5
+    assert not g[200, 240] and not g[250, 290]  # holes left open (fill_holes would close the badge)
+    assert g[220, 210] and g[230, 215]
+
+
+def test_badge_prior_needs_a_small_compact_region_inside_one_panel():
+    """The detail prior: the badge (small, compact, inside the bodice alone) gets it; the bodice and the skirt
+    (big) and the collar pieces (beside the neck and the bodice) do not."""
+    img = _figure_holding_a_bag()
+    lineart.clear_cache()
+    part = lineart.partition(img)
+    pk = pick(part, layout="figure")
+    cand = main_regions(part)
+    sil = silhouette(part, cand)
+    head = frozenset(l for l in pk.excluded if part.cy[l - 1] < 120)
+    body = {int(l) for l in cand} - head
+    face_area = float(max(part.area[l - 1] for l in head))
+    fig = Figure(cand, head, frozenset(), (sil.top, sil.bottom, sil.left, sil.right), face_area,
+                 torso_point(part, sil), 210.0)
+    prior = shape_prior(part, body, fig)
+    assert prior[_label_at(part, 240, 200)] == P_DETAIL
+    for x, y in ((182, 150), (210, 220), (210, 400)):
+        assert prior[_label_at(part, x, y)] != P_DETAIL, (x, y)
+
+
+def test_outline_between_garment_and_body_is_no_ones_seams_stay():
+    """On a figure the garment mask stops at its outline against the paper and the arms, and keeps its interior
+    seam (the waist line); a flat keeps its outline."""
+    from garmentstyle.segment import SegmentOptions, segment
+
+    img = _figure()
+    lineart.clear_cache()
+    g = segment(img, method="classical", options=SegmentOptions(layout="figure")).garment.numpy() > 0.5
+    assert g[300, 210]  # on the waist seam (interior line)
+    assert not g[380, 291] and g[380, 280]  # the skirt's outer outline (x ≈ 291 at y 380) is left out
+    lineart.clear_cache()
+    flat = segment(img, method="classical", options=SegmentOptions(layout="flat")).garment.numpy() > 0.5
+    assert flat[380, 291]
