@@ -117,8 +117,9 @@ def _tile_axis_aligned(swatch: torch.Tensor, size: tuple[int, int], zoom: float,
     u0, v0 = u0.long(), v0.long()
     img = src[0]
     cols = img.index_select(2, u0 % w) * (1 - fu) + img.index_select(2, (u0 + 1) % w) * fu  # (3, h, W)
-    out = cols.index_select(1, v0 % h) * (1 - fv) + cols.index_select(1, (v0 + 1) % h) * fv
-    return out.unsqueeze(0).clamp(0, 1)
+    out = cols.index_select(1, v0 % h).mul_(1 - fv)  # in place: the same products, no full-size temporaries
+    out.add_(cols.index_select(1, (v0 + 1) % h).mul_(fv))
+    return out.unsqueeze(0).clamp_(0, 1)
 
 
 def stretch_sampler(region: "RegionSpec", frame: CanvasFrame) -> torch.Tensor:
