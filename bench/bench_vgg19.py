@@ -138,6 +138,19 @@ def setup_bench(size: int, iterations: int) -> dict:
             "note": "set-up = render() start → first grad evaluation, in units of the warm render's median evaluation"}
 
 
+def _precision_run(mode: str, sketch, regions, **kw):
+    """``mode`` "fp32" / "bf16", or "fp32-2t": fp32 with the other thread count (the same arithmetic summed in
+    another order: how far two runs drift apart from rounding alone, the yardstick for bf16's differences)."""
+    if mode != "fp32-2t":
+        return run(sketch, regions, precision=mode, **kw)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2 if before == 1 else 1)
+    try:
+        return run(sketch, regions, precision="fp32", **kw)
+    finally:
+        torch.set_num_threads(before)
+
+
 def precision_bench(sizes: list[int], iterations: list[int], seeds: list[int],
                     modes: tuple[str, ...] = ("fp32", "bf16")) -> dict:
     """fp32 vs bf16 (interleaved per case): seconds per evaluation (wall and CPU), why each stopped, and the final
@@ -149,8 +162,8 @@ def precision_bench(sizes: list[int], iterations: list[int], seeds: list[int],
             for seed in seeds:
                 case: dict = {}
                 for prec in modes:
-                    res, clock = run(sketch, regions, size=size, encoder="vgg19", init="noise", iterations=its,
-                                     levels=1, precision=prec, seed=seed)
+                    res, clock = _precision_run(prec, sketch, regions, size=size, encoder="vgg19", init="noise",
+                                                iterations=its, levels=1, seed=seed)
                     case[prec] = {"precision_used": res.report.precision, **clock.facts(),
                                   "iterations": res.report.iterations, "evaluations": res.report.evaluations,
                                   "stopped": res.report.levels[-1].stopped, **quality(res, regions)}
@@ -245,6 +258,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 192, 256], help="targets, precision: render sizes")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="targets, precision: noise seeds")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--rounding-yardstick", action="store_true",
+                    help="precision: also fp32 with the other thread count (rounding-order drift alone)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="gs-vgg-"))
@@ -255,7 +270,8 @@ def main() -> None:
         out["setup"] = setup_bench(args.size, 4)
         print("setup", out["setup"], flush=True)
     if args.only in (None, "precision"):
-        out["precision"] = precision_bench(args.sizes, args.iterations, args.seeds)
+        modes = ("fp32", "bf16", "fp32-2t") if args.rounding_yardstick else ("fp32", "bf16")
+        out["precision"] = precision_bench(args.sizes, args.iterations, args.seeds, modes)
     if args.only in (None, "linesearch"):
         out["line_search"] = line_search_bench(args.size, args.iterations[0])
     if args.only == "targets":
