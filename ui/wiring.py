@@ -212,12 +212,16 @@ def wire_brush(ui: UI) -> None:
         return {ui.session: s, ui.editor: editor_update(s)}
 
     def on_apply(s, value):
+        # The brush folds away, emptied: Gradio's ImageEditor, re-filled with a sketch-sized value while open, kept
+        # re-encoding and uploading its layers (150 uploads, the page's main thread busy 5-19 s, so Undo after a
+        # brush stroke took that long); opening it again loads the regions afresh (on_open).
         s, msg = H.apply_editor(s, value)
-        return {ui.session: s, **workspace_view(ui, s), ui.hint: msg, ui.editor: editor_update(s)}
+        return {ui.session: s, **workspace_view(ui, s), ui.hint: msg + " Open the brush again to paint more.",
+                ui.editor: gr.ImageEditor(value=None), ui.brush: gr.Accordion(open=False)}
 
     ui.brush.expand(on_open, [ui.session], [ui.session, ui.editor], api_visibility="undocumented")
     ui.reload_editor.click(on_open, [ui.session], [ui.session, ui.editor], api_visibility="undocumented")
-    ui.apply_editor.click(_guard(on_apply), [ui.session, ui.editor], _edit_outputs(ui) + [ui.editor],
+    ui.apply_editor.click(_guard(on_apply), [ui.session, ui.editor], _edit_outputs(ui) + [ui.editor, ui.brush],
                           api_name="apply_brush", **QUIET)
 
 

@@ -350,6 +350,7 @@ def test_click_merge_rename_brush_undo_redo(page):
     _shot(page, "edit-brush.png")
     page.locator("#gs-apply").click()
     expect(page.locator("#gs-hint")).to_contain_text("Applied the brush strokes")
+    expect(editor.locator("canvas").first).to_be_hidden()  # folded away: an open, re-filled editor kept the page busy
     painted = _table(page)[0][1]
     assert painted != area
     page.locator("#gs-undo").click()
