@@ -181,3 +181,19 @@ def app_server(tmp_path_factory):
     server = launch_app(tmp_path_factory).wait()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the whole run, defined once here (every browser module shares it, each test gets a
+    fresh context; a second definition in another module would start a second Playwright inside the first's loop)."""
+    from test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (`apt-get install chromium`); Playwright's "
+                    "own browser download cannot work here")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

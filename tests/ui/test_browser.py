@@ -41,19 +41,6 @@ SMALL = {"width": 1280, "height": 720}
 
 
 # ------------------------------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="session")
-def browser():
-    """One headless chromium for the whole run (every browser module shares it; each test gets a fresh context)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (`apt-get install chromium`); Playwright's "
-                    "own browser download cannot work here")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture(scope="module", autouse=True)
 def noise_server(request, tmp_path_factory):
     """A second app whose renders optimise from noise (so a render has a long measuring stage to cancel in):

@@ -30,7 +30,7 @@ from PIL import Image
 
 from garmentstyle import samples
 from garmentstyle.testing.degrade_sketch import Degraded, DegradeOptions, degrade, load_item
-from test_browser import (  # noqa: F401  (browser, context and page are fixtures used by name)
+from test_browser import (  # noqa: F401  (context and page are fixtures used by name; browser is conftest's)
     ARTIFACTS,
     BODICE,
     SKIRT,
@@ -43,7 +43,6 @@ from test_browser import (  # noqa: F401  (browser, context and page are fixture
     _selected,
     _shot,
     _tab,
-    browser,
     context,
     page,
 )
