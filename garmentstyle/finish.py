@@ -225,7 +225,3 @@ def _ink_inputs_in_box(sketch: torch.Tensor, box: tuple[int, int, int, int], pap
     inner = (..., slice(y0 - Y0, y1 - Y0), slice(x0 - X0, x1 - X0))
     return rel[inner], bg[inner]
 
-
-def _ink_in_box(sketch: torch.Tensor, box: tuple[int, int, int, int], paper: torch.Tensor) -> torch.Tensor:
-    """:func:`ink_map` of the whole ``sketch`` ``(1, 3, H, W)``, cropped to ``box``."""
-    return _ink_of(*_ink_inputs_in_box(sketch, box, paper))
