@@ -54,6 +54,25 @@ CORE_SIGMAS = 2.0
 GAIN_RANGE = (0.25, 3.0)
 #: Weight of the contrast ratio (vs the lightness ratio) in a cluster's spread gain (:func:`_gains`).
 GAIN_MIX = 0.5
+#: L* band a cluster's texture must fit in around its new colour: the gain is capped so the 1st–99th percentile
+#: lightness deviations land inside it (:func:`_gains`), else moving a full-range texture to white clips it flat.
+GAIN_FIT = (2.0, 98.0)
+#: Width (L*) of the soft shoulders at black and white: lightness inside this distance of 0 or 100 is compressed by
+#: a tanh instead of clipped, so the last highlights and shadows keep some detail (:func:`_shoulder`).
+SHOULDER = 15.0
+#: sRGB channel margin (in [0, 1]) an out-of-gamut colour is brought inside by chroma reduction (:func:`_displayed`).
+GAMUT_MARGIN = 1.0 / 255.0
+#: Bisection steps of that chroma reduction (2⁻¹⁰ of the chroma: below one code value).
+GAMUT_STEPS = 10
+#: Least gain the fit cap may leave (a colour aimed at the gamut's very end keeps a trace of its texture, carried
+#: by the soft shoulder).
+FIT_FLOOR = 0.25
+#: Bounds of a corrected aim's lightness (:func:`_corrected_targets`): a little past black and white, no further —
+#: aiming far past white (L* 109 for #ffffff) buys ΔE only by pressing the whole texture into the shoulder (its
+#: spread 10 → 4 L*; bench/bench_colourway.py, tests/unit/test_colourway_gamut.py).
+AIM_L = (-3.0, 103.0)
+#: Percentiles of a cluster's lightness deviations that :data:`GAIN_FIT` applies to (outliers may still clip).
+FIT_PERCENTILES = (1.0, 99.0)
 #: Most a highlight's chroma may grow over its colour's (the reflectance model would scale it with lightness).
 CHROMA_GAIN_MAX = 1.25
 #: Chroma (C*ab) from which a colour's hue is trusted: below [0] chroma offsets are additive, from [1] relative to
@@ -416,6 +435,15 @@ def find_colours(image: Any, k: int, *, mask: Any = None, seed: int = 0) -> Foun
 
 
 # --------------------------------------------------------------------------------------------------- recolouring
+def _shoulder(L: np.ndarray) -> np.ndarray:
+    """Lightness ``L`` with soft shoulders: identity on [S, 100 − S] (S = :data:`SHOULDER`), above and below a tanh
+    that approaches 100 and 0 without reaching them — continuous with slope 1, so nothing is flattened at the
+    gamut's ends (a hard clip maps every highlight past 100 to one white)."""
+    hi, lo = 100.0 - SHOULDER, SHOULDER
+    out = np.where(L > hi, hi + SHOULDER * np.tanh((L - hi) / SHOULDER), L)
+    return np.where(L < lo, lo - SHOULDER * np.tanh((lo - L) / SHOULDER), out)
+
+
 def _move(lab: np.ndarray, mu: np.ndarray, target: np.ndarray, gain: float) -> np.ndarray:
     """Move pixels ``(N, 3)`` of a cluster with mean ``mu`` so the cluster's mean becomes ``target`` (CIELAB), their
     offsets from the mean scaled by ``gain`` (see :func:`_gains`).
@@ -433,7 +461,7 @@ def _move(lab: np.ndarray, mu: np.ndarray, target: np.ndarray, gain: float) -> n
       new colour (t_ab·r', r' its new relative lightness) and the rest keeps its offset, scaled down when the new
       colour is greyer.
     """
-    L = target[0] + gain * (lab[:, 0] - mu[0])
+    L = _shoulder(target[0] + gain * (lab[:, 0] - mu[0]))
     r = np.minimum((lab[:, 0] + 16.0) / (mu[0] + 16.0), CHROMA_GAIN_MAX)
     r_new = np.minimum((L + 16.0) / (target[0] + 16.0), CHROMA_GAIN_MAX)
     c_mu, c_t = math.hypot(mu[1], mu[2]), math.hypot(target[1], target[2])
@@ -448,7 +476,16 @@ def _move(lab: np.ndarray, mu: np.ndarray, target: np.ndarray, gain: float) -> n
         rel = np.clip(along / c_mu, 0.0, CHROMA_GAIN_MAX)
         rel_ab = (c_t * rel)[:, None] * ut[None] + (s_c * across)[:, None] * np.array([-ut[1], ut[0]])[None]
         ab = w * rel_ab + (1.0 - w) * ab
-    return np.concatenate([L[:, None], ab], axis=1)
+    return np.concatenate([L[:, None], ab * _highlight_fade(L, target[0])[:, None]], axis=1)
+
+
+def _highlight_fade(L: np.ndarray, t_l: float) -> np.ndarray:
+    """``(N,)`` chroma factor for moved lightness ``L``: 1 up to the new colour's lightness ``t_l``, then falling
+    linearly to 0 at white (at ``t_l`` + :data:`SHOULDER` for a colour that light): a pixel much lighter than its
+    colour — a white overcheck counted with a dark ground, a highlight — is that colour mixed with white, not a
+    more saturated version of it (growing its chroma with its lightness tinted white lines teal)."""
+    span = max(100.0 - t_l, SHOULDER)
+    return np.clip(1.0 - (L - t_l) / span, 0.0, 1.0)
 
 
 def _chroma_weight(c: float) -> float:
@@ -458,13 +495,17 @@ def _chroma_weight(c: float) -> float:
     return float(min(1.0, max(0.0, (c - lo) / (hi - lo))))
 
 
-def _gains(centres: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def _gains(centres: np.ndarray, targets: np.ndarray, dev: np.ndarray | None = None) -> np.ndarray:
     """``(k,)`` spread gain per cluster: how much its texture and shading are scaled.
 
     Two reasons to scale: lightness (a dark colour shows a fold as a smaller L* step than a light one: the ratio of
     L*+16) and contrast (when the palette's colours are closer together, or further apart, than the print's, the
     texture inside each colour is scaled alike, so every edge keeps its strength relative to the others and the
     print reads the same). The gain is their geometric mean ``** GAIN_MIX``, limited to :data:`GAIN_RANGE`.
+
+    ``dev`` ``(k, 2)``: each cluster's low and high lightness deviation from its centre (:func:`_deviations`).
+    Given, the gain is also capped so those deviations fit in :data:`GAIN_FIT` around the new colour: a twill
+    spanning L* 8–93 moved to white otherwise has its whole upper half clipped to one value.
     """
     light = np.maximum(targets[:, 0] + 16.0, 1.0) / np.maximum(centres[:, 0] + 16.0, 1.0)
     k = len(centres)
@@ -475,8 +516,34 @@ def _gains(centres: np.ndarray, targets: np.ndarray) -> np.ndarray:
             d = np.linalg.norm(c[:, None, :] - c[None, :, :], axis=-1) + np.eye(k) * 1e9
             return d.min(1)
         contrast = nearest(targets) / np.maximum(nearest(centres), 1e-6)
-    g = light ** (1.0 - GAIN_MIX) * contrast ** GAIN_MIX
-    return np.clip(g, *GAIN_RANGE)
+    g = np.clip(light ** (1.0 - GAIN_MIX) * contrast ** GAIN_MIX, *GAIN_RANGE)
+    if dev is None:
+        return g
+    return np.minimum(g, _fit_cap(targets[:, 0], dev))
+
+
+def _fit_cap(t_l: np.ndarray, dev: np.ndarray) -> np.ndarray:
+    """``(k,)`` largest gain that keeps deviations ``dev`` ``(k, 2)`` (low ≤ 0 ≤ high) inside :data:`GAIN_FIT`
+    around lightness ``t_l`` ``(k,)``; never below :data:`FIT_FLOOR`, so a colour aimed at the gamut's very end
+    keeps a trace of its texture (the soft shoulder then carries it)."""
+    lo, hi = GAIN_FIT
+    room_hi = np.maximum(hi - t_l, 0.0)
+    room_lo = np.maximum(t_l - lo, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap_hi = np.where(dev[:, 1] > 1e-6, room_hi / np.maximum(dev[:, 1], 1e-6), np.inf)
+        cap_lo = np.where(dev[:, 0] < -1e-6, room_lo / np.maximum(-dev[:, 0], 1e-6), np.inf)
+    return np.maximum(np.minimum(cap_hi, cap_lo), FIT_FLOOR)
+
+
+def _deviations(lab: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """``(k, 2)`` the :data:`FIT_PERCENTILES` of each cluster's lightness minus its centre's (pixels ``(N, 3)``
+    CIELAB, ``labels`` ``(N,)``); 0 for an empty cluster."""
+    dev = np.zeros((len(centres), 2))
+    for j in range(len(centres)):
+        d = lab[labels == j, 0] - centres[j, 0]
+        if d.size:
+            dev[j] = np.percentile(d, FIT_PERCENTILES)
+    return np.stack([np.minimum(dev[:, 0], 0.0), np.maximum(dev[:, 1], 0.0)], axis=1)
 
 
 def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -510,13 +577,13 @@ def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> 
 
 
 def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.ndarray,
-         chunk: int = 262_144) -> np.ndarray:
+         dev: np.ndarray | None = None, chunk: int = 262_144) -> np.ndarray:
     """Recoloured CIELAB ``(N, 3)``: each pixel's move(s), blended by :func:`_soft_weights`.
 
     (Assigning on a spatially smoothed copy was tried, to calm noise at soft boundaries: it mixed fine two-colour
     textures such as denim into one colour and lowered the measures; see /work/notes/issue-13.md.)"""
     k = len(centres)
-    gains = _gains(centres, targets)
+    gains = _gains(centres, targets, dev)
     if k == 1:
         return _move(lab, centres[0], targets[0], float(gains[0]))
     out = np.empty_like(lab)
@@ -533,8 +600,25 @@ def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.
 
 
 def _displayed(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CIELAB → (sRGB clipped to [0, 1], the CIELAB of what is shown)."""
-    rgb = np.clip(lab_to_srgb(lab), 0.0, 1.0)
+    """CIELAB ``(N, 3)`` → (sRGB in [0, 1], the CIELAB of what is shown).
+
+    A colour outside sRGB keeps its lightness and hue and loses chroma until it fits, with a margin of
+    :data:`GAMUT_MARGIN` (chroma reduction, as CSS Color 4 maps colours into a gamut): clipping each channel
+    instead turns a warm highlight's red channel into a flat 1.0 — the texture's light half becomes one colour.
+    Only what is left outside after that (lightness beyond 0–100) is clipped."""
+    rgb = lab_to_srgb(lab)
+    lo, hi = GAMUT_MARGIN, 1.0 - GAMUT_MARGIN
+    out = ((rgb < lo) | (rgb > hi)).any(-1) & (lab[:, 0] > 0.0) & (lab[:, 0] < 100.0)
+    if out.any():
+        sub = lab[out]
+        s_in, s_out = np.zeros(len(sub)), np.ones(len(sub))
+        for _ in range(GAMUT_STEPS):  # bisection on the chroma scale: s_in always fits, s_out never does
+            s = 0.5 * (s_in + s_out)
+            test = lab_to_srgb(np.concatenate([sub[:, :1], sub[:, 1:] * s[:, None]], axis=1))
+            fits = ((test >= lo) & (test <= hi)).all(-1)
+            s_in, s_out = np.where(fits, s, s_in), np.where(fits, s_out, s)
+        rgb[out] = lab_to_srgb(np.concatenate([sub[:, :1], sub[:, 1:] * s_in[:, None]], axis=1))
+    rgb = np.clip(rgb, 0.0, 1.0)
     return rgb, srgb_to_lab(rgb)
 
 
@@ -565,7 +649,7 @@ def _found_means(shown: np.ndarray, targets: np.ndarray, seed: int, *, quick: bo
 
 
 def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours, targets: np.ndarray,
-                       rounds: int = 4) -> np.ndarray:
+                       dev: np.ndarray | None = None, rounds: int = 4) -> np.ndarray:
     """Targets to aim the moves at so that, after blending and gamut clipping, the recoloured image's k dominant
     colours meet the palette (fixed-point rounds on the image, or a pixel sample of a large one).
 
@@ -582,7 +666,7 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
     for own_clusters in (False, True):
         aim = targets.copy()
         for _ in range(rounds):
-            _, shown = _displayed(_map(x, found.centres, found.spreads, aim))
+            _, shown = _displayed(_map(x, found.centres, found.spreads, aim, dev))
             found_means = _found_means(shown, targets, 0, quick=True)
             worst = float(delta_e2000(found_means, targets).max())
             if best is None or worst < best[0]:
@@ -591,7 +675,7 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
                 return aim
             means = found_means if own_clusters else _cluster_means(shown, lx, k, targets)
             aim = aim + (targets - means)
-            aim[:, 0] = np.clip(aim[:, 0], -20.0, 130.0)  # bounded: an unreachable target must not run away
+            aim[:, 0] = np.clip(aim[:, 0], *AIM_L)  # bounded: an unreachable target must not run away
             aim[:, 1:] = np.clip(aim[:, 1:], -160.0, 160.0)
     return best[1]
 
@@ -658,8 +742,9 @@ def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None
     lab = srgb_to_lab(rgb).reshape(-1, 3)
     labels = found.labels.reshape(-1)
     t_lab = np.array([t.lab for t in targets])
-    aim = _corrected_targets(lab, labels, found, t_lab)
-    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim))
+    dev = _deviations(lab, labels, found.centres)
+    aim = _corrected_targets(lab, labels, found, t_lab, dev)
+    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev))
     means = _found_means(shown, t_lab, seed)
     de = tuple(float(v) for v in delta_e2000(means, t_lab))
     notes = list(found.notes)
