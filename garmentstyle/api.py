@@ -20,7 +20,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -294,9 +294,10 @@ def render(sketch: Any, regions: Sequence[Region], options: RenderOptions | None
         if name in names:
             raise InputError(f"two regions are named {name!r}; give each region its own name")
         names.append(name)
+        rep.check("prepare")
         m, m_out, area = _region_mask(rg, name, sk, page, notes)
         masks.append(m_out.to(device))
-        spec, region_rep = _region_fabric(rg, name, m, area, sk, options, notes)
+        spec, region_rep = _region_fabric(rg, name, m, area, sk, options, notes, check=lambda: rep.check("prepare"))
         specs.append(dataclasses.replace(spec, swatch=spec.swatch.to(device)))
         region_report.append(region_rep)
     mask_t = torch.stack(masks)
@@ -430,10 +431,13 @@ def _region_mask(rg: Region, name: str, sk: _LoadedSketch, page: PageCheck, note
 
 
 def _region_fabric(rg: Region, name: str, m: torch.Tensor, area: int, sk: _LoadedSketch, options: RenderOptions,
-                   notes: list[str]) -> tuple["transfer.RegionSpec", RegionReport]:
+                   notes: list[str], *, check: Callable[[], None]) -> tuple["transfer.RegionSpec", RegionReport]:
     """Step 2b: the region's fabric as the transfer sees it — the swatch prepared (issue 7), recoloured, colour
-    matched, at its scale and through its grain/drape mapping — and its report entry."""
-    prep = swatches.prepare(rg.swatch, rg.prepare, name=f"swatch of {name}")
+    matched, at its scale and through its grain/drape mapping — and its report entry. ``check`` raises
+    :class:`Cancelled` when the render was cancelled: called between the steps and inside the swatch's synthesis
+    (a phone photo's preparation takes seconds; a cancel must not wait for it)."""
+    prep = swatches.prepare(rg.swatch, rg.prepare, name=f"swatch of {name}", check=check)
+    check()
     sw = check_swatch(prep.tile, name=f"swatch of {name}")
     notes.extend(prep.report.notes)
     recoloured = None
@@ -443,6 +447,7 @@ def _region_fabric(rg: Region, name: str, m: torch.Tensor, area: int, sk: _Loade
         recoloured = colourway.recolour(sw, rg.colourway)
         sw = recoloured.image
         notes.extend(f"{name}: colourway: {n}" for n in recoloured.notes)
+        check()
     if options.colour == "histogram":
         if colour_ops.chroma_spread(sk.native, m) < 0.02:
             notes.append(f"{name}: histogram matching to an uncoloured sketch gives a grey fabric; use "
@@ -451,6 +456,7 @@ def _region_fabric(rg: Region, name: str, m: torch.Tensor, area: int, sk: _Loade
     (nh, nw), (oh, ow) = sk.native_size, sk.output_size
     scale = _region_scale(rg, prep, name=name, sketch_h=nh, options=options)
     zoom = (ow / nw) / scale
+    check()
     mp = _region_mapping(rg, m, sk.native, native=(nh, nw), output=(oh, ow), name=name, notes=notes)
     spec = transfer.RegionSpec(name=name, swatch=sw, zoom=zoom, rotation=rg.rotation, style_weight=rg.style_weight,
                                mapping=mp)

@@ -199,10 +199,18 @@ def read_rgb(src: ImageSource, *, background: float = 1.0, max_pixels: int = MAX
     if isinstance(src, torch.Tensor):
         check_finite(src, "the image tensor")
         return tensor_to_array(src)
+    return read_rgba(src, background=background, max_pixels=max_pixels)[0]
+
+
+def read_rgba(src: ImageSource, *, background: float = 1.0,
+              max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, np.ndarray | None]:
+    """A file / bytes / PIL image read once as (RGB ``(H, W, 3)`` float32 in [0, 1] flattened onto ``background``,
+    its alpha ``(H, W)`` float32 in [0, 1] or None when the image has no alpha channel): for callers that judge the
+    transparency too (a swatch that is a cut-out is refused) without decoding the file twice."""
     rgb, alpha = _to_float_array(open_pil(src, max_pixels=max_pixels), _name(src))
     if alpha is not None:
         rgb = rgb * alpha[..., None] + background * (1.0 - alpha[..., None])
-    return np.ascontiguousarray(rgb, dtype=np.float32)
+    return np.ascontiguousarray(rgb, dtype=np.float32), alpha
 
 
 def _array_to_rgb(arr: np.ndarray, label: str = "the image array") -> np.ndarray:

@@ -12,6 +12,7 @@ bench/RESULTS.md).
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 import numpy as np
 import torch
@@ -34,7 +35,8 @@ def circular(encoder: nn.Module) -> nn.Module:
 
 
 def synthesize_gram(flat: np.ndarray, size: int, *, seed: int = 0, iterations: int = ITERATIONS,
-                    encoder: nn.Module | None = None, device: str = "cpu") -> tuple[np.ndarray, int]:
+                    encoder: nn.Module | None = None, device: str = "cpu",
+                    check: Callable[[], None] | None = None) -> tuple[np.ndarray, int]:
     """A seamless ``(s, s, 3)`` tile (s = ``size`` rounded down to a multiple of 16) with the photo's texture.
 
     Args:
@@ -42,6 +44,7 @@ def synthesize_gram(flat: np.ndarray, size: int, *, seed: int = 0, iterations: i
         size: wanted tile side in px.
         iterations: L-BFGS iterations.
         encoder: the feature extractor (default ``encoders.get("vgg19")``: needs the weights).
+        check: called before each L-BFGS evaluation; raises to stop (a cancelled render).
     Returns: (tile, iterations run).
     """
     enc = encoder if encoder is not None else encoders.get("vgg19", device=device)
@@ -63,6 +66,8 @@ def synthesize_gram(flat: np.ndarray, size: int, *, seed: int = 0, iterations: i
     runs = {"n": 0}
 
     def closure() -> torch.Tensor:
+        if check is not None:
+            check()
         opt.zero_grad()
         out = torus(x.clamp(0, 1), layers)
         loss = sum(gram_loss(gram(out[n])[0], targets[n]) for n in layers)

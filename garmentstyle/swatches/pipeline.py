@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -73,8 +73,13 @@ def _load(image: Any, name: str) -> tuple[torch.Tensor, np.ndarray]:
         checks.check_finite(image, name=name)
     if isinstance(image, torch.Tensor):
         checks.check_finite(image.detach().cpu().numpy(), name=name)
-    checks.check_alpha(checks.alpha_of(image), name=name)
-    t = io.load_image(image)
+    if isinstance(image, (np.ndarray, torch.Tensor)):
+        checks.check_alpha(checks.alpha_of(image), name=name)
+        t = io.load_image(image)
+    else:  # a file, bytes or PIL image: decoded once for both the pixels and the transparency check
+        rgb, alpha = io.read_rgba(image)
+        checks.check_alpha(alpha, name=name)
+        t = io.array_to_tensor(rgb)
     arr = t[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
     checks.check_finite(arr, name=name)
     return t, arr
@@ -93,7 +98,8 @@ def _work(arr: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def prepare(image: Any, mode: str = "auto", *, tile_size: int = SYNTH_SIZE, seed: int = 0, name: str = "swatch",
-            synthesizer: str = "auto", use_cache: bool = True) -> PreparedSwatch:
+            synthesizer: str = "auto", use_cache: bool = True,
+            check: Optional[Callable[[], None]] = None) -> PreparedSwatch:
     """Prepare one swatch.
 
     Args:
@@ -105,6 +111,9 @@ def prepare(image: Any, mode: str = "auto", *, tile_size: int = SYNTH_SIZE, seed
         synthesizer: "auto" (quilting offline; Gram with VGG19 when its weights are present), "quilting" or
             "gram" (VGG19 Gram-loss synthesis on a circular canvas; needs the weights).
         use_cache: reuse a tile prepared before from the same pixels and settings.
+        check: called between the steps and during synthesis (per row of blocks / per L-BFGS evaluation); it
+            raises to stop (a render's cancel token: :class:`~garmentstyle.errors.Cancelled`). Nothing is cached
+            from a stopped preparation.
 
     Returns:
         :class:`PreparedSwatch` (``.tile`` ``(1, 3, h, w)`` in [0, 1], ``.report``, ``.lattice``).
@@ -125,7 +134,8 @@ def prepare(image: Any, mode: str = "auto", *, tile_size: int = SYNTH_SIZE, seed
     key = (hashlib.sha1(arr.tobytes()).hexdigest(), arr.shape, mode, tile_size, seed, synthesizer)
     if use_cache and (hit := CACHE.get(key)) is not None:
         return hit
-    result = _prepare(tensor, arr, mode, tile_size=tile_size, seed=seed, name=name, synthesizer=synthesizer, t0=t0)
+    result = _prepare(tensor, arr, mode, tile_size=tile_size, seed=seed, name=name, synthesizer=synthesizer, t0=t0,
+                      check=check or _no_check)
     if use_cache:
         CACHE.put(key, result)
     return result
@@ -139,8 +149,12 @@ def _report(mode: str, action: str, method: str, an: Analysis, tile: np.ndarray,
                          light_before=an.light_unevenness, seconds=time.perf_counter() - t0, **kw)
 
 
+def _no_check() -> None:
+    return None
+
+
 def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int, seed: int, name: str,
-             synthesizer: str, t0: float) -> PreparedSwatch:
+             synthesizer: str, t0: float, check: Callable[[], None]) -> PreparedSwatch:
     label = f"{name}"
     if mode == "off":
         checks.check_size(arr, name=label)
@@ -171,6 +185,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
                       measure=False, tile_px_per_source_px=1.0, repeat_px=float(arr.shape[1]), lattice_px=None,
                       rotation=0.0, skew=0.0, light_correction=0.0, light_after=an.light_unevenness)
         return PreparedSwatch(tile=tensor, report=rep, lattice=None, analysis=an)
+    check()
     work, f = _work(arr)
     notes: list[str] = []
     if f < 1.0:
@@ -178,7 +193,9 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     pre, _ = flatten(work)
     lat = find_lattice(luminance(pre))
     period = max(lat.periods) if lat is not None else None
+    check()
     flat, strength = flatten(work, period=period)
+    check()
     light_scale = 2 * period if period else None
     an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=ratio, tiles=tiles,
                   light_unevenness=light_unevenness(work, scale=light_scale), lattice=lat,
@@ -219,7 +236,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     else:
         if lat is not None and mode == "auto":
             notes.append(f"a weak lattice {_fmt(lat, f)} (strength {lat.strength:.2f}) was not trusted; synthesized")
-        tile, method, action = _synthesize(keep_highlights(work, flat), tile_size, seed, synthesizer, lat)
+        tile, method, action = _synthesize(keep_highlights(work, flat), tile_size, seed, synthesizer, lat, check)
         tile, _ = _quiet_roll(tile)
         rep = _report(mode, action, method, an, tile, tile_px_per_source_px=f, repeat_px=float(tile.shape[1]),
                       lattice_px=_lat_px(lat, f), rotation=0.0, skew=0.0, light_after=_tiled_light(tile, light_scale),
@@ -276,8 +293,8 @@ def _upsample(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return ndimage.map_coordinates(x, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest").astype(np.float32)
 
 
-def _synthesize(flat: np.ndarray, tile_size: int, seed: int, synthesizer: str,
-                lat: Optional[Lattice]) -> tuple[np.ndarray, str, str]:
+def _synthesize(flat: np.ndarray, tile_size: int, seed: int, synthesizer: str, lat: Optional[Lattice],
+                check: Callable[[], None]) -> tuple[np.ndarray, str, str]:
     """(tile, method sentence, action): Gram synthesis with VGG19 when available/asked, else image quilting."""
     from .. import encoders
 
@@ -289,11 +306,11 @@ def _synthesize(flat: np.ndarray, tile_size: int, seed: int, synthesizer: str,
     if want_gram:
         from . import gram
 
-        tile, iters = gram.synthesize_gram(flat, size, seed=seed, iterations=gram.ITERATIONS)
+        tile, iters = gram.synthesize_gram(flat, size, seed=seed, iterations=gram.ITERATIONS, check=check)
         return tile, f"Gram-loss texture synthesis (vgg19, circular canvas, {iters} L-BFGS iterations)", \
             "synthesize:gram-vgg19"
     block = _block_size(flat, size, lat)
-    tile = quilt(flat, size, block=block, seed=seed)
+    tile = quilt(flat, size, block=block, seed=seed, check=check)
     return tile, (f"image quilting with minimum-error boundary cuts on a wrap-around canvas (Efros & Freeman "
                   f"2001), {block} px blocks (offline: VGG19 weights not found)"
                   if synthesizer == "auto" else f"image quilting (Efros & Freeman 2001), {block} px blocks"), \

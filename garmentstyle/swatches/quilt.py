@@ -9,6 +9,8 @@ seamless by construction. Pure functions on ``(H, W, 3)`` float32 arrays in [0, 
 """
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import numpy as np
 from scipy import fft as sfft
 
@@ -86,7 +88,8 @@ def _grid(size: int, target_block: int) -> tuple[int, int, int]:
     return best[1], best[2], best[3]
 
 
-def quilt(src: np.ndarray, size: int, *, block: int = 40, seed: int = 0, tolerance: float = 0.1) -> np.ndarray:
+def quilt(src: np.ndarray, size: int, *, block: int = 40, seed: int = 0, tolerance: float = 0.1,
+          check: Optional[Callable[[], None]] = None) -> np.ndarray:
     """A seamless ``(size, size, 3)`` tile quilted from ``src`` ``(H, W, 3)``.
 
     Args:
@@ -95,6 +98,7 @@ def quilt(src: np.ndarray, size: int, *, block: int = 40, seed: int = 0, toleran
         block: wanted block side in px (a few times the texture's feature size).
         seed: random seed (the choice among the near-best blocks).
         tolerance: blocks within (1 + tolerance)·best SSD are candidates.
+        check: called before each row of blocks; raises to stop (a cancelled render).
     """
     rng = np.random.default_rng(seed)
     n, step, ov = _grid(size, block)
@@ -105,6 +109,8 @@ def quilt(src: np.ndarray, size: int, *, block: int = 40, seed: int = 0, toleran
     canvas = np.zeros((size, size, 3), np.float32)
     filled = np.zeros((size, size), bool)
     for bi in range(n):
+        if check is not None:
+            check()
         for bj in range(n):
             ys = (bi * step + np.arange(b)) % size
             xs = (bj * step + np.arange(b)) % size
