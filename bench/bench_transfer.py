@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,7 @@ def main() -> None:
                     help="only the default render at 1024/2048 px vs the plain tile × shading × composite reference")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)  # OpenCV (resampling, distance transforms) on as many threads as torch
     if args.speed_only:
         res = {"dress": speed_vs_reference(),
                "tshirt_line_art": speed_vs_reference(sketch="tshirt", keep_paper=True)}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
-from . import __version__, colour as colour_ops, encoders, finish, io, transfer
+from . import __version__, colour as colour_ops, encoders, finish, io, resample, transfer
 from .errors import Cancelled, InputError, MaskError, OptionsError
 from .options import check_output_side, opt, validate_fields
 from .swatch import check_swatch
@@ -177,9 +177,10 @@ def output_size(native: tuple[int, int], size: int) -> tuple[int, int]:
 
 
 def _resize_image(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(B, C, h, w)`` in [0, 1] at ``size`` (:func:`garmentstyle.resample.bilinear`), clamped to [0, 1]."""
     if tuple(x.shape[-2:]) == tuple(size):
         return x
-    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp_(0, 1)
+    return resample.bilinear(x, size).clamp_(0, 1)
 
 
 def region_fits(mask: Any, size: int, *, sketch_size: tuple[int, int] | None = None) -> bool:

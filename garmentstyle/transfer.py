@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import colour as colour_ops
-from . import guidance, losses, swatch as swatch_ops
+from . import guidance, losses, resample, swatch as swatch_ops
 from .cache import CacheStats, LRUCache, content_key
 from .canvas import region_canvas, stretch_sampler
 from .encoders import Encoder
@@ -136,6 +136,8 @@ def _resize(x: torch.Tensor, size: tuple[int, int], mode: str = "bilinear") -> t
         return x
     if mode == "nearest":
         return F.interpolate(x, size=size, mode="nearest")
+    if mode == "bilinear":
+        return resample.bilinear(x, size)
     return F.interpolate(x, size=size, mode=mode, antialias=True, align_corners=False)
 
 
