@@ -258,6 +258,10 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[128, 192, 256], help="targets, precision: render sizes")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="targets, precision: noise seeds")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--cache-dir", type=Path,
+                    help="style targets on disk (garmentstyle.target_store); default a fresh empty folder, so the "
+                         "first render measures them. Run twice with the same folder: the second run's cold set-up "
+                         "is a new process's first render with the targets on disk")
     ap.add_argument("--rounding-yardstick", action="store_true",
                     help="precision: also fp32 with the other thread count (rounding-order drift alone)")
     args = ap.parse_args()
@@ -265,6 +269,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gs-vgg-"))
     random_checkpoint(tmp)
     os.environ["GARMENTSTYLE_WEIGHTS"] = str(tmp)
+    os.environ["GARMENTSTYLE_CACHE"] = str(args.cache_dir or tmp / "cache")
     out: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(), "load_1min": os.getloadavg()[0]}
     if args.only in (None, "setup"):
         out["setup"] = setup_bench(args.size, 4)

@@ -244,10 +244,10 @@ def _region_mapping(rg: Region, mask: torch.Tensor, sketch: torch.Tensor, *, nat
     """The region's texture parameterisation (:mod:`garmentstyle.mapping`) scaled to the output size, or None for the
     plain tiling. Built on the sketch at its own size (``mask`` and ``sketch`` native, ``output`` the output's
     ``(H, W)``), so every output size — preview or print — gets the same field and the same pattern placement."""
-    from . import mapping
-
     if isinstance(rg.grain, str) and rg.grain == "straight" and rg.drape == 0:
         return None
+    from . import mapping  # here, not above: its sparse solvers cost ~80 ms to import, and plain tiling needs none
+
     mp = mapping.build(mask.cpu(), sketch.cpu(), grain=rg.grain, rotation=rg.rotation, drape=rg.drape)
     notes.extend(f"{name}: {n}" for n in mp.notes)
     return mp.scaled(output[1] / native[1]) if mp.maps is not None else None

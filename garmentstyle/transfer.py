@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import colour as colour_ops
-from . import guidance, losses, resample, swatch as swatch_ops
+from . import guidance, losses, resample, swatch as swatch_ops, target_store
 from .cache import CacheStats, LRUCache, content_key
 from .canvas import region_canvas, stretch_sampler
 from .encoders import Encoder
@@ -101,32 +101,51 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
     to leave out the seams of a swatch that does not tile, gave noisier targets: a 171 px swatch is a small sample
     for the deep layers, and every noise-start render got worse; see bench/RESULTS.md.) ``checkpoint("targets")``
     is called before a measurement (a cancel point inside target measurement; cache hits are instant).
+
+    Cached in the process (``cache``, keyed by the swatch's content, placement, layers and the encoder's weights
+    fingerprint) and on disk (:mod:`garmentstyle.target_store`: a later process's first render skips the pass).
     """
+    use_disk = cache is not None  # cache=None: measure afresh (benchmarks, tests of the measurement itself)
+    ident = (content_key(swatch), round(zoom, 4), round(rotation, 3), encoder.fingerprint(), luminance_only, layers,
+             swatch.device.type)
 
     def make() -> dict[str, torch.Tensor]:
+        stored_as = target_store.key(*ident) if use_disk else None
+        stored = target_store.load(stored_as, layers) if stored_as else None
+        if stored is not None:  # measured by an earlier process: the same values, bit for bit
+            return {n: t.to(swatch.device) for n, t in stored.items()}
         if checkpoint is not None:
             checkpoint("targets")
-        repeat = max(swatch.shape[-2:]) * zoom
-        side = _canvas_side(encoder, layers, repeat)
-        canvas = swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation)
-        if luminance_only:
-            canvas = colour_ops.luminance(canvas).expand(-1, 3, -1, -1)
-        feats = encoder(canvas, layers)
-        ones = torch.ones(1, side, side, device=canvas.device)
-        guides = guidance.propagate(ones, encoder.geometry, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
-        out = {}
-        for n in layers:
-            g, valid = losses.guided_gram(feats[n].float(), guides[n])
-            if not bool(valid[0]):  # deepest layer larger than the canvas: use every cell rather than none
-                g = losses.gram(feats[n].float())
-            out[n] = g[0].detach()
+        out = _measure_targets(encoder, swatch, zoom=zoom, rotation=rotation, layers=layers,
+                               luminance_only=luminance_only)
+        if stored_as:
+            target_store.save(stored_as, out)
         return out
 
     if cache is None:
         return make()
-    key = (cache.key_of(swatch), round(zoom, 4), round(rotation, 3), encoder.name, getattr(encoder, "pooling", ""),
-           luminance_only, layers, str(swatch.device))
-    return cache.get(key, make, stats)
+    return cache.get(ident + (str(swatch.device),), make, stats)
+
+
+@torch.no_grad()
+def _measure_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotation: float,
+                     layers: tuple[str, ...], luminance_only: bool) -> dict[str, torch.Tensor]:
+    """:func:`style_targets`' measurement itself (one no-grad pass on the tiled canvas)."""
+    repeat = max(swatch.shape[-2:]) * zoom
+    side = _canvas_side(encoder, layers, repeat)
+    canvas = swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation)
+    if luminance_only:
+        canvas = colour_ops.luminance(canvas).expand(-1, 3, -1, -1)
+    feats = encoder(canvas, layers)
+    ones = torch.ones(1, side, side, device=canvas.device)
+    guides = guidance.propagate(ones, encoder.geometry, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
+    out = {}
+    for n in layers:
+        g, valid = losses.guided_gram(feats[n].float(), guides[n])
+        if not bool(valid[0]):  # deepest layer larger than the canvas: use every cell rather than none
+            g = losses.gram(feats[n].float())
+        out[n] = g[0].detach()
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- helpers

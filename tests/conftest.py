@@ -28,6 +28,8 @@ def _no_real_weights(tmp_path_factory, monkeypatch):
     empty = tmp_path_factory.mktemp("weights")
     monkeypatch.setenv("GARMENTSTYLE_WEIGHTS", str(empty))
     monkeypatch.setenv("TORCH_HOME", str(empty / "torch"))
+    # style targets on disk (garmentstyle.target_store): one empty folder per test, never the developer's own
+    monkeypatch.setenv("GARMENTSTYLE_CACHE", str(tmp_path_factory.mktemp("cache")))
 
 
 def draw_sketch(h: int = 96, w: int = 96) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

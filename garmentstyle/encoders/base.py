@@ -7,6 +7,7 @@ receptive field lies inside the region count (Gatys et al. 2017, "inside" guides
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import torch
@@ -58,6 +59,24 @@ class Encoder(nn.Module):
     def forward(self, image: torch.Tensor, layers: tuple[str, ...] | None = None) -> dict[str, torch.Tensor]:
         """Args: image ``(B, 3, H, W)`` float RGB in [0, 1]. Returns ``{layer: (B, C, h, w)}`` for ``layers``."""
         raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        """What the features depend on besides the input: the class, name, pooling and a hash of the weights (each
+        parameter's and buffer's name, shape and first and last 1024 values — a changed checkpoint changes them,
+        and sampling keeps it ~1 ms for VGG19's 80 MB). Cached targets are keyed by it, so two checkpoints never
+        share them. Computed once per instance (the weights of a built encoder do not change)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is not None:
+            return cached
+        h = hashlib.sha1(f"{type(self).__name__}/{self.name}/{getattr(self, 'pooling', '')}".encode())
+        with torch.no_grad():
+            for n, t in list(self.named_parameters()) + list(self.named_buffers()):
+                flat = t.detach().reshape(-1)
+                h.update(f"{n}{tuple(t.shape)}{t.dtype}".encode())
+                for part in (flat[:1024], flat[-1024:]):
+                    h.update(part.to("cpu", torch.float32).contiguous().numpy().tobytes())
+        self.__dict__["_fingerprint"] = value = h.hexdigest()
+        return value
 
     @property
     def layers(self) -> tuple[str, ...]:

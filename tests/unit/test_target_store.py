@@ -1,0 +1,116 @@
+"""Style targets on disk (issue 11: the VGG19 set-up before the first gradient): a later process's first render
+takes the targets an earlier one measured — the same values bit for bit, keyed by everything they depend on (two
+checkpoints never share them) — and a bad cache file or folder never fails a render."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from garmentstyle import target_store, transfer
+from garmentstyle.encoders.texture import TextureEncoder
+from garmentstyle.encoders.vgg19 import VGG19Encoder
+from tests.conftest import checker
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory) -> dict[int, object]:
+    """Two randomly initialised features-only VGG19 checkpoints (seeds 0 and 1), written once for the module."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    folder = tmp_path_factory.mktemp("vgg")
+    out = {}
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        state = {f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()}
+        out[seed] = folder / f"vgg19-{seed}.pth"
+        torch.save(state, out[seed])
+    return out
+
+
+def _targets(enc, swatch, cache=None, **kw):
+    args = dict(zoom=1.0, rotation=0.0, layers=("relu1_1", "relu2_1"), luminance_only=False)
+    args.update(kw)
+    return transfer.style_targets(enc, swatch, cache=cache if cache is not None else transfer.TargetCache(4), **args)
+
+
+def test_a_new_process_reads_the_targets_an_earlier_one_measured(checkpoints, monkeypatch):
+    enc = VGG19Encoder(checkpoints[0])
+    sw = checker((0.8, 0.1, 0.1), (0.1, 0.1, 0.6), period=8)
+    first = _targets(enc, sw)
+    files = list(target_store.folder().glob("*.pt"))
+    assert len(files) == 1
+    calls = []
+    monkeypatch.setattr(transfer, "_measure_targets", lambda *a, **k: calls.append(1))
+    again = _targets(enc, sw)  # a fresh in-process cache: what a new process sees
+    assert calls == [] and set(again) == set(first)
+    assert all(torch.equal(again[n], first[n]) for n in first)  # bit for bit
+
+
+def test_the_key_holds_the_weights_the_placement_and_the_layers(checkpoints):
+    a, b = VGG19Encoder(checkpoints[0]), VGG19Encoder(checkpoints[1])
+    assert a.fingerprint() != b.fingerprint() and a.fingerprint() == VGG19Encoder(checkpoints[0]).fingerprint()
+    sw = checker((0.9, 0.8, 0.2), (0.2, 0.3, 0.3), period=6)
+    ta = _targets(a, sw)
+    tb = _targets(b, sw)  # another checkpoint: measured again, not read back
+    assert not torch.equal(ta["relu2_1"], tb["relu2_1"])
+    _targets(a, sw, zoom=1.5)
+    _targets(a, sw, rotation=10.0)
+    _targets(a, sw, luminance_only=True)
+    _targets(a, sw, layers=("relu1_1",))
+    assert len(list(target_store.folder().glob("*.pt"))) == 6
+
+
+def test_a_corrupt_or_foreign_file_is_a_miss_and_is_removed(tmp_path):
+    enc = TextureEncoder()
+    sw = checker((0.3, 0.6, 0.2), (0.9, 0.9, 0.9), period=8)
+    layers = tuple(enc.style_layers[:2])
+    want = _targets(enc, sw, layers=layers)
+    (path,) = target_store.folder().glob("*.pt")
+    path.write_bytes(b"not a torch file")
+    got = _targets(enc, sw, layers=layers)
+    assert all(torch.equal(got[n], want[n]) for n in want)
+    torch.save({"other": torch.zeros(3, 3)}, path)  # readable, but not these layers
+    got = _targets(enc, sw, layers=layers)
+    assert all(torch.equal(got[n], want[n]) for n in want)
+    assert target_store.load(path.stem, layers) is not None  # rewritten with the right values
+
+
+def test_off_and_an_unwritable_folder_leave_renders_alone(tmp_path, monkeypatch):
+    enc = TextureEncoder()
+    sw = checker((0.3, 0.6, 0.2), (0.9, 0.9, 0.9), period=8)
+    layers = tuple(enc.style_layers[:1])
+    monkeypatch.setenv(target_store.ENV_DIR, "off")
+    assert target_store.folder() is None
+    _targets(enc, sw, layers=layers)
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv(target_store.ENV_DIR, str(blocker))  # folder() is under a file: mkdir fails
+    out = _targets(enc, sw, layers=layers)
+    assert set(out) == set(layers)
+    assert not target_store.save("abc", out)
+
+
+def test_the_folder_is_trimmed_to_its_limit_least_recently_used_first(tmp_path, monkeypatch):
+    value = {"relu1_1": torch.zeros(64, 64)}
+    size = None
+    for i in range(5):
+        assert target_store.save(f"k{i}", value)
+        p = target_store.folder() / f"k{i}.pt"
+        os.utime(p, (1000 + i, 1000 + i))
+        size = p.stat().st_size
+    assert target_store.load("k0", ("relu1_1",)) is not None  # used now: the newest
+    monkeypatch.setattr(target_store, "MAX_BYTES", 3 * size)
+    target_store.save("k5", value)
+    left = sorted(p.stem for p in target_store.folder().glob("*.pt"))
+    assert left == ["k0", "k4", "k5"]
+
+
+def test_no_cache_means_no_disk():
+    enc = TextureEncoder()
+    sw = checker((0.3, 0.6, 0.2), (0.9, 0.9, 0.9), period=8)
+    transfer.style_targets(enc, sw, zoom=1.0, rotation=0.0, layers=tuple(enc.style_layers[:1]),
+                           luminance_only=False, cache=None)
+    root = target_store.folder()
+    assert not root.exists() or not list(root.glob("*.pt"))
