@@ -133,15 +133,7 @@ def run(
             confidence, more = _figure_confidence(sketch, part, pk, options)
             notes += more
     progress("refine")
-    speck = _speck(part.shape, options)
-    # On a figure the outline the garment shares with the body or the paper is no one's (figure.outline_off).
-    garment = outline_off(part, chosen) if layout == "figure" else part.mask(chosen)
-    if not options.grow_under_lines:
-        fills = part.mask([i + 1 for i, k in enumerate(part.kinds) if k == lineart.KIND_FILL and i + 1 in chosen])
-        garment &= ~(part.ink & ~fills)
-    garment = refine_garment(garment, options=options, speck=speck)
-    if layout == "figure":
-        garment &= ~_left_out(part, chosen)
+    garment = _garment(part, chosen, layout, options)
     sel = np.zeros(part.n + 1, bool)
     sel[np.asarray(chosen)] = True
     parts = np.where(sel[part.labels], part.labels, 0)
@@ -179,11 +171,23 @@ def _left_out(part: lineart.Partition, chosen) -> np.ndarray:
     return (part.free_labels > 0) & ~np.isin(part.free_labels, np.asarray(list(chosen), np.int64))
 
 
+def _garment(part: lineart.Partition, chosen, layout: str, options: SegmentOptions) -> np.ndarray:
+    """The garment mask (working px, bool) of the ``chosen`` regions: on a figure without the outline it shares
+    with the body or the paper (that line is no one's: :func:`.figure.outline_off`), without the lines when
+    ``grow_under_lines`` is off, refined, and on a figure without what the reading left out."""
+    garment = outline_off(part, chosen) if layout == "figure" else part.mask(chosen)
+    if not options.grow_under_lines:
+        fills = part.mask([i + 1 for i, k in enumerate(part.kinds) if k == lineart.KIND_FILL and i + 1 in chosen])
+        garment &= ~(part.ink & ~fills)
+    garment = refine_garment(garment, options=options, speck=_speck(part.shape, options))
+    if layout == "figure":
+        garment &= ~_left_out(part, chosen)
+    return garment
+
+
 def figure_garment(part: lineart.Partition, chosen, options: SegmentOptions) -> np.ndarray:
-    """A figure's garment as :func:`run` makes it (working px, bool): the chosen regions without their outline
-    (:func:`.figure.outline_off`), refined, without what the reading left out. A click's piece is cut to it."""
-    g = refine_garment(outline_off(part, chosen), options=options, speck=_speck(part.shape, options))
-    return g & ~_left_out(part, chosen)
+    """A figure's garment exactly as :func:`run` makes it (working px, bool). A click's piece is cut to it."""
+    return _garment(part, chosen, "figure", options)
 
 
 def _figure_confidence(sketch, part: lineart.Partition, pk, options: SegmentOptions) -> tuple[float, list[str]]:

@@ -350,7 +350,7 @@ def outline_off(part: Partition, chosen) -> np.ndarray:
     the paper's side. An ink pixel is outline when it lies within 1.5 line widths (+1 px) of paper or body that is
     not garment; solid fills the garment holds (buttons, a belt) are not ink here. On a flat the garment is the only
     region and keeps its outline (its silhouette, lines included, is the garment)."""
-    import scipy.ndimage as ndi
+    from ..morph import bbox, edt_in_box
 
     keep = [int(l) for l in chosen]
     g = part.mask(keep)
@@ -359,5 +359,9 @@ def outline_off(part: Partition, chosen) -> np.ndarray:
     outside = ~g & ~ink
     if not outside.any() or not (g & ink).any():
         return g
-    d_out = ndi.distance_transform_edt(~outside)
-    return g & ~(ink & (d_out <= 1.5 * max(1.0, float(part.stroke)) + 1.0))
+    reach = 1.5 * max(1.0, float(part.stroke)) + 1.0
+    y0, y1, x0, x1 = box = bbox(g & ink)  # only the garment's ink can be outline: distances there, within reach
+    d_out = edt_in_box(~outside, box, reach + 1.0)
+    off = np.zeros_like(g)
+    off[y0:y1, x0:x1] = ink[y0:y1, x0:x1] & (d_out <= reach)
+    return g & ~off
