@@ -10,6 +10,7 @@ noise start (the guided optimisation alone). Saves a contact sheet per swatch to
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("GARMENTSTYLE_CACHE", "off")  # measure the work itself, not the style-target disk cache
 sys.path.insert(0, str(ROOT))
 
 import garmentstyle as gs  # noqa: E402

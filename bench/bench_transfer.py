@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import cv2
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("GARMENTSTYLE_CACHE", "off")  # measure the work itself, not the style-target disk cache
 sys.path.insert(0, str(ROOT))
 
 import garmentstyle as gs  # noqa: E402

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,9 @@ import pytest
 import torch
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Style targets on disk (garmentstyle.target_store) go to a folder of this test run, never the developer's
+# ~/.cache: set at import, so fixtures of any scope and the app servers the UI tests start inherit it.
+os.environ["GARMENTSTYLE_CACHE"] = tempfile.mkdtemp(prefix="gs-test-cache-")
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 REPO = Path(__file__).resolve().parents[1]
