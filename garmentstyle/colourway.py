@@ -52,8 +52,12 @@ KMEANS_RESTARTS = 4
 CORE_SIGMAS = 2.0
 #: Limits of the spread gain, so a near-black cluster moved to white does not amplify its noise 6×.
 GAIN_RANGE = (0.25, 3.0)
-#: Weight of the contrast ratio (vs the lightness ratio) in a cluster's spread gain (:func:`_gains`).
-GAIN_MIX = 0.5
+#: Weight of the contrast ratio (vs the lightness ratio) in a cluster's spread gain (:func:`_gains`). 1: the
+#: texture follows the print's edge contrast alone (:func:`_edge_contrast`), so its edges keep their strength
+#: relative to the print's strongest, which is what the edge measure compares. 0.5 (the geometric mean with the
+#: L*+16 ratio) shrank the texture of a light colour moved dark below the edge threshold: white / pale-blue stripes
+#: moved to navy had edge IoU 0.55 (now 0.95; bench/bench_colourway.py, /work/notes/G.md).
+GAIN_MIX = 1.0
 #: L* band a cluster's texture must fit in around its new colour: the gain is capped so the 1st–99th percentile
 #: lightness deviations land inside it (:func:`_gains`), else moving a full-range texture to white clips it flat.
 GAIN_FIT = (2.0, 98.0)
@@ -495,13 +499,20 @@ def _chroma_weight(c: float) -> float:
     return float(min(1.0, max(0.0, (c - lo) / (hi - lo))))
 
 
-def _gains(centres: np.ndarray, targets: np.ndarray, dev: np.ndarray | None = None) -> np.ndarray:
+def _gains(centres: np.ndarray, targets: np.ndarray, dev: np.ndarray | None = None,
+           contrast: float | None = None) -> np.ndarray:
     """``(k,)`` spread gain per cluster: how much its texture and shading are scaled.
 
     Two reasons to scale: lightness (a dark colour shows a fold as a smaller L* step than a light one: the ratio of
     L*+16) and contrast (when the palette's colours are closer together, or further apart, than the print's, the
     texture inside each colour is scaled alike, so every edge keeps its strength relative to the others and the
-    print reads the same). The gain is their geometric mean ``** GAIN_MIX``, limited to :data:`GAIN_RANGE`.
+    print reads the same). The gain is ``light ** (1 − GAIN_MIX) · contrast ** GAIN_MIX``, limited to
+    :data:`GAIN_RANGE`.
+
+    ``contrast``: the print's edge-contrast ratio, new over old (:func:`_edge_contrast`), one factor for every
+    cluster. Without it, each cluster's ratio of nearest-colour distances (palette over print) is used — which
+    over-amplifies a texture whose nearest old colour is a faint neighbour (a white ground next to a pale grey
+    stripe) moved far away: its noise grew past the print's real edges.
 
     ``dev`` ``(k, 2)``: each cluster's low and high lightness deviation from its centre (:func:`_deviations`).
     Given, the gain is also capped so those deviations fit in :data:`GAIN_FIT` around the new colour: a twill
@@ -511,6 +522,8 @@ def _gains(centres: np.ndarray, targets: np.ndarray, dev: np.ndarray | None = No
     k = len(centres)
     if k == 1:
         contrast = np.ones(1)
+    elif contrast is not None:
+        contrast = np.full(k, float(contrast))
     else:
         def nearest(c: np.ndarray) -> np.ndarray:
             d = np.linalg.norm(c[:, None, :] - c[None, :, :], axis=-1) + np.eye(k) * 1e9
@@ -535,15 +548,63 @@ def _fit_cap(t_l: np.ndarray, dev: np.ndarray) -> np.ndarray:
     return np.maximum(np.minimum(cap_hi, cap_lo), FIT_FLOOR)
 
 
-def _deviations(lab: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+def _deviations(lab: np.ndarray, labels: np.ndarray, centres: np.ndarray, spreads: np.ndarray | None = None,
+                chunk: int = 262_144) -> np.ndarray:
     """``(k, 2)`` the :data:`FIT_PERCENTILES` of each cluster's lightness minus its centre's (pixels ``(N, 3)``
-    CIELAB, ``labels`` ``(N,)``); 0 for an empty cluster."""
-    dev = np.zeros((len(centres), 2))
-    for j in range(len(centres)):
-        d = lab[labels == j, 0] - centres[j, 0]
+    CIELAB, ``labels`` ``(N,)``); 0 for an empty cluster.
+
+    Given ``spreads`` (k > 1), the lightness is the one each move is handed (:func:`_soft_weights`: a pixel between
+    two cores clamped to its cluster's core edge, the blend doing the rest of the way), so the fit cap bounds what
+    a move really scales: the raw pixels' percentiles include the edge ramps toward a far neighbour (a light stripe's
+    1st percentile sat 21 L* below it, on its ramp to navy) and capped the gain 2× too low."""
+    k = len(centres)
+    if spreads is None or k == 1:
+        parts = [lab[labels == j, 0] - centres[j, 0] for j in range(k)]
+    else:
+        pieces: list[list[np.ndarray]] = [[] for _ in range(k)]
+        for s in range(0, len(lab), chunk):
+            j1, j2, w2, x1, x2 = _soft_weights(lab[s:s + chunk], centres, spreads)
+            for j in range(k):
+                pieces[j] += [x1[j1 == j, 0], x2[(j2 == j) & (w2 > 0), 0]]
+        parts = [np.concatenate(p) - centres[j, 0] for j, p in enumerate(pieces)]
+    dev = np.zeros((k, 2))
+    for j, d in enumerate(parts):
         if d.size:
             dev[j] = np.percentile(d, FIT_PERCENTILES)
     return np.stack([np.minimum(dev[:, 0], 0.0), np.maximum(dev[:, 1], 0.0)], axis=1)
+
+
+def _gradient_level(lab_img: np.ndarray) -> float:
+    """The strong-edge level of an ``(H, W, 3)`` CIELAB image as :func:`edges` measures it: the 99th percentile of
+    the smoothed Sobel gradient, strongest of L*, a*, b* per pixel."""
+    import cv2
+
+    lab = cv2.GaussianBlur(lab_img.astype(np.float32) * np.float32(2.0), (0, 0), EDGE_SIGMA)
+    dx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
+    return float(np.percentile(np.sqrt(dx ** 2 + dy ** 2).max(axis=2), 99))
+
+
+def _edge_contrast(lab: np.ndarray, shape: tuple[int, int], centres: np.ndarray, spreads: np.ndarray,
+                   targets: np.ndarray, chunk: int = 262_144) -> float | None:
+    """How much the recolouring scales the print's edges: the strong-edge level (:func:`_gradient_level`) of the
+    print drawn in the palette's flat colours over that of the print drawn in its own found colours (each pixel the
+    :func:`_soft_weights` blend of its two nearest colours, no texture). Scaling every cluster's texture by this one
+    factor keeps each texture edge's strength relative to the print's strongest edges, which is what tells a
+    print's structure; ``None`` for k = 1 or a flat image."""
+    if len(centres) < 2:
+        return None
+    old = np.empty_like(lab)
+    new = np.empty_like(lab)
+    for s in range(0, len(lab), chunk):
+        j1, j2, w2, _, _ = _soft_weights(lab[s:s + chunk], centres, spreads)
+        w = w2[:, None]
+        old[s:s + chunk] = (1.0 - w) * centres[j1] + w * centres[j2]
+        new[s:s + chunk] = (1.0 - w) * targets[j1] + w * targets[j2]
+    g_old = _gradient_level(old.reshape(*shape, 3))
+    if g_old <= 1e-6:
+        return None
+    return _gradient_level(new.reshape(*shape, 3)) / g_old
 
 
 def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -577,13 +638,13 @@ def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> 
 
 
 def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.ndarray,
-         dev: np.ndarray | None = None, chunk: int = 262_144) -> np.ndarray:
+         dev: np.ndarray | None = None, chunk: int = 262_144, contrast: float | None = None) -> np.ndarray:
     """Recoloured CIELAB ``(N, 3)``: each pixel's move(s), blended by :func:`_soft_weights`.
 
     (Assigning on a spatially smoothed copy was tried, to calm noise at soft boundaries: it mixed fine two-colour
     textures such as denim into one colour and lowered the measures; see /work/notes/issue-13.md.)"""
     k = len(centres)
-    gains = _gains(centres, targets, dev)
+    gains = _gains(centres, targets, dev, contrast)
     if k == 1:
         return _move(lab, centres[0], targets[0], float(gains[0]))
     out = np.empty_like(lab)
@@ -649,7 +710,8 @@ def _found_means(shown: np.ndarray, targets: np.ndarray, seed: int, *, quick: bo
 
 
 def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours, targets: np.ndarray,
-                       dev: np.ndarray | None = None, rounds: int = 4) -> np.ndarray:
+                       dev: np.ndarray | None = None, rounds: int = 4,
+                       contrast: float | None = None) -> np.ndarray:
     """Targets to aim the moves at so that, after blending and gamut clipping, the recoloured image's k dominant
     colours meet the palette (fixed-point rounds on the image, or a pixel sample of a large one).
 
@@ -666,7 +728,7 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
     for own_clusters in (False, True):
         aim = targets.copy()
         for _ in range(rounds):
-            _, shown = _displayed(_map(x, found.centres, found.spreads, aim, dev))
+            _, shown = _displayed(_map(x, found.centres, found.spreads, aim, dev, contrast=contrast))
             found_means = _found_means(shown, targets, 0, quick=True)
             worst = float(delta_e2000(found_means, targets).max())
             if best is None or worst < best[0]:
@@ -742,9 +804,10 @@ def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None
     lab = srgb_to_lab(rgb).reshape(-1, 3)
     labels = found.labels.reshape(-1)
     t_lab = np.array([t.lab for t in targets])
-    dev = _deviations(lab, labels, found.centres)
-    aim = _corrected_targets(lab, labels, found, t_lab, dev)
-    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev))
+    dev = _deviations(lab, labels, found.centres, found.spreads)
+    contrast = _edge_contrast(lab, (H, W), found.centres, found.spreads, t_lab)
+    aim = _corrected_targets(lab, labels, found, t_lab, dev, contrast=contrast)
+    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev, contrast=contrast))
     means = _found_means(shown, t_lab, seed)
     de = tuple(float(v) for v in delta_e2000(means, t_lab))
     notes = list(found.notes)

@@ -198,6 +198,9 @@ REAL = [
     (SAMPLES / "tartan.png", "#264653/#e9c46a/#e76f51"),
     (SAMPLES / "gingham.png", "#5b2333/#f7f4f3/#a4b494"),
     (SAMPLES / "houndstooth.png", "#1b2a49/#e4c59e"),
+    # white and pale-blue stripes (one found colour at k=2) moved to navy: their step is a texture edge, kept only
+    # when the texture is scaled with the print's edge contrast, not shrunk by the L*+16 ratio (was IoU 0.55)
+    (SHARED / "acg_stripes_navy.png", "#1b2a49/#e4c59e"),
 ]
 
 
@@ -212,6 +215,41 @@ def test_real_swatches_meet_palette_and_keep_structure(path, palette):
     match = cw.match_palette(res.image, palette)
     assert match.worst <= 3.0, (match.delta_e, [c.hex for c in match.found])
     assert cw.structure_iou(img, res.image) >= 0.9
+
+
+def test_fit_cap_sees_what_the_moves_see():
+    """The fit cap bounds the lightness deviations each move is handed: a pixel on the ramp toward another colour is
+    clamped to its cluster's core edge (the blend does the rest), so a wide anti-aliased edge to a dark colour does
+    not count as the light colour's deep shadow (it did: deviations −30 L* for a texture of ±2)."""
+    w = 120
+    t = np.clip((np.arange(w) - 40) / 40.0, 0, 1)[None, :, None]  # a 40 px ramp: light → dark
+    a, b = np.array([0.85, 0.85, 0.88]), np.array([0.12, 0.14, 0.3])
+    rgb = np.repeat(a * (1 - t) + b * t, 24, axis=0)
+    rgb = np.clip(rgb + np.random.default_rng(0).normal(0, 0.01, rgb.shape), 0, 1)
+    found = cw.find_colours(_img(rgb), 2)
+    lab = cw.srgb_to_lab(rgb).reshape(-1, 3)
+    raw = cw._deviations(lab, found.labels.reshape(-1), found.centres)
+    seen = cw._deviations(lab, found.labels.reshape(-1), found.centres, found.spreads)
+    core = cw.CORE_SIGMAS * found.spreads  # each core's half-width along the line to the other colour
+    light, dark = (0, 1) if found.centres[0, 0] > found.centres[1, 0] else (1, 0)
+    # toward the other colour (the light one's low side, the dark one's high side): at the core's edge (+ noise) …
+    assert -seen[light, 0] < 1.25 * core[light] and seen[dark, 1] < 1.25 * core[dark]
+    # … where the raw pixels' percentiles reach far down the ramp
+    assert -raw[light, 0] > 2.0 * core[light] and raw[dark, 1] > 2.0 * core[dark]
+
+
+def test_edge_contrast_is_the_print_edge_scale():
+    """One contrast factor for all textures: the palette's edges over the print's, as the edge measure sees them
+    (1 when the palette is the print's own colours; 2 when every colour step doubles)."""
+    rgb = _three_colour()
+    found = cw.find_colours(_img(rgb), 3)
+    lab = cw.srgb_to_lab(rgb).reshape(-1, 3)
+    c = found.centres
+    same = cw._edge_contrast(lab, rgb.shape[:2], c, found.spreads, c)
+    double = cw._edge_contrast(lab, rgb.shape[:2], c, found.spreads, c[0] + 2.0 * (c - c[0]))
+    assert same == pytest.approx(1.0, abs=1e-6)
+    assert double == pytest.approx(2.0, rel=0.02)
+    assert cw._edge_contrast(lab, rgb.shape[:2], c[:1], found.spreads[:1], c[:1]) is None  # k = 1
 
 
 def test_structure_iou_sees_a_change():
