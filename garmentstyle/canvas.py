@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence
 
 import torch
 
-from . import swatch as swatch_ops
+from . import morph, swatch as swatch_ops
 
 if TYPE_CHECKING:  # RegionSpec lives with the transfer; only its attributes are used here
     from .transfer import RegionSpec
@@ -117,8 +117,17 @@ def _tile_axis_aligned(swatch: torch.Tensor, size: tuple[int, int], zoom: float,
     u0, v0 = u0.long(), v0.long()
     img = src[0]
     cols = img.index_select(2, u0 % w) * (1 - fu) + img.index_select(2, (u0 + 1) % w) * fu  # (3, h, W)
-    out = cols.index_select(1, v0 % h).mul_(1 - fv)  # in place: the same products, no full-size temporaries
-    out.add_(cols.index_select(1, (v0 + 1) % h).mul_(fv))
+    # Rows gathered per channel from a 2-D (h, W) plane along its first dimension (whole rows: a memory copy each,
+    # ~6× faster than gathering along dim 1 of the 3-D tensor), in place: the same products, bit for bit.
+    v_a, v_b, w_a = v0 % h, (v0 + 1) % h, 1 - fv
+    out = torch.empty((3, H, W), device=dev, dtype=dt)
+    tmp = torch.empty((H, W), device=dev, dtype=dt)
+    for c in range(cols.shape[0]):
+        plane = cols[c]
+        torch.index_select(plane, 0, v_a, out=out[c])
+        out[c].mul_(w_a)
+        torch.index_select(plane, 0, v_b, out=tmp)
+        out[c].add_(tmp.mul_(fv))
     return out.unsqueeze(0).clamp_(0, 1)
 
 
@@ -126,6 +135,18 @@ def stretch_sampler(region: "RegionSpec", frame: CanvasFrame) -> torch.Tensor:
     """The classic "start from the style image": the whole swatch resized to the canvas. (Placement-free, so it
     ignores the frame's origin and shift; it is only meaningful on the whole canvas, see ``per_region_box``.)"""
     return swatch_ops.stretch(region.swatch, frame.size)
+
+
+def _box(here: torch.Tensor) -> Optional[tuple[int, int, int, int]]:
+    """``(y0, y1, x0, x1)`` of the true pixels of ``here`` ``(H, W)`` bool, or None: numpy's row/column ``any`` on
+    the CPU (~5× faster than torch's reductions over a dimension here), torch's elsewhere."""
+    if here.device.type == "cpu":
+        return morph.bbox(here.numpy())
+    rows = torch.nonzero(here.any(dim=1)).flatten()
+    cols = torch.nonzero(here.any(dim=0)).flatten()
+    if rows.numel() == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def region_canvas(regions: Sequence["RegionSpec"], labels: torch.Tensor, size: tuple[int, int] | None = None, *,
@@ -161,11 +182,10 @@ def region_canvas(regions: Sequence["RegionSpec"], labels: torch.Tensor, size: t
     for r, region in enumerate(regions):
         here = labels == r
         if per_region_box:
-            rows = torch.nonzero(here.any(dim=1)).flatten()
-            cols = torch.nonzero(here.any(dim=0)).flatten()
-            if rows.numel() == 0:
+            box = _box(here)
+            if box is None:
                 continue
-            y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+            y0, y1, x0, x1 = box
         else:
             y0, y1, x0, x1 = 0, H, 0, W
         sub = frame.crop(y0, y1, x0, x1) if (y0, y1, x0, x1) != (0, H, 0, W) else frame
