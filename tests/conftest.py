@@ -1,7 +1,9 @@
 """Shared fixtures: small synthetic sketches and swatches drawn in code, and the real material in ../shared/data."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,7 +14,8 @@ import torch
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Style targets on disk (garmentstyle.target_store) go to a folder of this test run, never the developer's
 # ~/.cache: set at import, so fixtures of any scope and the app servers the UI tests start inherit it.
-os.environ["GARMENTSTYLE_CACHE"] = tempfile.mkdtemp(prefix="gs-test-cache-")
+os.environ["GARMENTSTYLE_CACHE"] = _CACHE_DIR = tempfile.mkdtemp(prefix="gs-test-cache-")
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 REPO = Path(__file__).resolve().parents[1]
