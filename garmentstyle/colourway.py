@@ -88,6 +88,15 @@ CHROMA_FLOOR = 5.0
 EDGE_SIGMA = 1.0
 #: Two found colours closer than this (ΔE2000) are one colour split by its texture.
 DUPLICATE_DELTA_E = 3.0
+#: A found colour is the anti-aliased edge between two others (:func:`_rims`) when its centre lies within this span
+#: of the line between theirs (0 = one, 1 = the other) ...
+RIM_SPAN = (0.1, 0.9)
+#: ... off that line by less than this fraction of their distance ...
+RIM_OFFSET = 0.2
+#: ... it covers less than this fraction of the smaller of the two ...
+RIM_COVERAGE = 0.5
+#: ... and at least this fraction of its pixels touch both (3×3 neighbourhood).
+RIM_ADJACENT = 0.8
 #: Two neighbouring found colours are one colour split by its texture (no density valley between them) when the
 #: emptiest stretch between them holds at least this fraction of the smaller cluster's peak density (:func:`_joined`).
 VALLEY_RATIO = 0.5
@@ -428,14 +437,60 @@ def find_colours(image: Any, k: int, *, mask: Any = None, seed: int = 0) -> Foun
             for j in range(i + 1, k):
                 joined[i, j] = joined[j, i] = joined[i, j] or de[i, j] < DUPLICATE_DELTA_E or not counts[j]
         pairs = [(i, j) for i in range(k) for j in range(i + 1, k) if joined[i, j]]
+        rims = _rims(labels.reshape(H, W), centres, counts)
+        for m, i, j in rims:  # a rim is no colour of its own: counted with the nearer of the two it lies between
+            n = i if de[m, i] <= de[m, j] else j
+            joined[m, n] = joined[n, m] = True
+        found = FoundColours(colours, labels.reshape(H, W), spreads, (), joined)
         if pairs:
             i, j = pairs[0]
-            found = FoundColours(colours, labels.reshape(H, W), spreads, (), joined)
             notes.append(f"the image has fewer than {k} distinct colours ({found.distinct}: found colours {i + 1} "
                          f"and {j + 1}, ΔE {de[i, j]:.1f} apart, are one colour split by its texture or shading); "
                          "those palette colours become the texture's light and dark shades; use a palette of "
                          f"{found.distinct} colours to keep the print's structure")
+        elif rims:
+            m, i, j = rims[0]
+            notes.append(f"the image has fewer than {k} distinct colours ({found.distinct}: found colour {m + 1} "
+                         f"({100 * colours[m].coverage:.1f} %) is the anti-aliased edge between colours {i + 1} and "
+                         f"{j + 1}, not a colour of the print); its palette colour can only outline the motifs; use "
+                         f"a palette of {found.distinct} colours")
     return FoundColours(colours, labels.reshape(H, W), spreads, tuple(notes), joined)
+
+
+def _rims(labels: np.ndarray, centres: np.ndarray, counts: np.ndarray) -> list[tuple[int, int, int]]:
+    """Found colours that are the anti-aliased edge between two others: ``(m, i, j)`` when colour m's centre lies
+    on the line between i's and j's (projection within :data:`RIM_SPAN`, off the line by under
+    :data:`RIM_OFFSET` of their distance), it covers under :data:`RIM_COVERAGE` of the smaller of the two, and at
+    least :data:`RIM_ADJACENT` of its pixels touch both (3×3): a thin line along their boundary, a mixture of the
+    two — not a stripe (a stripe three pixels wide already has pixels that touch one side only) and not a print
+    colour (a gingham's crossing is not on the line between its two thread colours' edge, or not that thin).
+    ``labels`` ``(H, W)`` (-1 outside the mask)."""
+    import cv2  # noqa: PLC0415 - only when colours are found
+
+    k = len(centres)
+    near = [cv2.dilate((labels == i).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) for i in range(k)]
+    out = []
+    for m in range(k):
+        own = labels == m
+        pair = next(((i, j) for i in range(k) for j in range(i + 1, k)
+                     if m not in (i, j) and counts[m] < RIM_COVERAGE * min(counts[i], counts[j])
+                     and _on_segment(centres[m], centres[i], centres[j])
+                     and float((near[i] & near[j])[own].mean()) >= RIM_ADJACENT), None) if own.any() else None
+        if pair is not None:
+            out.append((m, *pair))
+    return out
+
+
+def _on_segment(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether CIELAB ``c`` lies between ``a`` and ``b``: projection within :data:`RIM_SPAN`, off the line by less
+    than :data:`RIM_OFFSET` of their distance."""
+    axis = b - a
+    d2 = float(axis @ axis)
+    if d2 < 1e-9:
+        return False
+    t = float((c - a) @ axis) / d2
+    off = float(np.linalg.norm(c - (a + t * axis))) / d2 ** 0.5
+    return RIM_SPAN[0] < t < RIM_SPAN[1] and off < RIM_OFFSET
 
 
 # --------------------------------------------------------------------------------------------------- recolouring

@@ -302,3 +302,31 @@ def test_colourway_round_trips_through_an_exported_recipe(tmp_path):
     fabric = first.fabric[0].permute(1, 2, 0).numpy()[inside]
     match = cw.match_palette(fabric.reshape(-1, 1, 3), "/".join(palette))
     assert match.worst <= 3.0, match.delta_e
+
+
+def _dots(n: int = 128, r: float = 14.0, period: int = 40) -> np.ndarray:
+    """Orange dots on white, drawn with anti-aliased edges (coverage-weighted, as a vector print is rasterised)."""
+    y, x = np.mgrid[0:n, 0:n] + 0.5
+    d = np.hypot((x % period) - period / 2, (y % period) - period / 2)
+    a = np.clip(r + 0.5 - d, 0.0, 1.0)[..., None]  # a one-pixel ramp at the rim
+    return a * np.array([0.98, 0.45, 0.2]) + (1 - a) * 1.0
+
+
+def test_an_anti_aliased_rim_is_not_a_colour_of_the_print():
+    """Two colours asked for three: the third found colour is the dots' anti-aliased rim (on the line between
+    orange and white, a thin line touching both). The print has two distinct colours and the note says why."""
+    found = cw.find_colours(_img(_dots()), 3)
+    assert found.distinct == 2
+    assert any("anti-aliased edge" in n and "use a palette of 2" in n for n in found.notes), found.notes
+
+
+def test_a_real_mid_tone_stripe_is_a_colour():
+    """Black, grey and white stripes 8 px wide (the grey on the line between black and white, but a stripe with
+    pixels touching one side only): three distinct colours, no rim note."""
+    rgb = np.ones((96, 96, 3))
+    for x0 in range(0, 96, 24):
+        rgb[:, x0:x0 + 8] = 0.05
+        rgb[:, x0 + 8:x0 + 16] = 0.5
+    rgb = np.clip(rgb + np.random.default_rng(1).normal(0, 0.01, rgb.shape), 0, 1)
+    found = cw.find_colours(_img(rgb), 3)
+    assert found.distinct == 3 and not any("anti-aliased" in n for n in found.notes), found.notes
