@@ -56,7 +56,7 @@ GAIN_RANGE = (0.25, 3.0)
 #: texture follows the print's edge contrast alone (:func:`_edge_contrast`), so its edges keep their strength
 #: relative to the print's strongest, which is what the edge measure compares. 0.5 (the geometric mean with the
 #: L*+16 ratio) shrank the texture of a light colour moved dark below the edge threshold: white / pale-blue stripes
-#: moved to navy had edge IoU 0.55 (now 0.95; bench/bench_colourway.py, /work/notes/G.md).
+#: moved to navy had edge IoU 0.55 (now 0.95; bench/bench_colourway.py, bench/RESULTS.md).
 GAIN_MIX = 1.0
 #: L* band a cluster's texture must fit in around its new colour: the gain is capped so the 1st–99th percentile
 #: lightness deviations land inside it (:func:`_gains`), else moving a full-range texture to white clips it flat.
@@ -697,7 +697,7 @@ def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.
     """Recoloured CIELAB ``(N, 3)``: each pixel's move(s), blended by :func:`_soft_weights`.
 
     (Assigning on a spatially smoothed copy was tried, to calm noise at soft boundaries: it mixed fine two-colour
-    textures such as denim into one colour and lowered the measures; see /work/notes/issue-13.md.)"""
+    textures such as denim into one colour and lowered the measures; bench/bench_colourway.py.)"""
     k = len(centres)
     gains = _gains(centres, targets, dev, contrast)
     if k == 1:
@@ -727,15 +727,34 @@ def _displayed(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = ((rgb < lo) | (rgb > hi)).any(-1) & (lab[:, 0] > 0.0) & (lab[:, 0] < 100.0)
     if out.any():
         sub = lab[out]
+        lin_lo, lin_hi = _linear_bounds()
         s_in, s_out = np.zeros(len(sub)), np.ones(len(sub))
         for _ in range(GAMUT_STEPS):  # bisection on the chroma scale: s_in always fits, s_out never does
             s = 0.5 * (s_in + s_out)
-            test = lab_to_srgb(np.concatenate([sub[:, :1], sub[:, 1:] * s[:, None]], axis=1))
-            fits = ((test >= lo) & (test <= hi)).all(-1)
+            test = _linear_rgb(np.concatenate([sub[:, :1], sub[:, 1:] * s[:, None]], axis=1))
+            fits = ((test >= lin_lo) & (test <= lin_hi)).all(-1)
             s_in, s_out = np.where(fits, s, s_in), np.where(fits, s_out, s)
         rgb[out] = lab_to_srgb(np.concatenate([sub[:, :1], sub[:, 1:] * s_in[:, None]], axis=1))
     rgb = np.clip(rgb, 0.0, 1.0)
     return rgb, srgb_to_lab(rgb)
+
+
+def _linear_rgb(lab: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` CIELAB → *linear* sRGB (colour-science's Lab → XYZ and its sRGB matrix; no transfer curve): the
+    gamut test only needs which side of the cube's faces a colour is on, and the curve is monotonic — 4× cheaper
+    than :func:`lab_to_srgb` inside :func:`_displayed`'s bisection."""
+    c = _colour()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xyz = c.Lab_to_XYZ(np.asarray(lab, dtype=np.float64))
+    return xyz @ np.asarray(c.RGB_COLOURSPACES["sRGB"].matrix_XYZ_to_RGB).T
+
+
+def _linear_bounds() -> tuple[float, float]:
+    """:data:`GAMUT_MARGIN`'s bounds of the sRGB cube in linear light (colour-science's sRGB decoding curve)."""
+    c = _colour()
+    lo, hi = c.cctf_decoding(np.array([GAMUT_MARGIN, 1.0 - GAMUT_MARGIN]), function="sRGB")
+    return float(lo), float(hi)
 
 
 def _cluster_means(lab: np.ndarray, labels: np.ndarray, k: int, fallback: np.ndarray) -> np.ndarray:
