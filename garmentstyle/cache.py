@@ -21,13 +21,15 @@ __all__ = ["LRUCache", "CacheStats", "content_key"]
 
 @dataclass
 class CacheStats:
-    """Hits and misses seen by one caller (e.g. one render)."""
+    """Hits and misses seen by one caller (e.g. one render); ``from_disk``: misses answered by a store on disk
+    (style targets an earlier process measured, :mod:`garmentstyle.target_store`) instead of computed."""
 
     hits: int = 0
     misses: int = 0
+    from_disk: int = 0
 
     def to_json(self) -> dict:
-        return {"hits": self.hits, "misses": self.misses}
+        return {"hits": self.hits, "misses": self.misses, "from_disk": self.from_disk}
 
 
 class LRUCache(Generic[V]):

@@ -170,7 +170,8 @@ class TransferReport:
         skipped_layers: per region, layers left out (their receptive field does not fit inside the region).
         final_losses: the last level's named loss terms ({} when nothing was optimised).
         cancelled / cancelled_at: whether a cancel stopped it, and at which checkpoint.
-        target_cache: style-target cache hits and misses for this render.
+        target_cache: style-target cache hits and misses for this render (and how many misses were read from
+            the disk cache rather than measured).
         precision: "fp32" or "bf16" (the encoder's autocast).
         work_size: ``(w, h)`` of the last level when it worked below the output size (memory bound), else None.
         seconds_optimise: seconds in the stage; notes: remarks for the user.
@@ -216,7 +217,8 @@ class TransferReport:
                     skipped_layers={k: list(v) for k, v in (d.get("skipped_layers") or {}).items()},
                     final_losses=dict(d.get("final_losses") or {}), cancelled=bool(d.get("cancelled", False)),
                     cancelled_at=d.get("cancelled_at"),
-                    target_cache=CacheStats(int(tc.get("hits", 0)), int(tc.get("misses", 0))),
+                    target_cache=CacheStats(int(tc.get("hits", 0)), int(tc.get("misses", 0)),
+                                            int(tc.get("from_disk", 0))),
                     precision=d.get("precision", "fp32"),
                     work_size=_pair(d["work_size"]) if d.get("work_size") is not None else None,
                     seconds_optimise=float(d.get("seconds_optimise", 0.0)), notes=tuple(d.get("notes", ())))

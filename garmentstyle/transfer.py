@@ -113,6 +113,8 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
         stored_as = target_store.key(*ident) if use_disk else None
         stored = target_store.load(stored_as, layers) if stored_as else None
         if stored is not None:  # measured by an earlier process: the same values, bit for bit
+            if stats is not None:
+                stats.from_disk += 1
             return {n: t.to(swatch.device) for n, t in stored.items()}
         if checkpoint is not None:
             checkpoint("targets")
@@ -487,7 +489,7 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         crop_box=(x0, y0, x1, y1), levels=levels, layers=tuple(plan.layers),
         evaluations=sum(lv.evaluations for lv in levels), iterations=sum(lv.iterations for lv in levels),
         skipped_layers=st.skipped_layers, final_losses=st.final_losses, cancelled=st.cancelled_at is not None,
-        cancelled_at=st.cancelled_at, target_cache=CacheStats(st.stats.hits, st.stats.misses),
+        cancelled_at=st.cancelled_at, target_cache=CacheStats(st.stats.hits, st.stats.misses, st.stats.from_disk),
         precision="fp32" if autocast is None else "bf16", work_size=st.work_size,
         seconds_optimise=round(time.perf_counter() - t_start, 3), notes=tuple(st.notes))
     return TransferOutput(fabric=fabric, report=report)

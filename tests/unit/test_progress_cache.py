@@ -69,7 +69,7 @@ def test_lru_evicts_least_recently_used_and_counts_per_caller():
     cache.get("a", lambda: 0, stats)  # hit; "b" is now the oldest
     cache.get("c", lambda: 3, stats)
     assert "b" not in cache and "a" in cache and len(cache) == 2
-    assert stats.to_json() == {"hits": 1, "misses": 3}
+    assert stats.to_json() == {"hits": 1, "misses": 3, "from_disk": 0}
     with pytest.raises(ValueError):
         LRUCache(0)
 

@@ -51,7 +51,8 @@ def test_render_report_is_typed_and_its_json_keeps_the_old_keys(optimised):
     assert all(set(r) == OLD_REGION_KEYS for r in d["regions"])
     assert all(set(lv) - {"note"} == OLD_LEVEL_KEYS for lv in d["levels"])
     assert d["output_size"] == [96, 96] and d["options"]["seed"] == rep.options.seed
-    assert d["target_cache"] == {"hits": rep.target_cache.hits, "misses": rep.target_cache.misses}
+    assert d["target_cache"] == {"hits": rep.target_cache.hits, "misses": rep.target_cache.misses,
+                                 "from_disk": rep.target_cache.from_disk}
 
 
 def test_render_report_round_trips(optimised):

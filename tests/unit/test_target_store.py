@@ -114,3 +114,23 @@ def test_no_cache_means_no_disk():
                            luminance_only=False, cache=None)
     root = target_store.folder()
     assert not root.exists() or not list(root.glob("*.pt"))
+
+
+def test_a_render_in_a_new_process_reads_its_targets_from_disk_and_says_so():
+    """Two noise-start renders with the in-process cache emptied between them (what a new process sees): the
+    second reads both regions' targets from disk, reports it, and gives the same image bit for bit."""
+    import garmentstyle as gs
+    from tests.conftest import draw_sketch
+
+    sketch, left, right = draw_sketch()
+    regions = [gs.Region(left, checker((0.8, 0.2, 0.2), (0.95, 0.9, 0.8), period=6), name="l"),
+               gs.Region(right, checker((0.1, 0.2, 0.5), (0.9, 0.9, 0.9), period=8), name="r")]
+    opts = gs.RenderOptions(size=96, encoder="texture", init="noise", iterations=3, levels=1, preview_every=0)
+    transfer.TARGETS.clear()
+    first = gs.render(sketch, regions, opts)
+    assert first.report.target_cache.from_disk == 0 and first.report.target_cache.misses >= 2
+    transfer.TARGETS.clear()
+    second = gs.render(sketch, regions, opts)
+    assert second.report.target_cache.from_disk == second.report.target_cache.misses >= 2
+    assert second.report.to_json()["target_cache"]["from_disk"] >= 2
+    assert torch.equal(first.image, second.image)
