@@ -45,6 +45,10 @@ MAX_COLOURS = 12
 PALETTE_ENV = "GARMENTSTYLE_PALETTES"
 #: Pixels k-means is fitted on (a deterministic random sample; every pixel is then assigned to its nearest centre).
 KMEANS_SAMPLE = 40_000
+#: Most pixels the target-correction rounds work on (a deterministic sample of a larger image; the result is then
+#: made from and measured on every pixel). 24 000 instead of every pixel of a 256 px swatch: recolouring 1.4× faster
+#: (0.60–0.71 s), the sweep's pass counts unchanged, ΔE within 0.16 except one rim-only case (bench_colourway.py).
+CORRECTION_SAMPLE = 24_000
 #: k-means restarts (k-means++ seeding each); the one with the lowest inertia is kept.
 KMEANS_RESTARTS = 4
 #: Half-width of a cluster's core along the line to its neighbour, in its standard deviations: pixels inside the core
@@ -795,7 +799,7 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
     needed when a minor colour the palette has no place for (a tartan's overcheck, a crossing's mix) falls into
     another cluster of the result than of the input. Neither wins on every print (bench/bench_colourway.py).
     """
-    idx = np.arange(len(lab)) if len(lab) <= 4 * KMEANS_SAMPLE else _sample_index(len(lab), KMEANS_SAMPLE, 1)
+    idx = np.arange(len(lab)) if len(lab) <= CORRECTION_SAMPLE else _sample_index(len(lab), CORRECTION_SAMPLE, 1)
     x, lx = lab[idx], labels[idx]
     k = len(targets)
     best: tuple[float, np.ndarray] | None = None
