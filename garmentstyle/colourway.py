@@ -633,15 +633,22 @@ def _deviations(lab: np.ndarray, labels: np.ndarray, centres: np.ndarray, spread
     return np.stack([np.minimum(dev[:, 0], 0.0), np.maximum(dev[:, 1], 0.0)], axis=1)
 
 
-def _gradient_level(lab_img: np.ndarray) -> float:
-    """The strong-edge level of an ``(H, W, 3)`` CIELAB image as :func:`edges` measures it: the 99th percentile of
-    the smoothed Sobel gradient, strongest of L*, a*, b* per pixel."""
+def _lab_gradient(lab_img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradient :func:`edges` detects edges on, of an ``(H, W, 3)`` CIELAB image: ``(dx, dy)`` ``(H, W, 3)`` per
+    channel after Gaussian smoothing (σ = :data:`EDGE_SIGMA` px, Canny's own smoothing step, which cv2.Canny leaves
+    to us) and the magnitude ``(H, W)``, the strongest of L*, a*, b* per pixel."""
     import cv2
 
     lab = cv2.GaussianBlur(lab_img.astype(np.float32) * np.float32(2.0), (0, 0), EDGE_SIGMA)
     dx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
     dy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
-    return float(np.percentile(np.sqrt(dx ** 2 + dy ** 2).max(axis=2), 99))
+    return dx, dy, np.sqrt(dx ** 2 + dy ** 2).max(axis=2)
+
+
+def _gradient_level(lab_img: np.ndarray) -> float:
+    """The strong-edge level of an ``(H, W, 3)`` CIELAB image as :func:`edges` measures it: the 99th percentile of
+    :func:`_lab_gradient`'s magnitude."""
+    return float(np.percentile(_lab_gradient(lab_img)[2], 99))
 
 
 def _edge_contrast(lab: np.ndarray, shape: tuple[int, int], centres: np.ndarray, spreads: np.ndarray,
@@ -945,11 +952,7 @@ def edges(image: Any, *, low: float = 0.1, high: float = 0.25) -> np.ndarray:
     """
     import cv2
 
-    lab = srgb_to_lab(_image_array(image)).astype(np.float32) * np.float32(2.0)
-    lab = cv2.GaussianBlur(lab, (0, 0), EDGE_SIGMA)  # Canny's own smoothing step (cv2.Canny leaves it to us)
-    dx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3)
-    dy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3)
-    mag = np.sqrt(dx ** 2 + dy ** 2).max(axis=2)
+    dx, dy, mag = _lab_gradient(srgb_to_lab(_image_array(image)))
     ref = float(np.percentile(mag, 99)) or 1.0
     scale = 4000.0 / max(ref, 1e-6)  # int16 range for cv2.Canny's gradient input
     gx = np.clip(dx * scale, -32767, 32767).astype(np.int16)
