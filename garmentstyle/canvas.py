@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence
 
 import torch
 
-from . import morph, swatch as swatch_ops
+from . import losses, morph, swatch as swatch_ops
 
 if TYPE_CHECKING:  # RegionSpec lives with the transfer; only its attributes are used here
     from .transfer import RegionSpec
@@ -139,14 +139,11 @@ def stretch_sampler(region: "RegionSpec", frame: CanvasFrame) -> torch.Tensor:
 
 def _box(here: torch.Tensor) -> Optional[tuple[int, int, int, int]]:
     """``(y0, y1, x0, x1)`` of the true pixels of ``here`` ``(H, W)`` bool, or None: numpy's row/column ``any`` on
-    the CPU (~5× faster than torch's reductions over a dimension here), torch's elsewhere."""
+    the CPU (~5× faster than torch's reductions over a dimension here), :func:`garmentstyle.losses._box` (torch, on
+    the tensor's device) elsewhere."""
     if here.device.type == "cpu":
         return morph.bbox(here.numpy())
-    rows = torch.nonzero(here.any(dim=1)).flatten()
-    cols = torch.nonzero(here.any(dim=0)).flatten()
-    if rows.numel() == 0:
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return losses._box(here) if bool(here.any()) else None
 
 
 def region_canvas(regions: Sequence["RegionSpec"], labels: torch.Tensor, size: tuple[int, int] | None = None, *,

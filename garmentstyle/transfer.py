@@ -74,9 +74,7 @@ class RegionSpec:
 class TargetCache(LRUCache):
     """Style Gram matrices per (swatch, zoom, rotation, encoder, colour, layers): computed once, reused by the
     preview and the final render, by every pyramid level that shares a scale, and by every region sharing a swatch.
-    Thread-safe (:class:`garmentstyle.cache.LRUCache`)."""
-
-    key_of = staticmethod(content_key)
+    Thread-safe (:class:`garmentstyle.cache.LRUCache`); keyed by :func:`style_targets`."""
 
 
 TARGETS = TargetCache(64)
@@ -105,13 +103,17 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
     Cached in the process (``cache``, keyed by the swatch's content, placement, layers and the encoder's weights
     fingerprint) and on disk (:mod:`garmentstyle.target_store`: a later process's first render skips the pass).
     """
-    use_disk = cache is not None  # cache=None: measure afresh (benchmarks, tests of the measurement itself)
+    if cache is None:  # measure afresh (benchmarks, tests of the measurement itself): no process or disk cache
+        if checkpoint is not None:
+            checkpoint("targets")
+        return _measure_targets(encoder, swatch, zoom=zoom, rotation=rotation, layers=layers,
+                                luminance_only=luminance_only)
     ident = (content_key(swatch), round(zoom, 4), round(rotation, 3), encoder.fingerprint(), luminance_only, layers,
              swatch.device.type)
 
     def make() -> dict[str, torch.Tensor]:
-        stored_as = target_store.key(*ident) if use_disk else None
-        stored = target_store.load(stored_as, layers) if stored_as else None
+        stored_as = target_store.key(*ident)
+        stored = target_store.load(stored_as, layers)
         if stored is not None:  # measured by an earlier process: the same values, bit for bit
             if stats is not None:
                 stats.from_disk += 1
@@ -120,12 +122,9 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
             checkpoint("targets")
         out = _measure_targets(encoder, swatch, zoom=zoom, rotation=rotation, layers=layers,
                                luminance_only=luminance_only)
-        if stored_as:
-            target_store.save(stored_as, out)
+        target_store.save(stored_as, out)
         return out
 
-    if cache is None:
-        return make()
     return cache.get(ident + (str(swatch.device),), make, stats)
 
 
