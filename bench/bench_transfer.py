@@ -136,7 +136,7 @@ def timed_render(sketch, regions, options):
     return time.perf_counter() - t0, res
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--ref-evals", type=int, default=100)
@@ -147,7 +147,11 @@ def main() -> None:
                     "OpenMP waits on descheduled threads, which swamp small ops when other jobs run)")
     ap.add_argument("--speed-only", action="store_true",
                     help="only the default render at 1024/2048 px vs the plain tile × shading × composite reference")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = _args()
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)  # OpenCV (resampling, distance transforms) on as many threads as torch
     if args.speed_only:
