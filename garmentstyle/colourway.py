@@ -608,24 +608,22 @@ def _fit_cap(t_l: np.ndarray, dev: np.ndarray) -> np.ndarray:
 
 
 def _deviations(lab: np.ndarray, labels: np.ndarray, centres: np.ndarray, spreads: np.ndarray | None = None,
-                chunk: int = 262_144) -> np.ndarray:
+                blend: "_Blend | None" = None) -> np.ndarray:
     """``(k, 2)`` the :data:`FIT_PERCENTILES` of each cluster's lightness minus its centre's (pixels ``(N, 3)``
     CIELAB, ``labels`` ``(N,)``); 0 for an empty cluster.
 
     Given ``spreads`` (k > 1), the lightness is the one each move is handed (:func:`_soft_weights`: a pixel between
     two cores clamped to its cluster's core edge, the blend doing the rest of the way), so the fit cap bounds what
     a move really scales: the raw pixels' percentiles include the edge ramps toward a far neighbour (a light stripe's
-    1st percentile sat 21 L* below it, on its ramp to navy) and capped the gain 2× too low."""
+    1st percentile sat 21 L* below it, on its ramp to navy) and capped the gain 2× too low. ``blend``: the pixels'
+    :func:`_soft_weights` when already computed (:func:`recolour` computes them once)."""
     k = len(centres)
     if spreads is None or k == 1:
         parts = [lab[labels == j, 0] - centres[j, 0] for j in range(k)]
     else:
-        pieces: list[list[np.ndarray]] = [[] for _ in range(k)]
-        for s in range(0, len(lab), chunk):
-            j1, j2, w2, x1, x2 = _soft_weights(lab[s:s + chunk], centres, spreads)
-            for j in range(k):
-                pieces[j] += [x1[j1 == j, 0], x2[(j2 == j) & (w2 > 0), 0]]
-        parts = [np.concatenate(p) - centres[j, 0] for j, p in enumerate(pieces)]
+        b = blend if blend is not None else _soft_weights(lab, centres, spreads)
+        l1, l2 = b.seen_lightness(lab)
+        parts = [np.concatenate([l1[b.j1 == j], l2[(b.j2 == j) & (b.w2 > 0)]]) - centres[j, 0] for j in range(k)]
     dev = np.zeros((k, 2))
     for j, d in enumerate(parts):
         if d.size:
@@ -652,30 +650,68 @@ def _gradient_level(lab_img: np.ndarray) -> float:
 
 
 def _edge_contrast(lab: np.ndarray, shape: tuple[int, int], centres: np.ndarray, spreads: np.ndarray,
-                   targets: np.ndarray, chunk: int = 262_144) -> float | None:
+                   targets: np.ndarray, blend: "_Blend | None" = None) -> float | None:
     """How much the recolouring scales the print's edges: the strong-edge level (:func:`_gradient_level`) of the
     print drawn in the palette's flat colours over that of the print drawn in its own found colours (each pixel the
     :func:`_soft_weights` blend of its two nearest colours, no texture). Scaling every cluster's texture by this one
     factor keeps each texture edge's strength relative to the print's strongest edges, which is what tells a
-    print's structure; ``None`` for k = 1 or a flat image."""
+    print's structure; ``None`` for k = 1 or a flat image. ``blend``: the pixels' :func:`_soft_weights` when
+    already computed."""
     if len(centres) < 2:
         return None
-    old = np.empty_like(lab)
-    new = np.empty_like(lab)
-    for s in range(0, len(lab), chunk):
-        j1, j2, w2, _, _ = _soft_weights(lab[s:s + chunk], centres, spreads)
-        w = w2[:, None]
-        old[s:s + chunk] = (1.0 - w) * centres[j1] + w * centres[j2]
-        new[s:s + chunk] = (1.0 - w) * targets[j1] + w * targets[j2]
+    b = blend if blend is not None else _soft_weights(lab, centres, spreads)
+    w = b.w2[:, None]
+    old = (1.0 - w) * centres[b.j1] + w * centres[b.j2]
+    new = (1.0 - w) * targets[b.j1] + w * targets[b.j2]
     g_old = _gradient_level(old.reshape(*shape, 3))
     if g_old <= 1e-6:
         return None
     return _gradient_level(new.reshape(*shape, 3)) / g_old
 
 
-def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> tuple[np.ndarray, ...]:
+@dataclass(frozen=True, eq=False)
+class _Blend:
+    """Each pixel's split between the moves of its two nearest found colours (:func:`_soft_weights`).
+
+    Computed once per recolouring and shared by the fit cap (:func:`_deviations`), the edge-contrast level, the
+    correction rounds (on their pixel sample, :meth:`take`) and the final map: each of them used to recompute it
+    over every pixel (about 30 ms per 256 px swatch each, plus one per correction round). Compact: the two moves'
+    views of a pixel (``x1``, ``x2``) are kept as distances along the line between the two centres, not as copies
+    of the image.
+
+    Attributes:
+        j1, j2: ``(N,)`` the nearest and second-nearest found colour.
+        w2: ``(N,)`` the weight of j2's move (0 inside j1's core).
+        t1, t2: ``(N,)`` how far each move's view is clamped along the unit axis from centre j1 to j2: ``x1 = lab −
+            t1·e``, ``x2 = lab + t2·e``.
+        axes: ``(k, k, 3)`` the unit axis from centre i to centre j.
+    """
+
+    j1: np.ndarray
+    j2: np.ndarray
+    w2: np.ndarray
+    t1: np.ndarray
+    t2: np.ndarray
+    axes: np.ndarray
+
+    def take(self, idx: Any) -> "_Blend":
+        """The blend of a subset of the pixels (an index array or a slice)."""
+        return _Blend(self.j1[idx], self.j2[idx], self.w2[idx], self.t1[idx], self.t2[idx], self.axes)
+
+    def seen(self, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pixels ``(N, 3)`` as j1's and as j2's move sees them (``x1``, ``x2``)."""
+        e = self.axes[self.j1, self.j2]
+        return lab - self.t1[:, None] * e, lab + self.t2[:, None] * e
+
+    def seen_lightness(self, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Only the L* of :meth:`seen` (what the fit cap needs), without the ``(N, 3)`` copies."""
+        e_l = self.axes[self.j1, self.j2, 0]
+        return lab[:, 0] - self.t1 * e_l, lab[:, 0] + self.t2 * e_l
+
+
+def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, chunk: int = 262_144) -> _Blend:
     """For pixels ``(N, 3)``: nearest cluster j1, second j2, the weight w2 of j2, and each pixel as seen by the two
-    moves (``x1``, ``x2``).
+    moves (``x1``, ``x2``), as a :class:`_Blend` (computed in chunks of ``chunk`` pixels to bound memory).
 
     The pixel is projected on the line from centre j1 to j2 (coordinate u). Inside j1's core (u ≤ c1, c1 =
     :data:`CORE_SIGMAS` × its spread) it belongs to j1 alone; past j2's core to j2; in between the weight ramps
@@ -687,6 +723,16 @@ def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> 
     the result then has no colour clusters left to meet the palette, and edges were not kept better; see
     bench/bench_colourway.py.)
     """
+    diff = centres[None, :, :] - centres[:, None, :]
+    axes = diff / np.maximum(np.linalg.norm(diff, axis=-1, keepdims=True), 1e-9)
+    parts = [_soft_split(lab[s:s + chunk], centres, spreads) for s in range(0, len(lab), chunk)] or \
+        [_soft_split(lab[:0], centres, spreads)]
+    j1, j2, w2, t1, t2 = (np.concatenate(p) for p in zip(*parts))
+    return _Blend(j1, j2, w2, t1, t2, axes)
+
+
+def _soft_split(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`_soft_weights` on one chunk: ``(j1, j2, w2, t1, t2)``."""
     d2 = ((lab[:, None, :] - centres[None]) ** 2).sum(-1)
     order = np.argsort(d2, axis=1, kind="stable")
     j1, j2 = order[:, 0], order[:, 1]
@@ -698,14 +744,16 @@ def _soft_weights(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray) -> 
     shrink = np.minimum(1.0, 0.9 * D / np.maximum(c1 + c2, 1e-9))  # overlapping clusters: a narrow ramp
     c1, c2 = c1 * shrink, c2 * shrink
     w2 = np.clip((u - c1) / np.maximum(D - c1 - c2, 1e-9), 0.0, 1.0)
-    x1 = lab - (np.maximum(u - c1, 0.0))[:, None] * e  # toward j2 at most to the edge of j1's core
-    x2 = lab + (np.maximum((D - u) - c2, 0.0))[:, None] * e  # toward j1 at most to the edge of j2's core
-    return j1, j2, w2, x1, x2
+    t1 = np.maximum(u - c1, 0.0)  # toward j2 at most to the edge of j1's core
+    t2 = np.maximum((D - u) - c2, 0.0)  # toward j1 at most to the edge of j2's core
+    return j1, j2, w2, t1, t2
 
 
 def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.ndarray,
-         dev: np.ndarray | None = None, chunk: int = 262_144, contrast: float | None = None) -> np.ndarray:
-    """Recoloured CIELAB ``(N, 3)``: each pixel's move(s), blended by :func:`_soft_weights`.
+         dev: np.ndarray | None = None, chunk: int = 262_144, contrast: float | None = None,
+         blend: _Blend | None = None) -> np.ndarray:
+    """Recoloured CIELAB ``(N, 3)``: each pixel's move(s), blended by :func:`_soft_weights` (``blend``: computed
+    before, for these pixels).
 
     (Assigning on a spatially smoothed copy was tried, to calm noise at soft boundaries: it mixed fine two-colour
     textures such as denim into one colour and lowered the measures; bench/bench_colourway.py.)"""
@@ -713,12 +761,14 @@ def _map(lab: np.ndarray, centres: np.ndarray, spreads: np.ndarray, targets: np.
     gains = _gains(centres, targets, dev, contrast)
     if k == 1:
         return _move(lab, centres[0], targets[0], float(gains[0]))
+    b_all = blend if blend is not None else _soft_weights(lab, centres, spreads)
     out = np.empty_like(lab)
     for s in range(0, len(lab), chunk):
-        j1, j2, w2, x1, x2 = _soft_weights(lab[s:s + chunk], centres, spreads)
+        b = b_all.take(slice(s, s + chunk))
+        x1, x2 = b.seen(lab[s:s + chunk])
         y = np.zeros_like(x1)
         for j in range(k):
-            for idx, w, xs in ((j1 == j, 1.0 - w2, x1), (j2 == j, w2, x2)):
+            for idx, w, xs in ((b.j1 == j, 1.0 - b.w2, x1), (b.j2 == j, b.w2, x2)):
                 sel = idx & (w > 0)
                 if sel.any():
                     y[sel] += w[sel, None] * _move(xs[sel], centres[j], targets[j], float(gains[j]))
@@ -796,7 +846,7 @@ def _found_means(shown: np.ndarray, targets: np.ndarray, seed: int, *, quick: bo
 
 def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours, targets: np.ndarray,
                        dev: np.ndarray | None = None, rounds: int = 4,
-                       contrast: float | None = None) -> np.ndarray:
+                       contrast: float | None = None, blend: _Blend | None = None) -> np.ndarray:
     """Targets to aim the moves at so that, after blending and gamut clipping, the recoloured image's k dominant
     colours meet the palette (fixed-point rounds on the image, or a pixel sample of a large one).
 
@@ -808,12 +858,13 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
     """
     idx = np.arange(len(lab)) if len(lab) <= CORRECTION_SAMPLE else _sample_index(len(lab), CORRECTION_SAMPLE, 1)
     x, lx = lab[idx], labels[idx]
+    bx = blend.take(idx) if blend is not None else None
     k = len(targets)
     best: tuple[float, np.ndarray] | None = None
     for own_clusters in (False, True):
         aim = targets.copy()
         for _ in range(rounds):
-            _, shown = _displayed(_map(x, found.centres, found.spreads, aim, dev, contrast=contrast))
+            _, shown = _displayed(_map(x, found.centres, found.spreads, aim, dev, contrast=contrast, blend=bx))
             found_means = _found_means(shown, targets, 0, quick=True)
             worst = float(delta_e2000(found_means, targets).max())
             if best is None or worst < best[0]:
@@ -889,10 +940,11 @@ def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None
     lab = srgb_to_lab(rgb).reshape(-1, 3)
     labels = found.labels.reshape(-1)
     t_lab = np.array([t.lab for t in targets])
-    dev = _deviations(lab, labels, found.centres, found.spreads)
-    contrast = _edge_contrast(lab, (H, W), found.centres, found.spreads, t_lab)
-    aim = _corrected_targets(lab, labels, found, t_lab, dev, contrast=contrast)
-    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev, contrast=contrast))
+    blend = _soft_weights(lab, found.centres, found.spreads) if k > 1 else None  # once, shared by all four steps
+    dev = _deviations(lab, labels, found.centres, found.spreads, blend=blend)
+    contrast = _edge_contrast(lab, (H, W), found.centres, found.spreads, t_lab, blend=blend)
+    aim = _corrected_targets(lab, labels, found, t_lab, dev, contrast=contrast, blend=blend)
+    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev, contrast=contrast, blend=blend))
     means = _found_means(shown, t_lab, seed)
     de = tuple(float(v) for v in delta_e2000(means, t_lab))
     notes = list(found.notes)
