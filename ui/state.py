@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from garmentstyle.options import RenderOptions
+from garmentstyle.resources import RESOURCES, Resources
 
 from .model import PALETTE, History, Snapshot
 from .views import DISPLAY_SIDE, DisplayFrame
@@ -92,6 +93,10 @@ class AppContext:
             fill (default: the shared ``sam-vit-b`` one when its checkpoint is on disk). Tests pass a fake.
         sam_lock: held across ``set_image`` + ``predict`` so two sessions never interleave on the one SAM model.
         renders: the render queue (one render at a time for every user).
+        resources: the process caches (prepared swatches and sketches, partitions, style targets, encoders, SAM
+            segmenters): the app owns their lifecycle, ``resources.info()`` says what they hold and
+            ``resources.clear()`` gives it back. Process-wide, not per context: :meth:`cleanup` leaves them alone
+            (several contexts may live in one process, e.g. in tests).
     """
 
     root: Path
@@ -105,6 +110,7 @@ class AppContext:
     sam_lock: threading.Lock = field(default_factory=threading.Lock)
     renders: RenderQueue = field(default_factory=RenderQueue)
     owns_root: bool = False
+    resources: Resources = field(default_factory=lambda: RESOURCES)
 
     @classmethod
     def create(cls, root: Optional[Path] = None, **kwargs: Any) -> "AppContext":
@@ -129,6 +135,8 @@ class AppContext:
         return seg.get_segmenter()
 
     def cleanup(self) -> None:
+        """Remove the temp folder this context created. The process caches (:attr:`resources`) stay: they are
+        shared with every other context and user of the library in this process."""
         if self.owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -22,9 +22,6 @@ is :mod:`.auto`'s job, selecting by strokes :mod:`.strokes`'.
 """
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -32,7 +29,9 @@ import cv2
 import numpy as np
 import scipy.ndimage as ndi
 
+from ..cache import LRUCache, content_key
 from ..errors import SegmentationError
+from ..resources import register
 from .types import SegmentOptions
 
 #: Gap tolerances (px) the automatic search tries, smallest first.
@@ -67,11 +66,9 @@ def to_grey(sketch) -> np.ndarray:
 
 
 def image_key(grey: np.ndarray) -> str:
-    """A content hash of a sketch (for the caches of :func:`partition` and the SAM embedding)."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(grey.shape).encode())
-    h.update(np.ascontiguousarray((np.clip(grey, 0, 1) * 255 + 0.5).astype(np.uint8)).tobytes())
-    return h.hexdigest()
+    """A content key of a grey sketch (for :func:`partition`'s cache), taken on its 8-bit levels on purpose: the
+    same drawing read twice through float steps that differ below 1/255 is the same sketch."""
+    return content_key(np.ascontiguousarray((np.clip(grey, 0, 1) * 255 + 0.5).astype(np.uint8)))
 
 
 def ink_threshold(grey: np.ndarray) -> float:
@@ -744,9 +741,10 @@ def _region_stats(labels: np.ndarray, n_all: int, free_lab: np.ndarray, n_free: 
     )
 
 
-_CACHE: "OrderedDict[tuple, Partition]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 8
+#: Partitions by (sketch content, size, gap options): the UI's clicks on one sketch partition it once. An
+#: :class:`~garmentstyle.cache.LRUCache`: the web app's worker threads share it, and two asking for the same new
+#: sketch wait for one partition.
+_CACHE: LRUCache[Partition] = register("partitions", LRUCache(8))
 
 
 def close_along_edge(ink: np.ndarray, *, share: float = 0.06) -> tuple[np.ndarray, int]:
@@ -800,7 +798,7 @@ def partition(sketch, options: SegmentOptions = SegmentOptions(), *, gap: Option
         SegmentationError: blank page, not line art, or no closed region.
         ImageReadError: unreadable input.
     """
-    from ..sketchprep import PrepOptions, prepare_loaded, read_input
+    from ..sketchprep import read_input
 
     if isinstance(sketch, Partition):
         return sketch
@@ -814,11 +812,14 @@ def partition(sketch, options: SegmentOptions = SegmentOptions(), *, gap: Option
         options.ink_threshold,
         options.min_speck,
     )
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
+    return _CACHE.get(key, lambda: _partition(raw, work_rgb, size, options, gap))
+
+
+def _partition(raw: np.ndarray, work_rgb: np.ndarray, size: tuple[int, int], options: SegmentOptions,
+               gap: Optional[int]) -> Partition:
+    """:func:`partition`'s work on the working copy (``raw`` its grey, ``work_rgb`` its colours), uncached."""
+    from ..sketchprep import PrepOptions, prepare_loaded
+
     notes: list[str] = []
     _check_not_uniform(raw)
     t0 = ink_threshold(raw)
@@ -848,13 +849,9 @@ def partition(sketch, options: SegmentOptions = SegmentOptions(), *, gap: Option
             f"broken outline: gap closing at {part.gap} px bridged {len(part.bridges)} opening(s) near {where}{more} "
             "(x, y px); check those panels"
         )
-    with _CACHE_LOCK:
-        _CACHE[key] = part
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
     return part
 
 
 def clear_cache() -> None:
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget every cached partition (tests and benchmarks that time a cold partition)."""
+    _CACHE.clear()

@@ -1,8 +1,10 @@
 """Segment Anything: point / box prompts → masks, the image embedding computed once per sketch and cached.
 
 :class:`SamSegmenter` is the stateful piece (the web UI keeps one): :meth:`~SamSegmenter.set_image` runs the
-expensive ViT image encoder once per sketch (cache keyed by the image's content hash), after which
-:meth:`~SamSegmenter.predict` answers each click in milliseconds. :meth:`~SamSegmenter.segment` is what
+expensive ViT image encoder once per sketch, after which :meth:`~SamSegmenter.predict` answers each click in
+milliseconds. The cache holds one ``SamPredictor`` per sketch (keyed by the image's content), each given its image
+once through SAM's public ``set_image``; they share the one model. Going back to an earlier sketch makes its
+predictor the current one again: nothing of SAM's internals is written. :meth:`~SamSegmenter.segment` is what
 ``segment(method="sam")`` runs: prompts from the designer's strokes, or for the auto garment from the classical
 pick (positive points inside the chosen regions, negative points on the excluded ones, the garment's box), then the
 shared refinement and the line art's regions as parts.
@@ -13,20 +15,23 @@ model: useless masks, but the right shapes and the real cost, for tests and the 
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
+from ..cache import LRUCache, content_key
 from ..errors import InputError, OptionsError, SegmentationError, WeightsDownloadError
+from ..resources import register
 from . import lineart
 from .types import SAM_MODEL_TYPES, SAM_MODELS, SegmentOptions, Strokes
+
+if TYPE_CHECKING:
+    from segment_anything import SamPredictor
 
 
 def build_sam(model: str = SAM_MODELS[0], *, checkpoint: Union[str, Path, None] = None, device: str = "cpu"):
@@ -97,7 +102,7 @@ def _to_rgb8(sketch) -> np.ndarray:
 
 
 class SamSegmenter:
-    """Segment Anything with a per-sketch embedding cache.
+    """Segment Anything with a per-sketch predictor cache (one embedding per sketch, computed once).
 
     Args:
         model: checkpoint name (:data:`~garmentstyle.segment.types.SAM_MODELS`); also what results report as
@@ -106,7 +111,8 @@ class SamSegmenter:
             first needed (raises :class:`~garmentstyle.errors.WeightsNotFoundError` with the download command).
         sam: an already built ``Sam`` model (tests: a tiny one; bench: a random vit_b); overrides ``checkpoint``.
         device: torch device.
-        cache_size: how many sketches' embeddings to keep.
+        cache_size: how many sketches to keep ready: one ``SamPredictor`` each, holding that sketch's embedding
+            (``(1, 256, 64, 64)`` float32, 4 MB); the model itself is shared.
 
     Attributes:
         embeddings_computed: how many times the image encoder ran (the cache's hits do not count).
@@ -130,60 +136,67 @@ class SamSegmenter:
         self.device = device
         self.cache_size = cache_size
         self._sam = sam.to(device).eval() if sam is not None else None
-        self._predictor = None
-        self._cache: "OrderedDict[str, tuple]" = OrderedDict()
+        #: One predictor per sketch, each with its image set once (SAM's public API only); they share ``_sam``.
+        self._predictors: LRUCache["SamPredictor"] = LRUCache(cache_size)
+        self._predictor: Optional["SamPredictor"] = None  # the current sketch's predictor (or, before any sketch, one with no image)
         self._key: Optional[str] = None
         self._size: Optional[tuple[int, int]] = None
         self._lock = threading.RLock()
         self.embeddings_computed = 0
 
     # -- model -------------------------------------------------------------------------------------------------
+    def _model(self):
+        """The ``Sam`` model (the checkpoint loaded on first use)."""
+        with self._lock:
+            if self._sam is None:
+                from .. import weights
+
+                path = self.checkpoint if self.checkpoint is not None else weights.require(self.model)
+                self._sam = build_sam(self.model, checkpoint=path, device=self.device)
+            return self._sam
+
+    def _new_predictor(self) -> "SamPredictor":
+        from segment_anything import SamPredictor
+
+        return SamPredictor(self._model())
+
     @property
-    def predictor(self):
-        """The ``SamPredictor`` (built, and the checkpoint loaded, on first use)."""
+    def predictor(self) -> "SamPredictor":
+        """The current sketch's ``SamPredictor``; before any :meth:`set_image`, one with no image yet (built, and
+        the checkpoint loaded, on first use)."""
         with self._lock:
             if self._predictor is None:
-                if self._sam is None:
-                    from .. import weights
-
-                    path = self.checkpoint if self.checkpoint is not None else weights.require(self.model)
-                    self._sam = build_sam(self.model, checkpoint=path, device=self.device)
-                from segment_anything import SamPredictor
-
-                self._predictor = SamPredictor(self._sam)
+                self._predictor = self._new_predictor()
             return self._predictor
 
     # -- embedding ---------------------------------------------------------------------------------------------
     @torch.no_grad()
     def set_image(self, sketch) -> str:
-        """Make ``sketch`` the current image: compute its embedding, or restore it from the cache.
+        """Make ``sketch`` the current image: its cached predictor, or a new one whose embedding is computed now.
 
         Args:
             sketch: path / PIL / ``(H, W, 3)`` array / ``(1, 3, H, W)`` tensor.
 
         Returns:
-            the sketch's cache key (content hash).
+            the sketch's cache key (content key of its 8-bit RGB pixels).
         """
         rgb = _to_rgb8(sketch)
-        key = hashlib.blake2b(rgb.tobytes() + str(rgb.shape).encode(), digest_size=16).hexdigest()
+        key = content_key(rgb)
         with self._lock:
-            pred = self.predictor
-            if key == self._key and pred.is_image_set:
+            if key == self._key and self._predictor is not None and self._predictor.is_image_set:
                 return key
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                pred.features, pred.original_size, pred.input_size = hit
-                pred.is_image_set = True
-            else:
-                pred.set_image(rgb, image_format="RGB")
-                self.embeddings_computed += 1
-                self._cache[key] = (pred.features, pred.original_size, pred.input_size)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+            self._model()  # a bad checkpoint raises here, before anything is cached
+            self._predictor = self._predictors.get(key, lambda: self._embed(rgb))
             self._key = key
             self._size = (int(rgb.shape[0]), int(rgb.shape[1]))
             return key
+
+    def _embed(self, rgb: np.ndarray) -> "SamPredictor":
+        """A new predictor with ``rgb`` ``(H, W, 3)`` uint8 set: the image encoder runs once."""
+        pred = self._new_predictor()
+        pred.set_image(rgb, image_format="RGB")
+        self.embeddings_computed += 1
+        return pred
 
     @property
     def image_size(self) -> Optional[tuple[int, int]]:
@@ -409,18 +422,14 @@ class SamSegmenter:
         return pos * inv, neg * inv, box * inv
 
 
-_SEGMENTERS: dict[tuple[str, str], SamSegmenter] = {}
-_SEG_LOCK = threading.Lock()
+#: The process-wide segmenters by (model, device), so a checkpoint loads once (CLI, UI, API). Bounded (each holds
+#: a ViT: 375 MB for vit_b up to 2.5 GB for vit_h) and clearable through :mod:`garmentstyle.resources`.
+_SEGMENTERS: LRUCache[SamSegmenter] = register("sam segmenters", LRUCache(4))
 
 
 def get_segmenter(model: str = SAM_MODELS[0], *, device: str = "cpu") -> SamSegmenter:
-    """A process-wide :class:`SamSegmenter` per (model, device), so the checkpoint loads once (CLI, UI, API)."""
-    with _SEG_LOCK:
-        seg = _SEGMENTERS.get((model, device))
-        if seg is None:
-            seg = SamSegmenter(model, device=device)
-            _SEGMENTERS[(model, device)] = seg
-        return seg
+    """A process-wide :class:`SamSegmenter` per (model, device) (the model itself loads on first use)."""
+    return _SEGMENTERS.get((model, device), lambda: SamSegmenter(model, device=device))
 
 
 def time_encoder(sam, *, size: int = 1024, repeats: int = 1) -> float:

@@ -14,8 +14,6 @@ the local paper with a stroke-width-aware, noise-scaled threshold with hysteresi
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +22,8 @@ import numpy as np
 import scipy.ndimage as ndi
 import torch
 
+from ..cache import LRUCache, content_key
+from ..resources import register
 from .ink import clean_levels, colour_fills, ink_opacity, line_map, paper_noise, texture_share
 from .page import find_page, lines_rotation
 from .paper import estimate_paper, flatten
@@ -115,17 +115,17 @@ def prepare_work(rgb: np.ndarray, options: PrepOptions = PrepOptions(), *, scale
     return work, paper, rot, src, notes
 
 
-_CACHE: "OrderedDict[tuple, PreparedSketch]" = OrderedDict()
-_LOCK = threading.Lock()
+#: Prepared sketches by (content, size, options, full): segmentation and rendering prepare one sketch once. An
+#: :class:`~garmentstyle.cache.LRUCache` (the web app's worker threads share it; two asking for the same new sketch
+#: wait for one preparation). 4 entries: a full preparation holds the cleaned sketch and its ink at full size.
+_CACHE: LRUCache[PreparedSketch] = register("prepared sketches", LRUCache(4))
 
 
 def _key(work_rgb: np.ndarray, size: tuple[int, int], options: PrepOptions, full: bool) -> tuple:
-    import hashlib
-
-    hsh = hashlib.blake2b(digest_size=16)
-    hsh.update(str((work_rgb.shape, size)).encode())
-    hsh.update((np.clip(work_rgb, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes())
-    return (hsh.hexdigest(), options, full)
+    """The cache key: the working copy on its 8-bit levels (on purpose: float steps that differ below 1/255 read
+    the same sketch), the input's size, the options and whether the full-size outputs are wanted."""
+    levels = (np.clip(work_rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return (content_key(levels), size, options, full)
 
 
 def prepare(sketch: Any, options: PrepOptions = PrepOptions(), *, full: bool = True) -> PreparedSketch:
@@ -157,12 +157,15 @@ def prepare_loaded(work_rgb: np.ndarray, rgb_full: np.ndarray | None, size: tupl
     adjusted, e.g. inverted). ``rgb_full`` None: only the working copy is analysed."""
     H, W = size
     full = rgb_full is not None
-    key = _key(work_rgb, (H, W), options, full)
-    with _LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
+    return _CACHE.get(_key(work_rgb, (H, W), options, full),
+                      lambda: _prepare_loaded(work_rgb, rgb_full, (H, W), options))
+
+
+def _prepare_loaded(work_rgb: np.ndarray, rgb_full: np.ndarray | None, size: tuple[int, int],
+                    options: PrepOptions) -> PreparedSketch:
+    """:func:`prepare_loaded`'s work, uncached."""
+    H, W = size
+    full = rgb_full is not None
     h, w = work_rgb.shape[:2]
     scale = w / float(W)
     speck = max(12, int(round(h * w * 0.0002)))
@@ -172,13 +175,8 @@ def prepare_loaded(work_rgb: np.ndarray, rgb_full: np.ndarray | None, size: tupl
     cleaned = ink = None
     if full:
         cleaned, ink = _full_outputs(rgb_full, paper, work, (H, W))
-    out = PreparedSketch(cleaned=cleaned, ink=ink, paper=paper_rgb, rotation=float(rot), rotation_source=src,
-                         page_box=page_box, size=(H, W), work=work, notes=notes)
-    with _LOCK:
-        _CACHE[key] = out
-        while len(_CACHE) > 4:
-            _CACHE.popitem(last=False)
-    return out
+    return PreparedSketch(cleaned=cleaned, ink=ink, paper=paper_rgb, rotation=float(rot), rotation_source=src,
+                          page_box=page_box, size=(H, W), work=work, notes=notes)
 
 
 def _box(mask: np.ndarray, inv: float, size: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -8,9 +8,7 @@ by content, so a preview and the final render prepare a swatch once. The user's 
 """
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import OrderedDict
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -18,7 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from .. import io
+from ..cache import LRUCache, content_key
 from ..errors import InputError, OptionsError
+from ..resources import register
 from . import checks
 from .analyse import find_lattice, light_unevenness, luminance, seam_ratio
 from .flatten import flatten, keep_highlights, relight
@@ -36,35 +36,12 @@ SYNTH_SIZE = 256
 SEAM_FAIL = 3.0
 
 
-class _Cache:
-    """Prepared swatches by (content hash, mode, tile size, seed, synthesizer): LRU of ``maxsize``."""
-
-    def __init__(self, maxsize: int = 32) -> None:
-        self.maxsize = maxsize
-        self._store: OrderedDict[tuple, PreparedSwatch] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple) -> Optional[PreparedSwatch]:
-        if key in self._store:
-            self.hits += 1
-            self._store.move_to_end(key)
-            return self._store[key]
-        self.misses += 1
-        return None
-
-    def put(self, key: tuple, value: PreparedSwatch) -> None:
-        self._store[key] = value
-        if len(self._store) > self.maxsize:
-            self._store.popitem(last=False)
-
-    def clear(self) -> None:
-        self._store.clear()
-        self.hits = self.misses = 0
-
-
-#: The process-wide cache (``CACHE.clear()`` empties it; tests read ``hits``/``misses``).
-CACHE = _Cache()
+#: The process-wide cache of prepared swatches, by (content key of the loaded pixels, mode, tile size, seed,
+#: synthesizer): a preview and the final render prepare a swatch once. An :class:`~garmentstyle.cache.LRUCache`
+#: because the web app's worker threads prepare swatches at the same time: its lock keeps the bookkeeping whole, and
+#: two tabs preparing the same new phone photo wait for one preparation (seconds of synthesis) instead of both
+#: doing it. ``CACHE.clear()`` empties it; tests read ``hits``/``misses``.
+CACHE: LRUCache[PreparedSwatch] = register("prepared swatches", LRUCache(32))
 
 
 def _load(image: Any, name: str) -> tuple[torch.Tensor, np.ndarray]:
@@ -131,14 +108,16 @@ def prepare(image: Any, mode: str = "auto", *, tile_size: int = SYNTH_SIZE, seed
         raise OptionsError(f"tile_size must be 32…1024 px; got {tile_size!r}")
     t0 = time.perf_counter()
     tensor, arr = _load(image, name)
-    key = (hashlib.sha1(arr.tobytes()).hexdigest(), arr.shape, mode, tile_size, seed, synthesizer)
-    if use_cache and (hit := CACHE.get(key)) is not None:
-        return hit
-    result = _prepare(tensor, arr, mode, tile_size=tile_size, seed=seed, name=name, synthesizer=synthesizer, t0=t0,
-                      check=check or _no_check)
-    if use_cache:
-        CACHE.put(key, result)
-    return result
+
+    def build() -> PreparedSwatch:
+        return _prepare(tensor, arr, mode, tile_size=tile_size, seed=seed, name=name, synthesizer=synthesizer,
+                        t0=t0, check=check or _no_check)
+
+    if not use_cache:
+        return build()
+    # The pixels as loaded (float32, shape in the key): a file and the same pixels as an array share an entry.
+    # A preparation that raises (a cancel) caches nothing.
+    return CACHE.get((content_key(arr), mode, tile_size, seed, synthesizer), build)
 
 
 def _report(mode: str, action: str, method: str, an: Analysis, tile: np.ndarray, *, t0: float, **kw) -> PrepareReport:
