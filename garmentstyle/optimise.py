@@ -12,7 +12,10 @@ previews every step cut the line search to two evaluations and stopped a noise-s
 """
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
@@ -20,7 +23,7 @@ import torch
 
 from .errors import Cancelled
 
-__all__ = ["CHECK_EVERY", "OptimiseResult", "optimise"]
+__all__ = ["CHECK_EVERY", "OptimiseResult", "optimise", "preload"]
 
 #: Iterations between convergence checks (and the L-BFGS call size without observers). The old default preview
 #: cadence, so renders keep their measured behaviour.
@@ -29,6 +32,36 @@ CHECK_EVERY = 5
 HISTORY = 50
 #: Evaluations one L-BFGS line search may take (torch's own default cap).
 MAX_LINE_SEARCH = 25
+
+#: What the first ``torch.optim`` optimiser imports: its methods are wrapped to switch TorchDynamo off, and the
+#: first call imports it (~1.3 s on the 2-core machine, more than a 256 px VGG19 evaluation) although nothing here
+#: compiles. :func:`preload` starts that import early, on a thread, so it overlaps the style-target measurement.
+_OPTIMISER_IMPORTS = ("torch._dynamo",)
+_preload_lock = threading.Lock()
+_preloading: Optional[threading.Thread] = None
+
+
+def preload() -> None:
+    """Begin importing what the first optimiser construction will import, on a daemon thread, and return at once.
+
+    Called by a render that will optimise, before it measures its style targets: most of the import then runs
+    while the main thread is inside torch's kernels (which release the GIL). Idempotent, and a no-op once the
+    modules are loaded; an import error is left for the optimiser's own construction to raise."""
+    global _preloading
+    with _preload_lock:
+        if _preloading is not None or all(m in sys.modules for m in _OPTIMISER_IMPORTS):
+            return
+        _preloading = threading.Thread(target=_import_quietly, name="garmentstyle-preload", daemon=True)
+        _preloading.start()
+
+
+def _import_quietly() -> None:
+    for name in _OPTIMISER_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the optimiser's construction imports it again and reports the error
+            return
+
 
 Criterion = Callable[[torch.Tensor], Mapping[str, torch.Tensor]]
 #: ``stop(losses_now, losses_at_previous_check or None) -> reason or None``.

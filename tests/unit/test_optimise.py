@@ -111,3 +111,31 @@ def test_bad_arguments(kw):
     crit, x0 = _criterion()
     with pytest.raises(ValueError):
         optimise(crit, x0, steps=2, **kw)
+
+
+_IMPORTS_PROBE = """
+import sys
+import garmentstyle as gs
+from garmentstyle import optimise, samples
+m = samples.mask_paths("dress")
+regions = [gs.Region(m["skirt"], samples.swatch_path("denim"), name="skirt")]
+gs.render(samples.sketch_path("dress"), regions, gs.RenderOptions(size=96))
+print("default", "torch._dynamo" in sys.modules, optimise._preloading is not None)
+gs.render(samples.sketch_path("dress"), regions, gs.RenderOptions(size=96, init="noise", iterations=1, levels=1))
+print("noise", optimise._preloading is not None)
+optimise._preloading.join(120)
+print("loaded", "torch._dynamo" in sys.modules)
+"""
+
+
+def test_the_default_render_never_imports_dynamo_and_an_optimised_one_preloads_it():
+    """torch.optim's first use imports TorchDynamo (~1.3 s). The default offline render builds no optimiser, so it
+    must not pay it; a render that optimises starts the import on a thread before measuring its targets."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, GARMENTSTYLE_CACHE="off")
+    out = subprocess.run([sys.executable, "-c", _IMPORTS_PROBE], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:3] == ["default False False", "noise True", "loaded True"], out.stdout
