@@ -34,6 +34,7 @@ from .swatches import PREPARE_MODES
 from .pagecheck import SUSPICIOUS, PageCheck
 from .progress import CancelToken, Progress, ProgressFn, Reporter
 from .cache import LRUCache, content_key
+from .resources import register
 from .report import RegionReport, RenderReport
 from .transfer import RenderOptions
 
@@ -394,7 +395,7 @@ def _load_sketch(sketch: Any, options: RenderOptions, device: torch.device, note
 #: Sketch preparation per sketch content: the UI renders one sketch for every preview and a batch one sketch with
 #: many fabrics, so the cleaned sketch and its ink are computed once (sketches up to SKETCH_PREP_MAX_PIXELS; two
 #: entries: at most ~130 MB held; ``SKETCH_PREP.clear()`` gives it back).
-SKETCH_PREP: LRUCache = LRUCache(2)
+SKETCH_PREP: LRUCache = register("render sketches", LRUCache(2))
 SKETCH_PREP_MAX_PIXELS = 4_000_000
 
 

@@ -65,33 +65,39 @@ class LRUCache(Generic[V]):
 
     def get(self, key: Hashable, make: Callable[[], V], stats: Optional[CacheStats] = None) -> V:
         found, value = self._lookup(key)
-        if not found:
-            with self._lock:
-                build_lock = self._building.setdefault(key, threading.Lock())
-            with build_lock:
-                found, value = self._lookup(key)  # built by another thread while we waited
-                if not found:
-                    try:
-                        value = make()
-                        with self._lock:
-                            self._store[key] = value
-                            self._store.move_to_end(key)
-                            while len(self._store) > self.maxsize:
-                                self._store.popitem(last=False)
-                    finally:
-                        with self._lock:
-                            self._building.pop(key, None)
+        if found:
+            self._count(True, stats)
+            return value  # type: ignore[return-value]
         with self._lock:
+            build_lock = self._building.setdefault(key, threading.Lock())
+        with build_lock:
+            found, value = self._lookup(key)  # built by another thread while we waited: a hit
+            self._count(found, stats)  # a miss is counted before building: a build that raises is one too
             if found:
+                return value  # type: ignore[return-value]
+            try:
+                value = make()
+                with self._lock:
+                    self._store[key] = value
+                    self._store.move_to_end(key)
+                    while len(self._store) > self.maxsize:
+                        self._store.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
+        return value
+
+    def _count(self, hit: bool, stats: Optional[CacheStats]) -> None:
+        with self._lock:
+            if hit:
                 self.hits += 1
             else:
                 self.misses += 1
         if stats is not None:
-            if found:
+            if hit:
                 stats.hits += 1
             else:
                 stats.misses += 1
-        return value  # type: ignore[return-value]
 
     def clear(self) -> None:
         with self._lock:

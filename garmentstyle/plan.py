@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .cache import LRUCache, content_key
+from .resources import register
 from .errors import OptionsError
 
 __all__ = ["RenderPlan", "plan_render", "crop_box", "level_factors", "exclusive_masks", "nearest_region_labels",
@@ -100,7 +101,7 @@ def exclusive_masks(masks: torch.Tensor) -> torch.Tensor:
 #: per region, ~10 ms each at 1024 px, a fifth of a default render), and the app re-renders the same regions on
 #: every fabric, scale or colourway change, a batch one sketch's regions in many fabrics. Four entries (int64:
 #: ~5 MB each at 1024 px, ~22 MB at 2048 px); ``LABELS.clear()`` gives them back.
-LABELS: LRUCache = LRUCache(4)
+LABELS: LRUCache = register("region labels", LRUCache(4))
 
 
 def nearest_region_labels(hard: torch.Tensor) -> torch.Tensor:

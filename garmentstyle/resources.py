@@ -12,7 +12,6 @@ This module imports nothing heavy (no torch, no numpy), so registering costs a m
 """
 from __future__ import annotations
 
-import sys
 import threading
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
@@ -54,23 +53,11 @@ class CacheInfo:
     misses: int
 
 
-#: Caches in modules that do not (yet) call :func:`register` themselves: ``name -> (module, attribute)``. They are
-#: picked up only once their module has been imported by someone else (looking them up never imports anything, so
-#: asking for the info does not load torch or a model).
-_ELSEWHERE: dict[str, tuple[str, str]] = {
-    "style targets": ("garmentstyle.transfer", "TARGETS"),
-    "encoders": ("garmentstyle.encoders", "ENCODER_CACHE"),
-    "render sketches": ("garmentstyle.api", "SKETCH_PREP"),
-    "region labels": ("garmentstyle.plan", "LABELS"),
-}
-
-
 class Resources:
     """A registry of named process caches (thread-safe). One process-wide instance: :data:`RESOURCES`."""
 
-    def __init__(self, elsewhere: dict[str, tuple[str, str]] | None = None) -> None:
+    def __init__(self) -> None:
         self._caches: dict[str, Cache] = {}
-        self._elsewhere = dict(elsewhere or {})
         self._lock = threading.Lock()
 
     def register(self, name: str, cache: C) -> C:
@@ -82,18 +69,8 @@ class Resources:
             self._caches[name] = cache
         return cache
 
-    def _adopt(self) -> None:
-        """Pick up the caches of :data:`_ELSEWHERE` whose modules are imported by now (never imports one)."""
-        for name, (module, attr) in list(self._elsewhere.items()):
-            mod = sys.modules.get(module)
-            cache = getattr(mod, attr, None) if mod is not None else None
-            if cache is not None and isinstance(cache, Cache):
-                with self._lock:
-                    self._caches.setdefault(name, cache)
-
     def caches(self) -> dict[str, Cache]:
         """The registered caches by name, in registration order (a copy)."""
-        self._adopt()
         with self._lock:
             return dict(self._caches)
 
@@ -131,7 +108,7 @@ class Resources:
 
 
 #: The process-wide registry (the web app holds it as ``AppContext.resources``).
-RESOURCES = Resources(_ELSEWHERE)
+RESOURCES = Resources()
 
 
 def register(name: str, cache: C) -> C:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from . import colour as colour_ops
 from . import guidance, losses, resample, swatch as swatch_ops, target_store
 from .cache import CacheStats, LRUCache, content_key
+from .resources import register
 from .canvas import region_canvas, stretch_sampler
 from .encoders import Encoder
 from .errors import Cancelled
@@ -77,7 +78,7 @@ class TargetCache(LRUCache):
     Thread-safe (:class:`garmentstyle.cache.LRUCache`); keyed by :func:`style_targets`."""
 
 
-TARGETS = TargetCache(64)
+TARGETS = register("style targets", TargetCache(64))
 
 
 def _canvas_side(encoder: Encoder, layers: tuple[str, ...], repeat_px: float) -> int:

@@ -6,6 +6,7 @@ always reported (``Encoder.name`` / ``Encoder.pretrained``) so a render never cl
 from __future__ import annotations
 
 from ..cache import LRUCache
+from ..resources import register
 from ..errors import OptionsError
 from .base import Encoder, LayerGeometry
 
@@ -27,7 +28,7 @@ def resolve_name(name: str) -> str:
 
 #: Ready encoders per (name, pooling, device, checkpoint): built once per process, shared by threads (a second
 #: thread asking for the same encoder waits for the first build instead of building its own).
-ENCODER_CACHE: LRUCache = LRUCache(4)
+ENCODER_CACHE: LRUCache = register("encoders", LRUCache(4))
 
 
 def _build(name: str, pooling: str, device: str, checkpoint: str | None) -> Encoder:
