@@ -114,6 +114,7 @@ def nearest_region_labels(hard: torch.Tensor) -> torch.Tensor:
 
 
 def _labels_of(h: np.ndarray) -> torch.Tensor:
+    """:func:`nearest_region_labels`' work, uncached: ``(R, H, W)`` bool → ``(H, W)`` int64."""
     from .morph import nearest_labels
 
     R = h.shape[0]
