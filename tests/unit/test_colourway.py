@@ -330,3 +330,42 @@ def test_a_real_mid_tone_stripe_is_a_colour():
     rgb = np.clip(rgb + np.random.default_rng(1).normal(0, 0.01, rgb.shape), 0, 1)
     found = cw.find_colours(_img(rgb), 3)
     assert found.distinct == 3 and not any("anti-aliased" in n for n in found.notes), found.notes
+
+
+def _two_hue_tartan(n: int = 96) -> tuple[np.ndarray, np.ndarray]:
+    """Navy, green and red bands 8 px wide, a light line (2 px) in each navy band. At k = 2 navy, green and the
+    line are one found colour (the largest); red is the other. Returns the sRGB image and each column's band."""
+    x = np.arange(n)
+    band = (x // 8) % 3
+    lab = np.zeros((n, n, 3))
+    lab[:] = np.array([(25.0, 12.0, -32.0), (30.0, -32.0, 22.0), (40.0, 58.0, 40.0)])[band][None]
+    lab[:, (x % 24 == 3) | (x % 24 == 4)] = (88.0, -2.0, 14.0)
+    rgb = np.clip(cw.lab_to_srgb(lab), 0, 1)
+    return np.clip(rgb + np.random.default_rng(0).normal(0, 0.01, rgb.shape), 0, 1), band
+
+
+def test_sub_colours_of_one_found_colour_stay_apart_in_its_new_hue():
+    """A tartan recoloured to fewer colours than it has: its navy and green squares (one found colour, with the
+    light lines) moved to cream. The fit cap leaves that colour's texture 0.25 of the print's edge contrast (the
+    lines reach 60 L* above it and cream has 6 L* of room), so the navy | green step fell below the edge level of
+    the palette's own edges and vanished (no edge at any of the boundary's rows). Their difference is carried by
+    cream's own saturation: an edge at every row, each stripe of cream's hue (paler or richer, no lilac or lime
+    tint), the palette still met."""
+    import cv2
+
+    rgb, band = _two_hue_tartan()
+    res = cw.recolour(rgb, "#f2e8d5/#264653")
+    assert max(res.delta_e) <= 3.0, res.delta_e
+    out = res.image[0].permute(1, 2, 0).numpy().astype(np.float64)
+    near = cv2.dilate(cw.edges(out).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    boundary = [c for c in range(1, len(band)) if {band[c - 1], band[c]} == {0, 1}]
+    kept = np.mean([near[:, c - 1:c + 1].any(axis=1).mean() for c in boundary])
+    assert kept >= 0.9, kept
+    lab = cw.srgb_to_lab(out)
+    x = np.arange(len(band))
+    inner = (x % 8 >= 1) & (x % 8 <= 6) & (x % 24 != 3) & (x % 24 != 4)
+    cream = np.array(cw.resolve_palette("#f2e8d5")[0].lab)
+    hue = cream[1:] / np.hypot(*cream[1:])
+    for b in (0, 1):
+        ab = lab[:, inner & (band == b), 1:].reshape(-1, 2).mean(0)
+        assert abs(ab[0] * hue[1] - ab[1] * hue[0]) < 3.0, (b, ab)  # no chroma across cream's hue
