@@ -23,13 +23,11 @@ Images are ``(1, 3, H, W)`` float RGB in [0, 1] (paths, PIL images and arrays ar
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -37,7 +35,9 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .cache import LRUCache, content_key
 from .errors import InputError, OptionsError
+from .resources import register
 
 #: Most colours a palette may have (a print with more dominant colours than this is recoloured in parts).
 MAX_COLOURS = 12
@@ -1029,8 +1029,10 @@ class RecolourResult:
                 "notes": list(self.notes)}
 
 
-_CACHE: "OrderedDict[tuple, RecolourResult]" = OrderedDict()
-_CACHE_SIZE = 32
+#: Recoloured swatches by (pixels, palette, seed): every render of a batch that uses this swatch and colourway,
+#: and every preview after a palette edit, recolours once (an :class:`~garmentstyle.cache.LRUCache`: the web app's
+#: worker threads share it).
+_CACHE: LRUCache[RecolourResult] = register("colourways", LRUCache(32))
 
 
 def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None = None,
@@ -1050,10 +1052,15 @@ def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None
     """
     targets = resolve_palette(palette, palette_file=palette_file)
     rgb = _image_array(image)
-    key = (hashlib.sha1(rgb.tobytes()).hexdigest(), rgb.shape, tuple(t.spec for t in targets), seed)
-    if found is None and key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+    if found is not None:  # the caller's own found colours: not a cache key's worth
+        return _recolour(rgb, targets, found, seed)
+    return _CACHE.get((content_key(rgb), tuple(t.spec for t in targets), seed),
+                      lambda: _recolour(rgb, targets, None, seed))
+
+
+def _recolour(rgb: np.ndarray, targets: Sequence[PaletteColour], found: FoundColours | None,
+              seed: int) -> RecolourResult:
+    """:func:`recolour`'s work on the ``(H, W, 3)`` float array, uncached."""
     k = len(targets)
     H, W = rgb.shape[:2]
     if found is None:
@@ -1086,11 +1093,7 @@ def recolour(image: Any, palette: Any, *, palette_file: str | os.PathLike | None
                else "the shading and texture of that colour do not fit inside sRGB at that lightness")
         notes.append(f"colour {worst + 1} ({targets[worst].spec}) reached only ΔE2000 {de[worst]:.1f}: {why}")
     image_t = torch.from_numpy(out_rgb.reshape(H, W, 3).astype(np.float32)).permute(2, 0, 1)[None].contiguous()
-    result = RecolourResult(image_t, found, targets, de, tuple(notes))
-    _CACHE[key] = result
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return result
+    return RecolourResult(image_t, found, targets, de, tuple(notes))
 
 
 # --------------------------------------------------------------------------------------------------- measuring

@@ -25,6 +25,7 @@ EXPECTED = {
     "encoders": ("garmentstyle.encoders", "ENCODER_CACHE"),
     "render sketches": ("garmentstyle.api", "SKETCH_PREP"),
     "region labels": ("garmentstyle.plan", "LABELS"),
+    "colourways": ("garmentstyle.colourway", "_CACHE"),
 }
 
 
