@@ -54,6 +54,10 @@ CSS = """
 #gs-status-details {flex: 0 0 190px !important; width: 190px !important; min-width: 0 !important;
                     align-self: flex-start;}
 #gs-status-details .label-wrap {padding: 2px 4px !important;}
+/* the canvas and the render stay in view while the tab beside them scrolls (a palette or grain edit at the bottom of
+   the Fabric tab shows live on the canvas, not off screen) */
+#gs-canvas-col, #gs-render-col {position: sticky; top: 6px; align-self: flex-start;}
+.gradio-container {overflow: clip !important;}  /* Gradio's "hidden" made it a scroll box: no sticky inside */
 /* the canvas fills the screen below the header and the toolbar (side by side with the render) */
 .gs-cv {position: relative; overflow: hidden; height: clamp(300px, calc(100vh - 305px), 900px);
         background: var(--background-fill-secondary); border-radius: 8px; outline-offset: 2px;
@@ -527,9 +531,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                     _regions_tab(ui, sam_available)
                     _fabric_tab(ui, H.sample_swatches())
                     _settings_tab(ui, ctx)
-            with gr.Column(scale=5, min_width=380):
+            with gr.Column(scale=5, min_width=380, elem_id="gs-canvas-col"):
                 _canvas_column(ui)
-            with gr.Column(scale=4, min_width=320):
+            with gr.Column(scale=4, min_width=320, elem_id="gs-render-col"):
                 _render_column(ui)
         from . import validate, wiring
 

@@ -119,6 +119,8 @@ def set_palette_colour(session: Optional[Session], index: Any, colour: Any) -> t
         raise InputError("choose how many colours to recolour first")
     i = int(Vd.number(index, "the palette colour", 0, len(f.colourway) - 1, integer=True))
     hex_ = Vd.hex_colour(colour, f"colour {i + 1}")
+    if f.colourway[i].lower() == hex_.lower():  # e.g. the picker left without a change: no edit
+        return session, f"Colour {i + 1} of “{r.name}” is {hex_}."
     cw = list(f.colourway)
     cw[i] = hex_
     session = _set(session, r, replace(f, colourway=tuple(cw)), ("palette", i))

@@ -150,8 +150,15 @@ def wire(ui: Any, ctx: Any) -> None:
     ui.fp_k.input(_guard(lambda s, k: edited(*F.set_palette_size(s, k))), [ui.session, ui.fp_k], outs,
                   trigger_mode="always_last", api_name="set_palette_size", **QUIET)
     for i, picker in enumerate(ui.fp_colours):
-        picker.input(_guard(lambda s, v, i=i: edited(*F.set_palette_colour(s, i, v))), [ui.session, picker], outs,
-                     trigger_mode="always_last", api_name=f"set_palette_colour_{i + 1}", **QUIET)
+        pick = _guard(lambda s, v, i=i: edited(*F.set_palette_colour(s, i, v)))
+        picker.input(pick, [ui.session, picker], outs, trigger_mode="always_last",
+                     api_name=f"set_palette_colour_{i + 1}", **QUIET)
+        # Gradio's picker sends "input" only while its gradient or hue is dragged: a hex code typed into its field
+        # (a designer's palette is hex codes) only changed the value in the page, and the render never saw it.
+        # Leaving the picker ("blur") applies it; an unchanged colour is no edit (no undo step). Not "submit": Enter
+        # sends it before the field's value is taken, and the answer would put the old colour back.
+        picker.blur(pick, [ui.session, picker], outs, trigger_mode="always_last", api_visibility="undocumented",
+                    **QUIET)
     ui.fp_reset.click(_guard(lambda s: edited(*F.reset_palette(s))), [ui.session], outs, api_name="reset_palette",
                       **QUIET)
     for c in (ui.fp_grain, ui.fp_drape):

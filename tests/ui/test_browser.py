@@ -373,6 +373,88 @@ def test_live_fabric_overlay_follows_pattern_size(page):
     expect(page.locator("#gs-regions tr.gs-sel")).to_contain_text("×3")
 
 
+def _skirt_colours(img: np.ndarray, k: int = 3) -> np.ndarray:
+    """The ``k`` main colours (CIELAB, largest first) of the canvas image inside the skirt, away from its outline."""
+    import cv2
+
+    from garmentstyle import colourway
+
+    skirt = np.asarray(Image.open(samples.mask_paths("dress")["skirt"]).convert("L").resize(img.shape[1::-1])) > 127
+    inner = cv2.erode(skirt.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    return np.array([c.lab for c in colourway.find_colours(img[inner][None].astype(np.float64) / 255, k).colours])
+
+
+def _set_colour(page, i: int, hex_colour: str) -> None:
+    """Pick ``hex_colour`` for palette colour ``i`` and wait until the canvas shows it (the key lists it)."""
+    src = page.locator("#gs-canvas .gs-img").get_attribute("src")
+    picker = page.locator(f"#gs-fp-c{i}")
+    picker.locator("button.dialog-button").click()  # the picker's dialog: gradient, hue, and the hex field
+    field = picker.locator(".color-picker input[type=text]")
+    field.fill(hex_colour)
+    field.press("Enter")
+    page.mouse.click(5, 5)  # away from the picker: its dialog closes and the typed colour applies
+    _expect()(picker.locator(".color-picker")).to_have_count(0)
+    _expect()(page.locator("#gs-fp-key")).to_contain_text(hex_colour)
+    _wait_canvas_change(page, src)
+
+
+def test_three_colourways_of_a_print_show_live_on_the_canvas(page):
+    """Issue 13's designer flow in the browser: the skirt's floral recoloured into three colourways with the palette
+    editor, each shown on the canvas as it is picked (only the skirt changes; each colourway's main colour is its
+    palette's, not the last one's), and undo walks back through them."""
+    from garmentstyle import colourway
+
+    expect = _expect()
+    _load_dress_and_find(page)
+    _select_row(page, 0)  # part01: the skirt
+    src = page.locator("#gs-canvas .gs-img").get_attribute("src")
+    page.locator("#gs-view").get_by_text("Fabric", exact=True).click()
+    _wait_canvas_change(page, src)
+    own = _image_at(page, "#gs-canvas .gs-img")
+    _tab(page, "Fabric")
+    page.locator("#gs-fp-palette").get_by_text("Colourway (palette)").click()
+    src = page.locator("#gs-canvas .gs-img").get_attribute("src")
+    _set_number(page, "gs-fp-k", 3)
+    expect(page.locator("#gs-fp-c2 button.dialog-button")).to_be_visible()
+    _wait_canvas_change(page, src)
+    ways = {"ochre": ("#c8962e", "#2f4858", "#f6f1e7"), "sage": ("#8fa98a", "#f4efe6", None),
+            "plum": ("#5b2333", None, "#e9c46a")}
+    shown: dict[str, np.ndarray] = {}
+    for name, colours in ways.items():
+        for i, c in enumerate(colours):
+            if c is not None:
+                _set_colour(page, i, c)
+        shown[name] = _image_at(page, "#gs-canvas .gs-img")
+        _shot(page, f"colourway-{name}.png")
+        # the palette sits low in the Fabric tab: the canvas stays on screen beside it while it is edited
+        view = page.viewport_size
+        cbox, pbox = _box(page, "#gs-canvas .gs-img"), _box(page, "#gs-fp-c0")
+        assert 0 <= pbox["y"] < view["height"], pbox
+        assert cbox["y"] >= 0 and cbox["y"] + cbox["height"] <= view["height"] + 1, (cbox, view)
+    garment = np.asarray(Image.open(samples.mask_paths("dress")["garment"]).convert("L").resize(
+        own.shape[1::-1])) > 127
+    skirt = np.asarray(Image.open(samples.mask_paths("dress")["skirt"]).convert("L").resize(own.shape[1::-1])) > 127
+    palettes, current = {}, [None, None, None]
+    for name, colours in ways.items():  # each colourway's three colours (a None keeps the one picked before)
+        current = [c if c is not None else current[i] for i, c in enumerate(colours)]
+        palettes[name] = np.array([colourway.resolve_palette(c)[0].lab for c in current])
+    for name, img in shown.items():
+        diff = np.abs(img.astype(int) - own.astype(int)).sum(-1) > 30
+        assert diff[skirt].mean() > 0.3 and not diff[~garment].any(), name  # the skirt recoloured, the page kept
+        assert diff[garment & ~skirt].mean() < 0.02, name  # the other region kept its fabric
+        seen = _skirt_colours(img)  # the canvas's three main colours in the skirt (under the sketch's shading)
+        misses = {n: float(np.linalg.norm(p[:, None] - seen[None], axis=-1).min(axis=1).sum())
+                  for n, p in palettes.items()}
+        assert min(misses, key=misses.get) == name, (name, misses)  # the canvas shows this colourway, no other
+    for _ in range(2):  # plum's two picks undone: back to sage exactly
+        page.locator("#gs-undo").click()
+        expect(page.locator("#gs-hint")).to_contain_text("Undone")
+    expect(page.locator("#gs-fp-key")).not_to_contain_text("#e9c46a")
+    page.wait_for_function("() => { const i = document.querySelector('#gs-canvas .gs-img'); return i && i.complete; }")
+    page.wait_for_timeout(0)
+    assert np.array_equal(_image_at(page, "#gs-canvas .gs-img"), shown["sage"])
+
+
 # ------------------------------------------------------------------------------------------------------ persistence
 def test_reload_restores_the_session(page):
     expect = _expect()

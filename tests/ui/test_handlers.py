@@ -697,6 +697,16 @@ class TestPalette:
         assert s.snap.selected.fabric.colourway == tuple(c.hex for c in V.found_colours(
             s.frame, s.snap.selected.fabric, 2).colours)
 
+    def test_leaving_a_picker_unchanged_is_no_edit(self, found):
+        """The picker also reports when the designer leaves it (a typed hex code applies then); leaving it without a
+        change must not add an undo step or change the fabric."""
+        s, _ = FH.set_palette_size(found, 2)
+        steps, before = len(s.history.past), s.snap.selected.fabric
+        s, msg = FH.set_palette_colour(s, 1, before.colourway[1].upper())
+        assert len(s.history.past) == steps and s.snap.selected.fabric == before and "is now" not in msg
+        s, msg = FH.set_palette_colour(s, 1, "#123456")
+        assert len(s.history.past) == steps + 1 and "is now #123456" in msg
+
     def test_the_palette_reaches_the_render_and_a_new_swatch_drops_it(self, found):
         s, _ = FH.set_palette_size(found, 2)
         FH.set_palette_colour(s, 0, "#1b2a49")
