@@ -446,12 +446,16 @@ def test_three_colourways_of_a_print_show_live_on_the_canvas(page):
         misses = {n: float(np.linalg.norm(p[:, None] - seen[None], axis=-1).min(axis=1).sum())
                   for n, p in palettes.items()}
         assert min(misses, key=misses.get) == name, (name, misses)  # the canvas shows this colourway, no other
-    for _ in range(2):  # plum's two picks undone: back to sage exactly
-        page.locator("#gs-undo").click()
-        expect(page.locator("#gs-hint")).to_contain_text("Undone")
-    expect(page.locator("#gs-fp-key")).not_to_contain_text("#e9c46a")
-    page.wait_for_function("() => { const i = document.querySelector('#gs-canvas .gs-img'); return i && i.complete; }")
-    page.wait_for_timeout(0)
+    # plum's two picks undone, one at a time (each waited for on the key): back to sage exactly
+    key = page.locator("#gs-fp-key")
+    page.locator("#gs-undo").click()
+    expect(key).not_to_contain_text("#e9c46a")
+    expect(key).to_contain_text("#5b2333")
+    src = page.locator("#gs-canvas .gs-img").get_attribute("src")
+    page.locator("#gs-undo").click()
+    expect(key).not_to_contain_text("#5b2333")
+    expect(key).to_contain_text("#8fa98a")
+    _wait_canvas_change(page, src)  # the canvas's image follows the key in its own step
     assert np.array_equal(_image_at(page, "#gs-canvas .gs-img"), shown["sage"])
 
 
