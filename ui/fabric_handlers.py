@@ -127,6 +127,15 @@ def set_palette_colour(session: Optional[Session], index: Any, colour: Any) -> t
     return session, f"Colour {i + 1} of “{r.name}” is now {hex_} (Ctrl+Z undoes)."
 
 
+def leave_palette_colour(session: Optional[Session], index: int, colour: Any) -> tuple[Session, str]:
+    """The designer left picker ``index``: apply a colour typed into its field (:func:`set_palette_colour`). A
+    picker left after its palette shrank or went (the picker is being hidden) is no edit and no error."""
+    f = session.snap.selected.fabric if session is not None and session.snap.selected is not None else None
+    if f is None or not 0 <= int(index) < len(f.colourway):
+        return session, ""
+    return set_palette_colour(session, index, colour)
+
+
 def reset_palette(session: Optional[Session]) -> tuple[Session, str]:
     """Every replacement back to the colour found in the swatch (the palette size stays)."""
     session, r, f = _fabric(session)
@@ -260,5 +269,6 @@ def recipe_extras(f: M.Fabric, strokes_member: str, files: dict) -> dict:
 
 
 __all__ = ["GRAIN_LABELS", "fabric_extras", "extras_from", "recipe_extras", "set_prepare", "set_sketch_cm",
-           "set_repeat_cm", "sketch_cm", "sketch_cm_from", "set_palette_size", "set_palette_colour", "reset_palette", "set_grain",
+           "set_repeat_cm", "sketch_cm", "sketch_cm_from", "set_palette_size", "set_palette_colour",
+           "leave_palette_colour", "reset_palette", "set_grain",
            "apply_grain_strokes", "clear_grain_strokes", "grain_editor_value"]

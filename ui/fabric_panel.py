@@ -157,7 +157,8 @@ def wire(ui: Any, ctx: Any) -> None:
         # (a designer's palette is hex codes) only changed the value in the page, and the render never saw it.
         # Leaving the picker ("blur") applies it; an unchanged colour is no edit (no undo step). Not "submit": Enter
         # sends it before the field's value is taken, and the answer would put the old colour back.
-        picker.blur(pick, [ui.session, picker], outs, trigger_mode="always_last", api_visibility="undocumented",
+        left = _guard(lambda s, v, i=i: edited(*F.leave_palette_colour(s, i, v)))
+        picker.blur(left, [ui.session, picker], outs, trigger_mode="always_last", api_visibility="undocumented",
                     **QUIET)
     ui.fp_reset.click(_guard(lambda s: edited(*F.reset_palette(s))), [ui.session], outs, api_name="reset_palette",
                       **QUIET)

@@ -704,8 +704,10 @@ class TestPalette:
         steps, before = len(s.history.past), s.snap.selected.fabric
         s, msg = FH.set_palette_colour(s, 1, before.colourway[1].upper())
         assert len(s.history.past) == steps and s.snap.selected.fabric == before and "is now" not in msg
-        s, msg = FH.set_palette_colour(s, 1, "#123456")
+        s, msg = FH.leave_palette_colour(s, 1, "#123456")  # a hex code typed, then the picker left: applied
         assert len(s.history.past) == steps + 1 and "is now #123456" in msg
+        s, msg = FH.leave_palette_colour(s, 5, "#654321")  # a picker left as the palette shrank: nothing happens
+        assert len(s.history.past) == steps + 1 and msg == ""
 
     def test_the_palette_reaches_the_render_and_a_new_swatch_drops_it(self, found):
         s, _ = FH.set_palette_size(found, 2)
