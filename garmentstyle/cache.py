@@ -16,7 +16,7 @@ from typing import Any, Callable, Generic, Hashable, Optional, TypeVar
 
 V = TypeVar("V")
 
-__all__ = ["LRUCache", "CacheStats", "content_key"]
+__all__ = ["LRUCache", "CacheStats", "content_key", "levels_key"]
 
 
 @dataclass
@@ -124,3 +124,12 @@ def content_key(value: Any) -> str:
         digest = hashlib.sha1(data.data if data.ndim and data.size else data.tobytes()).hexdigest()[:16]
         return f"{digest}{tuple(shape)}{str(value.dtype).replace('torch.', '')}"
     return hashlib.sha1(repr(value).encode()).hexdigest()[:16]
+
+
+def levels_key(image: Any) -> str:
+    """:func:`content_key` of a float image (array in [0, 1]) on its 8-bit levels: on purpose, so the same drawing
+    read twice through float steps that differ below 1/255 is the same key (the partition and sketch-preparation
+    caches)."""
+    import numpy as np
+
+    return content_key((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8))

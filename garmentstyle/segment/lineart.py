@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import scipy.ndimage as ndi
 
-from ..cache import LRUCache, content_key
+from ..cache import LRUCache, levels_key
 from ..errors import SegmentationError
 from ..resources import register
 from .types import SegmentOptions
@@ -66,9 +66,9 @@ def to_grey(sketch) -> np.ndarray:
 
 
 def image_key(grey: np.ndarray) -> str:
-    """A content key of a grey sketch (for :func:`partition`'s cache), taken on its 8-bit levels on purpose: the
-    same drawing read twice through float steps that differ below 1/255 is the same sketch."""
-    return content_key(np.ascontiguousarray((np.clip(grey, 0, 1) * 255 + 0.5).astype(np.uint8)))
+    """A content key of a grey sketch (for :func:`partition`'s cache), on its 8-bit levels
+    (:func:`~garmentstyle.cache.levels_key`)."""
+    return levels_key(grey)
 
 
 def ink_threshold(grey: np.ndarray) -> float:

@@ -138,7 +138,8 @@ class SamSegmenter:
         self._sam = sam.to(device).eval() if sam is not None else None
         #: One predictor per sketch, each with its image set once (SAM's public API only); they share ``_sam``.
         self._predictors: LRUCache["SamPredictor"] = LRUCache(cache_size)
-        self._predictor: Optional["SamPredictor"] = None  # the current sketch's predictor (or, before any sketch, one with no image)
+        #: The current sketch's predictor (before any sketch: one with no image yet).
+        self._predictor: Optional["SamPredictor"] = None
         self._key: Optional[str] = None
         self._size: Optional[tuple[int, int]] = None
         self._lock = threading.RLock()

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.ndimage as ndi
 import torch
 
-from ..cache import LRUCache, content_key
+from ..cache import LRUCache, levels_key
 from ..resources import register
 from .ink import clean_levels, colour_fills, ink_opacity, line_map, paper_noise, texture_share
 from .page import find_page, lines_rotation
@@ -122,10 +122,9 @@ _CACHE: LRUCache[PreparedSketch] = register("prepared sketches", LRUCache(4))
 
 
 def _key(work_rgb: np.ndarray, size: tuple[int, int], options: PrepOptions, full: bool) -> tuple:
-    """The cache key: the working copy on its 8-bit levels (on purpose: float steps that differ below 1/255 read
-    the same sketch), the input's size, the options and whether the full-size outputs are wanted."""
-    levels = (np.clip(work_rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
-    return (content_key(levels), size, options, full)
+    """The cache key: the working copy on its 8-bit levels (:func:`~garmentstyle.cache.levels_key`), the input's
+    size, the options and whether the full-size outputs are wanted."""
+    return (levels_key(work_rgb), size, options, full)
 
 
 def prepare(sketch: Any, options: PrepOptions = PrepOptions(), *, full: bool = True) -> PreparedSketch:
