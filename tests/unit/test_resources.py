@@ -108,20 +108,27 @@ def test_the_process_registry_sees_a_real_cache_work():
     assert len(CACHE) == 0 and RESOURCES.info("prepared swatches")[0].entries == 0
 
 
+def _slow_counted(monkeypatch, module, name: str) -> list:
+    """Replace ``module.name`` (a cache's uncached build step) with a slowed copy that counts its calls, so a
+    second thread asks while the first is still building. Returns the list of calling thread ids."""
+    real = getattr(module, name)
+    builds: list = []
+
+    def slow(*a, **kw):
+        builds.append(threading.get_ident())
+        time.sleep(0.2)  # the other thread is asking by now
+        return real(*a, **kw)
+
+    monkeypatch.setattr(module, name, slow)
+    return builds
+
+
 def test_two_threads_preparing_the_same_new_swatch_build_it_once(monkeypatch):
     """The web app's worker threads: two tabs preparing the same phone photo do the seconds of work once."""
     from garmentstyle.swatches import CACHE, pipeline
 
     photo = photograph(procedural_tartan((57, 43)), PhotoSpec(size=(320, 256), zoom=1.5, rotation=2.5)).image
-    real = pipeline._prepare
-    builds = []
-
-    def slow_prepare(*a, **kw):
-        builds.append(threading.get_ident())
-        time.sleep(0.2)  # the other thread is asking by now
-        return real(*a, **kw)
-
-    monkeypatch.setattr(pipeline, "_prepare", slow_prepare)
+    builds = _slow_counted(monkeypatch, pipeline, "_prepare")
     CACHE.clear()
     a, b = _both_at_once(lambda: pipeline.prepare(photo))
     assert len(builds) == 1
@@ -137,20 +144,12 @@ def test_two_threads_partitioning_the_same_sketch_build_it_once(monkeypatch):
     from tests.conftest import draw_sketch
 
     sketch = draw_sketch(128, 128)[0]
-    real = lineart._partition
-    builds = []
-
-    def slow_partition(*a, **kw):
-        builds.append(1)
-        time.sleep(0.2)
-        return real(*a, **kw)
-
-    monkeypatch.setattr(lineart, "_partition", slow_partition)
+    builds = _slow_counted(monkeypatch, lineart, "_partition")
     lineart.clear_cache()
     p, q = _both_at_once(lambda: lineart.partition(sketch))
-    assert builds == [1] and p is q
+    assert len(builds) == 1 and p is q
     lineart.clear_cache()
-    assert (lineart.partition(sketch).labels == p.labels).all() and builds == [1, 1]
+    assert (lineart.partition(sketch).labels == p.labels).all() and len(builds) == 2
 
 
 def test_two_threads_preparing_the_same_sketch_build_it_once(monkeypatch):
@@ -158,18 +157,10 @@ def test_two_threads_preparing_the_same_sketch_build_it_once(monkeypatch):
     from tests.conftest import draw_sketch
 
     sketch = draw_sketch(128, 128)[0]
-    real = sp._prepare_loaded
-    builds = []
-
-    def slow(*a, **kw):
-        builds.append(1)
-        time.sleep(0.2)
-        return real(*a, **kw)
-
-    monkeypatch.setattr(sp, "_prepare_loaded", slow)
+    builds = _slow_counted(monkeypatch, sp, "_prepare_loaded")
     sp._CACHE.clear()
     p, q = _both_at_once(lambda: sp.prepare(sketch))
-    assert builds == [1] and p is q and len(sp._CACHE) == 1
+    assert len(builds) == 1 and p is q and len(sp._CACHE) == 1
 
 
 def test_the_app_context_holds_the_registry_and_cleanup_leaves_the_caches(tmp_path):
