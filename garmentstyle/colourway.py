@@ -956,6 +956,17 @@ def _found_means(shown: np.ndarray, targets: np.ndarray, seed: int, *, quick: bo
     return centres[cols[np.argsort(rows)]]
 
 
+@dataclass(frozen=True)
+class _Aim:
+    """The best correction so far (:func:`_corrected_targets`): its worst ΔE2000 to the palette, the aim
+    ``(k, 3)`` CIELAB, the shades it used, and which correction (the result's own clusters or the input's)."""
+
+    worst: float
+    aim: np.ndarray
+    shades: Any
+    own_clusters: bool
+
+
 def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours, targets: np.ndarray,
                        dev: np.ndarray | None = None, rounds: int = 4,
                        contrast: float | None = None, blend: _Blend | None = None,
@@ -977,18 +988,19 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
     x, lx = lab[idx], labels[idx]
     bx = blend.take(idx) if blend is not None else None
     k = len(targets)
-    best: list = [np.inf, targets.copy(), shades, False]  # worst ΔE, aim, shades, own_clusters
+    best = _Aim(np.inf, targets.copy(), shades, False)
 
     def rounds_of(use: Any, own_clusters: bool) -> bool:
         """Run the rounds of one correction; True when the palette is met within 0.3 (no need to go on)."""
+        nonlocal best
         aim = targets.copy()
         for _ in range(rounds):
             _, shown = _displayed(_map(x, found.centres, found.spreads, aim, dev, contrast=contrast, blend=bx,
                                        shades=use))
             found_means = _found_means(shown, targets, 0, quick=True)
             worst = float(delta_e2000(found_means, targets).max())
-            if worst < best[0]:
-                best[:] = [worst, aim.copy(), use, own_clusters]
+            if worst < best.worst:
+                best = _Aim(worst, aim.copy(), use, own_clusters)
             if worst < 0.3:
                 return True
             means = found_means if own_clusters else _cluster_means(shown, lx, k, targets)
@@ -997,9 +1009,9 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
             aim[:, 1:] = np.clip(aim[:, 1:], -160.0, 160.0)
         return False
 
-    if not rounds_of(shades, False) and not rounds_of(shades, True) and best[0] > 3.0 and shades is not None:
-        rounds_of(None, best[3])
-    return best[1], best[2]
+    if not rounds_of(shades, False) and not rounds_of(shades, True) and best.worst > 3.0 and shades is not None:
+        rounds_of(None, best.own_clusters)
+    return best.aim, best.shades
 
 
 @dataclass(frozen=True, eq=False)
