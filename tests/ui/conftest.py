@@ -3,6 +3,7 @@ launched as ``garmentstyle ui`` in a subprocess on a free 127.0.0.1 port (analyt
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -107,14 +108,22 @@ _HANDED_OUT: set[int] = set()
 
 def free_port() -> int:
     """A free port not handed out before in this run (two apps starting at once must not get the same one: the
-    first has not bound it yet when the second asks)."""
-    while True:
+    first has not bound it yet when the second asks). Under pytest-xdist each worker draws from its own block of
+    1000 ports below Linux's ephemeral range (32768…), so two workers' apps, or a port the OS hands to some other
+    socket meanwhile, cannot collide."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    low = 20000 + 1000 * ((int(worker) if worker.isdigit() else 0) % 12)
+    for port in random.Random().sample(range(low, low + 1000), 1000):
+        if port in _HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}…{low + 999}")
 
 
 class Server:
