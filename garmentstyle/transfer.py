@@ -44,6 +44,9 @@ CONVERGED = 1e-3
 CONVERGED_ABS = 1e-5
 #: … or when the style loss is within this factor of the noise floor (another sample of the swatch's loss).
 FLOOR_FACTOR = 1.5
+#: Starts that are a sample of the fabric (the tiled and the stretched swatch): they may be at the noise floor
+#: before any step, so the floor is measured before the optimiser is built.
+FABRIC_STARTS: tuple[str, ...] = ("tiled", "style")
 #: A layer whose guide keeps less squared mass than this (in cells) is skipped for that region.
 MIN_CELLS = 16.0
 
@@ -319,17 +322,52 @@ def _usable_layers(level: _Level, plan: RenderPlan, options: RenderOptions, enco
                                 min_cells=MIN_CELLS)
 
 
-def _stop_rule(options: RenderOptions, floors: dict[str, float] | None, names: list[str]):
-    def stop(now, previous) -> str | None:
-        if floors is not None and all(now.get(f"style/{n}", math.inf) <= FLOOR_FACTOR * floors[n] for n in names):
+class _NoiseFloor:
+    """Per region, how far another sample of the same fabric (the tiling shifted by half a repeat) is from the
+    targets in this region shape: below ~``FLOOR_FACTOR`` × that, the statistics match as well as they can.
+
+    Measured once, when the stop rule first needs it (one no-grad pass at the level's size, recorded in the level's
+    report). A start that is a sample of the fabric (``FABRIC_STARTS``) needs it at once; a noise or sketch start
+    only at the first convergence check, so its measurement comes after the first gradient instead of before it —
+    the same values, the same decisions, the same image."""
+
+    def __init__(self, level: _Level, fixed: torch.Tensor, regions: list[RegionSpec],
+                 objective: losses.GuidedStyleLoss, names: list[str], lum_only: bool, st: _RunState):
+        self._args = (level, fixed, regions, objective, names, lum_only, st)
+        self._values: dict[str, float] | None = None
+
+    def values(self) -> dict[str, float]:
+        if self._values is None:
+            level, fixed, regions, objective, names, lum_only, st = self._args
+            shifted = region_canvas(regions, level.labels, factor=level.factor, origin=level.origin,
+                                    shift=(0.5, 0.5), offset=level.offset)
+            with torch.no_grad():
+                got = objective(_compose(colour_ops.luminance(shifted) if lum_only else shifted, level.inside, fixed))
+            self._values = {n: float(got.get(f"style/{n}", 0.0)) for n in names}
+            st.level(noise_floor=self._values)
+        return self._values
+
+
+class _StopRule:
+    """The convergence rule :func:`~garmentstyle.optimise.optimise` calls once at the start and then at every check
+    (``previous`` None at the start and at the first check). At the start only a fabric start can be at the noise
+    floor (noise or the sketch never is, so their floor waits for the first check); L-BFGS's relative test needs a
+    previous check."""
+
+    def __init__(self, options: RenderOptions, floor: _NoiseFloor | None, names: list[str]):
+        self.options, self.floor, self.names = options, floor, names
+        self._started = False
+
+    def __call__(self, now: dict[str, float], previous: dict[str, float] | None) -> str | None:
+        at_start, self._started = not self._started, True
+        if self.floor is not None and (not at_start or self.options.init in FABRIC_STARTS) and all(
+                now.get(f"style/{n}", math.inf) <= FLOOR_FACTOR * self.floor.values()[n] for n in self.names):
             return "noise floor"
-        if options.optimizer == "lbfgs" and previous is not None:
+        if self.options.optimizer == "lbfgs" and previous is not None:
             before, total = previous.get("total", math.inf), now.get("total", math.inf)
             if before - total < CONVERGED * abs(before) or total < CONVERGED_ABS:
                 return "converged"
         return None
-
-    return stop
 
 
 def _keep_better(final: torch.Tensor, level: _Level, regions: list[RegionSpec], lum_only: bool,
@@ -379,21 +417,16 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
     except Cancelled as exc:  # during target measurement: keep the start image
         st.cancelled_at = exc.checkpoint or "targets"
         return start, 0, {}
-    floors = None
+    floor = None
     if objective.content is None and options.tv_weight == 0:
-        # Noise floor: how far another sample of the same fabric (the tiling shifted by half a repeat) is from the
-        # targets in this region shape. Below ~1.5× that, the statistics match as well as they can: stop.
-        shifted = region_canvas(regions, level.labels, factor=level.factor, origin=level.origin, shift=(0.5, 0.5),
-                                offset=level.offset)
-        try:
-            rep.check("targets")
-        except Cancelled as exc:
-            st.cancelled_at = exc.checkpoint or "targets"
-            return start, 0, {}
-        with torch.no_grad():
-            got = objective(_compose(colour_ops.luminance(shifted) if lum_only else shifted, level.inside, fixed))
-        floors = {n: float(got.get(f"style/{n}", 0.0)) for n in names}
-        st.level(noise_floor=floors)
+        floor = _NoiseFloor(level, fixed, regions, objective, names, lum_only, st)
+        if options.init in FABRIC_STARTS:  # the start may already be at the floor: known before any optimiser
+            try:
+                rep.check("targets")
+            except Cancelled as exc:
+                st.cancelled_at = exc.checkpoint or "targets"
+                return start, 0, {}
+            floor.values()
 
     def observe(step: int, terms, x: torch.Tensor | None) -> None:
         preview = None if x is None else _preview(sketch, x, plan.box, level.inside, fixed)
@@ -401,7 +434,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
                           losses=terms, preview=preview))
 
     res = optimise(lambda xp: objective(_compose(xp, level.inside, fixed)), init, steps=options.iterations,
-                   method=options.optimizer, lr=options.lr, stop=_stop_rule(options, floors, names),
+                   method=options.optimizer, lr=options.lr, stop=_StopRule(options, floor, names),
                    check_every=CHECK_EVERY, observe_every=preview_every if rep.listening else 0,
                    observe=observe if rep.listening else None, checkpoint=rep.check,
                    evaluation_checkpoint=rep.check)
