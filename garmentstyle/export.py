@@ -10,7 +10,7 @@ import io as _io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from . import io
 from .api import Region, RenderOptions, RenderResult
@@ -58,12 +58,31 @@ def _bundle_grain(region: Region, safe: str, files: dict[str, bytes], result: Re
     return f"grain/{safe}.png"
 
 
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A ZIP of ``files`` (member name → bytes, in order): PNGs stored as they are (already deflated: a second
+    deflate costs time and saves nothing), everything else deflated."""
+    buf = _io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data, compress_type=zipfile.ZIP_STORED if name.endswith(".png") else None)
+    return buf.getvalue()
+
+
 def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
            swatch_sources: Sequence[Any] | None = None, transparent: bool = False) -> Path:
-    """Write a layered ZIP: ``render.png``, ``render_transparent.png``, ``sketch.png``, ``lineart.png`` (the ink
-    layer the render laid over the fabric: the sketch's own line pixels at the ink opacity the finishing used, on
-    transparency — lines, not the shading), ``fabric.png``, ``masks/<region>.png``, ``swatches/<region>.png``,
-    ``report.json`` and ``recipe.json`` (renders this bundle again with ``garmentstyle render --recipe``)."""
+    """Write a layered ZIP (atomically) holding :func:`bundle_files`."""
+    return io.atomic_write_bytes(path, zip_bytes(bundle_files(result, regions, swatch_sources=swatch_sources)))
+
+
+def bundle_files(result: RenderResult, regions: Sequence[Region], *, swatch_sources: Sequence[Any] | None = None,
+                 swatch_png: Callable[[Any], bytes] | None = None) -> dict[str, bytes]:
+    """The layered ZIP's members: ``render.png``, ``render_transparent.png``, ``sketch.png``, ``lineart.png`` (the
+    ink layer the render laid over the fabric: the sketch's own line pixels at the ink opacity the finishing used,
+    on transparency — lines, not the shading), ``fabric.png``, ``masks/<region>.png``, ``swatches/<region>.png``,
+    ``report.json`` and ``recipe.json`` (renders this bundle again with ``garmentstyle render --recipe``).
+    ``swatch_png(source)`` gives a swatch's PNG bytes (the app passes its per-session cache: a swatch is encoded
+    once, not on every preview); default: load and encode it."""
+    swatch_png = swatch_png or (lambda source: _png_bytes(io.to_pil(io.load_image(source))))
     names = [r.name for r in result.report.regions]
     files: dict[str, bytes] = {}
     files["render.png"] = _png_bytes(io.to_pil(result.image))
@@ -76,7 +95,7 @@ def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
     for i, (name, region) in enumerate(zip(names, regions)):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or f"region{i + 1}"
         files[f"masks/{safe}.png"] = _png_bytes(io.mask_to_pil(result.masks[i]))
-        files[f"swatches/{safe}.png"] = _png_bytes(io.to_pil(io.load_image(sources[i])))
+        files[f"swatches/{safe}.png"] = swatch_png(sources[i])
         rep = result.report.regions[i]
         per_source = rep.prepare.tile_px_per_source_px if rep.prepare is not None else 1.0
         region_entries.append({"name": name, "mask": f"masks/{safe}.png", "swatch": f"swatches/{safe}.png",
@@ -98,8 +117,4 @@ def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
         options = RenderOptions()
     files["recipe.json"] = json.dumps(recipe_dict("sketch.png", region_entries, options), indent=2).encode()
     files["report.json"] = json.dumps(result.report.to_json(), indent=2, default=str).encode()
-    buf = _io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return io.atomic_write_bytes(path, buf.getvalue())
+    return files

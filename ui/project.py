@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import io as _io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any, Optional
@@ -131,11 +132,8 @@ def save(session: Session, path: Path, *, look: tuple = ()) -> Path:
     files: dict[str, bytes] = {}
     rec = session.render
     if rec is not None and rec.result is not None:
-        tmp = session.file("bundle.zip")
-        export.bundle(rec.result, rec.regions, tmp, swatch_sources=[r.swatch for r in rec.regions])
-        with zipfile.ZipFile(tmp) as zf:
-            files.update({n: zf.read(n) for n in zf.namelist()})
-        tmp.unlink(missing_ok=True)
+        files.update(export.bundle_files(rec.result, rec.regions, swatch_sources=[r.swatch for r in rec.regions],
+                                         swatch_png=lambda source: _swatch_png(session, source)))
     elif rec is not None:
         files["render.png"] = rec.image.read_bytes()
     swatches: dict[str, str] = {}
@@ -145,7 +143,7 @@ def save(session: Session, path: Path, *, look: tuple = ()) -> Path:
             return None
         if p not in swatches:
             name = f"project/swatches/{len(swatches) + 1:02d}.png"
-            files[name] = _png(io.to_pil(io.load_image(p)))
+            files[name] = _swatch_png(session, p)
             swatches[p] = name
         return swatches[p]
 
@@ -166,11 +164,23 @@ def save(session: Session, path: Path, *, look: tuple = ()) -> Path:
     files["project/workspace.json"] = json.dumps(workspace, indent=2).encode()
     if "recipe.json" not in files:
         files.update(_recipe_files(snap, swatches))
-    buf = _io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return io.atomic_write_bytes(path, buf.getvalue())
+    return io.atomic_write_bytes(path, export.zip_bytes(files))
+
+
+def _swatch_png(session: Session, source: Any) -> bytes:
+    """A swatch's PNG bytes for the project ZIP, encoded once per session and file version (the app saves the
+    project after every render, and re-encoding each swatch was most of that save). ``source`` is a path, or an
+    image (a recoloured swatch: encoded each time, it has no file to key on)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return _png(io.to_pil(io.load_image(source)))
+    st = os.stat(source)
+    key = (os.fspath(source), st.st_mtime_ns, st.st_size)
+    cache: dict = session.__dict__.setdefault("_swatch_pngs", {})
+    if key not in cache:
+        if len(cache) >= 64:
+            cache.pop(next(iter(cache)))
+        cache[key] = _png(io.to_pil(io.load_image(source)))
+    return cache[key]
 
 
 def _recipe_files(snap: M.Snapshot, swatches: dict[str, str]) -> dict[str, bytes]:

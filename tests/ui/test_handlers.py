@@ -1,6 +1,7 @@
 """The web app's handlers as plain functions: uploads, regions, brush edits, fabrics, render, cancel, export."""
 from __future__ import annotations
 
+import io as _io
 import json
 import zipfile
 from pathlib import Path
@@ -546,6 +547,29 @@ class TestProjects:
         assert [lab for lab, _ in o.library] == ["linen.png"]
         assert np.array_equal(np.asarray(Image.open(o.render.image)), np.asarray(Image.open(s.render.image)))
         assert o.render.look == s.look and H.downloads_state(o, s.look)[0]
+
+    def test_a_swatch_changed_on_disk_is_saved_as_it_is_now(self, ctx, found, tmp_path):
+        """The project keeps each swatch's encoded PNG between saves (the app saves after every render), keyed by
+        the file's version: a swatch rewritten in place is saved with its new pixels. PNG members are stored, not
+        deflated a second time."""
+        s = self._edited(ctx, found, tmp_path)
+        list(H.render(ctx, s, _options(ctx)))
+
+        def saved_swatches(path):
+            with zipfile.ZipFile(path) as zf:
+                assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist() if i.filename.endswith(".png"))
+                assert zf.getinfo("recipe.json").compress_type == zipfile.ZIP_DEFLATED
+                return {n: np.asarray(Image.open(_io.BytesIO(zf.read(n))).convert("RGB"))
+                        for n in zf.namelist() if "swatches/" in n}
+
+        library = s.library[0][1]  # the uploaded linen as the app keeps it
+        first = saved_swatches(P.save(s, tmp_path / "a.zip"))
+        assert saved_swatches(P.save(s, tmp_path / "b.zip")).keys() == first.keys()
+        Image.open(samples.swatch_path("gingham")).convert("RGB").resize(Image.open(library).size).save(library)
+        now = np.asarray(Image.open(library).convert("RGB"))
+        second = saved_swatches(P.save(s, tmp_path / "c.zip"))
+        assert any(np.array_equal(a, now) for a in second.values())
+        assert not any(np.array_equal(a, now) for a in first.values())
 
     def test_a_project_without_a_render_and_a_plain_export(self, ctx, found, tmp_path):
         path = P.save(found, tmp_path / "p.zip")
