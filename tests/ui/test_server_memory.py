@@ -42,7 +42,9 @@ def _settled(pid: int, *, below: float, timeout: float = 30.0) -> float:
 
 
 def _open(url: str, sketch) -> Client:
-    c = Client(url, verbose=False, analytics_enabled=False)
+    # download_files=False: the server makes and holds every file as for a browser tab; only the test's own copies
+    # of them (which a tab would not fetch until shown) are skipped
+    c = Client(url, verbose=False, analytics_enabled=False, download_files=False)
     c.predict(handle_file(str(sketch)), api_name="/upload_sketch")
     c.predict(0, api_name="/find_garment")
     c.predict(96, 3, "swatch", True, 1.0, 0, api_name="/render_preview")
