@@ -37,6 +37,8 @@ PROJECT_VERSION = 1
 MAX_MEMBERS = 400
 MAX_JSON_BYTES = 2 * 2**20
 MAX_TOTAL_BYTES = 400 * 2**20
+#: Encoded swatches a session keeps between project saves (bytes, all together; oldest dropped first).
+SWATCH_PNG_CACHE_BYTES = 24 * 2**20
 
 
 # ------------------------------------------------------------------------------------------------ encoding helpers
@@ -177,9 +179,10 @@ def _swatch_png(session: Session, source: Any) -> bytes:
     key = (os.fspath(source), st.st_mtime_ns, st.st_size)
     cache: dict = session.__dict__.setdefault("_swatch_pngs", {})
     if key not in cache:
-        if len(cache) >= 64:
-            cache.pop(next(iter(cache)))
-        cache[key] = _png(io.to_pil(io.load_image(source)))
+        data = _png(io.to_pil(io.load_image(source)))
+        while cache and sum(map(len, cache.values())) + len(data) > SWATCH_PNG_CACHE_BYTES:
+            cache.pop(next(iter(cache)))  # oldest first: a session's memory stays bounded
+        cache[key] = data
     return cache[key]
 
 

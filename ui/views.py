@@ -89,7 +89,7 @@ def colour_overlay(frame: DisplayFrame, snap: Snapshot) -> np.ndarray:
 
     Per pixel ``base·(1 − s) + base·c·s + s·c/4`` (``s`` 0.4, or 0.6 for the selected region; ``c`` its colour) is
     ``base·F + A`` with ``F`` and ``A`` per label, so two small tables and one gather do it (every canvas update
-    draws this; ~2× faster than the per-pixel formula, the same bytes)."""
+    draws this; ~2× faster than the per-pixel formula, the same bytes on the canvases checked)."""
     lab = frame.labels(snap)
     c = _colour_lut(snap)
     strength = np.full(len(c), 0.4, np.float32)
