@@ -428,7 +428,7 @@ def _swatch_set(which: str) -> list[tuple[str, torch.Tensor]]:
 def circular_bench(swatches: str, layer_sets: list[str], tols: list[float], ref_side: int,
                    min_side: int = 0, ref_shift: float = 0.0) -> dict:
     """Style targets on the current zero-padded canvas vs an exactly periodic canvas with circular padding
-    (``transfer._periodic_plan`` at each zoom tolerance), both against a large-canvas reference: relative error
+    (:func:`periodic_plan` at each zoom tolerance), both against a large-canvas reference: relative error
     ‖G − G_ref‖ / ‖G_ref‖ per layer, and the measurement's time (best of 2, interleaved). ``ref_shift`` (px):
     also a second reference with the tiling's origin moved by that much on both axes — how far the yardstick itself
     moves with the tiling's phase — and every error against it ("*_err_shifted")."""

@@ -700,7 +700,8 @@ def _shades(lab: np.ndarray, blend: _Blend, centres: np.ndarray, targets: np.nda
         c_t = math.hypot(targets[j, 1], targets[j, 2])
         lo, hi = SHADE_HUE
         taken = min(1.0, max(0.0, (c_t - lo) / (hi - lo))) * max(0.0, 1.0 - capped[j] / max(full[j], 1e-9))
-        core = x1[blend.j1 == j] - centres[j]
+        own = blend.j1 == j
+        core = x1[own] - centres[j]
         if taken <= 0.0 or len(core) < 3:
             out.append(None)
             continue
@@ -711,7 +712,7 @@ def _shades(lab: np.ndarray, blend: _Blend, centres: np.ndarray, targets: np.nda
         follows = np.corrcoef(p, core[:, 0])[0, 1] if p.std() > 1e-6 and core[:, 0].std() > 1e-6 else 0.0
         sign = -np.sign(follows) if abs(follows) > 0.2 else (np.sign(axis @ centres[j, 1:]) or 1.0)
         axis = axis * sign
-        seen = np.concatenate([x1[blend.j1 == j], x2[(blend.j2 == j) & (blend.w2 > 0)]])[:, 1:] - centres[j, 1:]
+        seen = np.concatenate([x1[own], x2[(blend.j2 == j) & (blend.w2 > 0)]])[:, 1:] - centres[j, 1:]
         q = seen @ axis
         offset = float(q.mean())
         q_lo, q_hi = np.percentile(q - offset, SHADE_PERCENTILES)
@@ -963,14 +964,15 @@ class _Aim:
 
     worst: float
     aim: np.ndarray
-    shades: Any
+    shades: "Sequence[_Shade | None] | None"
     own_clusters: bool
 
 
 def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours, targets: np.ndarray,
                        dev: np.ndarray | None = None, rounds: int = 4,
                        contrast: float | None = None, blend: _Blend | None = None,
-                       shades: Sequence["_Shade | None"] | None = None) -> tuple[np.ndarray, Any]:
+                       shades: Sequence["_Shade | None"] | None = None
+                       ) -> tuple[np.ndarray, Sequence["_Shade | None"] | None]:
     """Targets to aim the moves at so that, after blending and gamut clipping, the recoloured image's k dominant
     colours meet the palette (fixed-point rounds on the image, or a pixel sample of a large one), and the
     ``shades`` to use with them: the given ones, or ``None`` when the palette is met only without them.
@@ -990,7 +992,7 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
     k = len(targets)
     best = _Aim(np.inf, targets.copy(), shades, False)
 
-    def rounds_of(use: Any, own_clusters: bool) -> bool:
+    def rounds_of(use: Sequence["_Shade | None"] | None, own_clusters: bool) -> bool:
         """Run the rounds of one correction; True when the palette is met within 0.3 (no need to go on)."""
         nonlocal best
         aim = targets.copy()

@@ -14,6 +14,7 @@ tensors and tensors into a :class:`~garmentstyle.api.RenderResult`. Progress and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -322,29 +323,32 @@ def _usable_layers(level: _Level, plan: RenderPlan, options: RenderOptions, enco
                                 min_cells=MIN_CELLS)
 
 
-class _NoiseFloor:
+def _noise_floor(level: _Level, fixed: torch.Tensor, regions: list[RegionSpec], objective: losses.GuidedStyleLoss,
+                 names: list[str], lum_only: bool) -> dict[str, float]:
     """Per region, how far another sample of the same fabric (the tiling shifted by half a repeat) is from the
-    targets in this region shape: below ~``FLOOR_FACTOR`` × that, the statistics match as well as they can.
+    targets in this region shape: below ~``FLOOR_FACTOR`` × that, the statistics match as well as they can. One
+    no-grad pass at the level's size."""
+    shifted = region_canvas(regions, level.labels, factor=level.factor, origin=level.origin, shift=(0.5, 0.5),
+                            offset=level.offset)
+    with torch.no_grad():
+        got = objective(_compose(colour_ops.luminance(shifted) if lum_only else shifted, level.inside, fixed))
+    return {n: float(got.get(f"style/{n}", 0.0)) for n in names}
 
-    Measured once, when the stop rule first needs it (one no-grad pass at the level's size, recorded in the level's
-    report). A start that is a sample of the fabric (``FABRIC_STARTS``) needs it at once; a noise or sketch start
-    only at the first convergence check, so its measurement comes after the first gradient instead of before it —
-    the same values, the same decisions, the same image."""
 
-    def __init__(self, level: _Level, fixed: torch.Tensor, regions: list[RegionSpec],
-                 objective: losses.GuidedStyleLoss, names: list[str], lum_only: bool, st: _RunState):
-        self._args = (level, fixed, regions, objective, names, lum_only, st)
+class _NoiseFloor:
+    """:func:`_noise_floor`, measured once, when the stop rule first needs it, and recorded in the level's report.
+    A start that is a sample of the fabric (``FABRIC_STARTS``) needs it at once; a noise or sketch start only at the
+    first convergence check, so its measurement comes after the first gradient instead of before it — the same
+    values, the same decisions, the same image."""
+
+    def __init__(self, measure: Callable[[], dict[str, float]], st: _RunState):
+        self._measure, self._st = measure, st
         self._values: dict[str, float] | None = None
 
     def values(self) -> dict[str, float]:
         if self._values is None:
-            level, fixed, regions, objective, names, lum_only, st = self._args
-            shifted = region_canvas(regions, level.labels, factor=level.factor, origin=level.origin,
-                                    shift=(0.5, 0.5), offset=level.offset)
-            with torch.no_grad():
-                got = objective(_compose(colour_ops.luminance(shifted) if lum_only else shifted, level.inside, fixed))
-            self._values = {n: float(got.get(f"style/{n}", 0.0)) for n in names}
-            st.level(noise_floor=self._values)
+            self._values = self._measure()
+            self._st.level(noise_floor=self._values)
         return self._values
 
 
@@ -419,7 +423,7 @@ def _run_level(level: _Level, init: torch.Tensor, fixed: torch.Tensor, regions: 
         return start, 0, {}
     floor = None
     if objective.content is None and options.tv_weight == 0:
-        floor = _NoiseFloor(level, fixed, regions, objective, names, lum_only, st)
+        floor = _NoiseFloor(functools.partial(_noise_floor, level, fixed, regions, objective, names, lum_only), st)
         if options.init in FABRIC_STARTS:  # the start may already be at the floor: known before any optimiser
             try:
                 rep.check("targets")
