@@ -3,6 +3,7 @@
     nice -n 10 .venv/bin/python bench/bench_colourway.py                 # the sweep (60 cases), working tree
     nice -n 10 .venv/bin/python bench/bench_colourway.py --compare REV   # … and the method as of git REV, same cases
     nice -n 10 .venv/bin/python bench/bench_colourway.py --sheet OUT.png # contact sheet of the failing cases
+    nice -n 10 .venv/bin/python bench/bench_colourway.py --photo [--sheet OUT.png]  # the same, from phone photos
 
 Cases: the 13 swatches of ../shared/data/swatches and the 7 bundled ones, each at k = 2, 3, 4 with the first k
 colours of a designer palette (they rotate over four palettes so dark→light, light→dark and chromatic targets all
@@ -26,6 +27,15 @@ the gamut's bound, beyond the original's own).
 good as the measure can tell.
 
 512 px swatches are halved (as the unit test does). Prints one row per case and the pass rates.
+
+``--photo``: the realistic input. Each seamless swatch (the .jpg, a photo that does not tile, is left out) is
+photographed as a phone would (``garmentstyle.testing.degrade.photograph``: a window off the repeat, turned 2.5°,
+uneven light, a soft shadow, noise, JPEG 70; zoomed so the frame holds about four repeats across), prepared as a
+render prepares it (``swatches.prepare``, mode auto), and the prepared tile is recoloured with the same palettes.
+The two measures are taken on the prepared tile; "read" is how far the photo's k found colours are from the true
+tile's (ΔE2000, matched one to one: what the photo, its light and its compression do to the print's colours before
+any recolouring), "distinct" is given for the true tile and the photo, and "floor" is the edge measure's own floor
+on the prepared tile (its JPEG and sensor noise give Canny edges that ±1/255 already moves).
 """
 from __future__ import annotations
 
@@ -111,7 +121,10 @@ def main() -> None:
     ap.add_argument("--compare", help="also run the method as of this git revision")
     ap.add_argument("--only", help="substring of the swatch file names to run")
     ap.add_argument("--sheet", help="write a contact sheet (original | recoloured) of the failing cases")
+    ap.add_argument("--photo", action="store_true", help="recolour swatches prepared from phone-style photos")
     args = ap.parse_args()
+    if args.photo:
+        return photo_sweep(args)
     methods = [("now", cw)] + ([(args.compare, load_method(args.compare))] if args.compare else [])
     rows = [c for c in cases() if not args.only or args.only in c[0].name]
     passed = {(name, part): [0, 0, 0, 0] for name, _ in methods for part in ("all", "k ≤ distinct")}
@@ -176,21 +189,80 @@ def solids(methods, paths: list[Path]) -> list[tuple[Path, str]]:
     return failing
 
 
-def write_sheet(items: list[tuple[Path, str]], out: Path) -> None:
+def photographed(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """The true tile ``(h, w, 3)`` (halved like :func:`load` if large), the tile prepared from its phone photo, and
+    the preparation's action."""
+    import torch
+
+    from garmentstyle import swatches
+    from garmentstyle.testing import degrade
+
+    tile = degrade.load_tile(path)
+    zoom = min(1.6, 900 / (4.0 * tile.shape[1]))
+    photo = degrade.photograph(tile, degrade.PhotoSpec(size=(900, 700), zoom=zoom))
+    prep = swatches.prepare(torch.from_numpy(photo.image).permute(2, 0, 1)[None].contiguous(), "auto")
+    truth = tile[::2, ::2] if tile.shape[0] > 256 else tile
+    return truth, prep.tile[0].permute(1, 2, 0).numpy(), prep.report.action
+
+
+def photo_sweep(args) -> None:
+    """The k = 2–4 sweep on tiles prepared from phone-style photos (see the module's docstring)."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows = [c for c in cases() if c[0].suffix == ".png" and (not args.only or args.only in c[0].name)]
+    tally = {part: [0, 0, 0, 0] for part in ("all", "k ≤ distinct (truth)")}
+    failing, prepared = [], {}
+    print("| swatch | k | distinct truth / photo | prepared | palette | floor | read ΔE worst | ΔE worst | IoU | s |")
+    for path, pal in rows:
+        if path not in prepared:
+            prepared[path] = photographed(path)
+        truth, tile, action = prepared[path]
+        k = pal.count("/") + 1
+        d_true, d_photo = cw.find_colours(truth, k).distinct, cw.find_colours(tile, k).distinct
+        a, b = cw.find_colours(truth, k).centres, cw.find_colours(tile, k).centres
+        cost = cw.delta_e2000(a[:, None, :], b[None, :, :])
+        read = float(cost[linear_sum_assignment(cost)].max())
+        t = time.perf_counter()
+        res = cw.recolour(tile, pal)
+        dt = time.perf_counter() - t
+        de, iou = cw.match_palette(res.image, pal).worst, cw.structure_iou(tile, res.image)
+        for part in ("all",) + (("k ≤ distinct (truth)",) if d_true == k else ()):
+            tt = tally[part]
+            tt[0] += de <= 3.0
+            tt[1] += iou >= 0.9
+            tt[2] += de <= 3.0 and iou >= 0.9
+            tt[3] += 1
+        if de > 3.0 or iou < 0.9:
+            failing.append((tile, res.image[0].permute(1, 2, 0).numpy()))
+        print(f"| {path.name} | {k} | {d_true} / {d_photo} | {action} | {pal} | {noise_floor(tile):.3f} | {read:.1f} | "
+              f"{de:.2f}{'' if de <= 3 else ' ✗'} | {iou:.3f}{'' if iou >= 0.9 else ' ✗'} | {dt:.2f} |", flush=True)
+    for part, (a, b, c, n) in tally.items():
+        n = max(n, 1)
+        print(f"photo, {part} ({n} cases): palette ΔE≤3 {a}/{n} ({100 * a / n:.0f} %), edge IoU≥0.9 {b}/{n} "
+              f"({100 * b / n:.0f} %), both {c}/{n} ({100 * c / n:.0f} %)")
+    if args.sheet and failing:
+        _sheet([np.concatenate(pair, axis=1) for pair in failing], Path(args.sheet))
+
+
+def _sheet(pairs: list[np.ndarray], out: Path) -> None:
+    """Rows of ``(h, 2w, 3)`` image pairs in [0, 1], each shown at 512 × 256."""
     from PIL import Image
 
-    tiles = []
-    for path, pal in items:
-        img = load(path)
-        res = cw.recolour(img, pal).image[0].permute(1, 2, 0).numpy()
-        pair = np.concatenate([img, res], axis=1)
-        tiles.append(Image.fromarray((pair * 255 + 0.5).astype(np.uint8)).resize((512, 256), Image.NEAREST))
+    tiles = [Image.fromarray((np.clip(p, 0, 1) * 255 + 0.5).astype(np.uint8)).resize((512, 256), Image.NEAREST)
+             for p in pairs]
     sheet = Image.new("RGB", (512, 256 * len(tiles)), "white")
     for i, t in enumerate(tiles):
         sheet.paste(t, (0, 256 * i))
     sheet.save(out)
     print(f"sheet: {out} ({len(tiles)} failing cases)")
 
+
+def write_sheet(items: list[tuple[Path, str]], out: Path) -> None:
+    pairs = []
+    for path, pal in items:
+        img = load(path)
+        pairs.append(np.concatenate([img, cw.recolour(img, pal).image[0].permute(1, 2, 0).numpy()], axis=1))
+    _sheet(pairs, out)
 
 if __name__ == "__main__":
     main()

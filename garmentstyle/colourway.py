@@ -458,15 +458,20 @@ def find_colours(image: Any, k: int, *, mask: Any = None, seed: int = 0) -> Foun
             i, j = pairs[0]
             notes.append(f"the image has fewer than {k} distinct colours ({found.distinct}: found colours {i + 1} "
                          f"and {j + 1}, ΔE {de[i, j]:.1f} apart, are one colour split by its texture or shading); "
-                         "those palette colours become the texture's light and dark shades; use a palette of "
-                         f"{found.distinct} colours to keep the print's structure")
+                         "those palette colours become the texture's light and dark shades; use "
+                         f"{_palette_of(found.distinct)} to keep the print's structure")
         elif rims:
             m, i, j = rims[0]
             notes.append(f"the image has fewer than {k} distinct colours ({found.distinct}: found colour {m + 1} "
                          f"({100 * colours[m].coverage:.1f} %) is the anti-aliased edge between colours {i + 1} and "
                          f"{j + 1}, not a colour of the print); its palette colour can only outline the motifs; use "
-                         f"a palette of {found.distinct} colours")
+                         f"{_palette_of(found.distinct)}")
     return FoundColours(colours, labels.reshape(H, W), spreads, tuple(notes), joined)
+
+
+def _palette_of(n: int) -> str:
+    """The advice's palette length in words: "a palette of 3 colours", "a single colour" (n = 1)."""
+    return "a single colour" if n == 1 else f"a palette of {n} colours"
 
 
 def _rims(labels: np.ndarray, centres: np.ndarray, counts: np.ndarray) -> list[tuple[int, int, int]]:

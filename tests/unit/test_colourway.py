@@ -106,6 +106,16 @@ def test_distinct_colours_counts_a_texture_split_once():
     assert any("use a palette of 2 colours" in n for n in found.notes)
 
 
+def test_a_one_colour_texture_asked_for_two_is_advised_a_single_colour():
+    """A textured solid (one hump) asked for two colours: the advice names a single colour, not "1 colours"."""
+    rgb = np.zeros((60, 60, 3)) + np.array([0.2, 0.3, 0.6])
+    rgb += np.random.default_rng(3).normal(0, 0.06, (60, 60, 1))
+    found = cw.find_colours(_img(np.clip(rgb, 0, 1)), 2)
+    assert found.distinct == 1
+    assert any("use a single colour" in n for n in found.notes)
+    assert not any("1 colours" in n for n in found.notes)
+
+
 def test_find_colours_in_mask():
     rgb = _three_colour()
     mask = np.zeros(rgb.shape[:2], np.float32)
