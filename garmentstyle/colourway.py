@@ -112,6 +112,8 @@ RIM_ADJACENT = 0.8
 #: Two neighbouring found colours are one colour split by its texture (no density valley between them) when the
 #: emptiest stretch between them holds at least this fraction of the smaller cluster's peak density (:func:`_joined`).
 VALLEY_RATIO = 0.5
+#: Rounds of correction by the measure's own found colours when the palette is still missed (:func:`_recolour`).
+POLISH_ROUNDS = 3
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _LAB = re.compile(r"^lab\(\s*([-+0-9.eE]+)[\s,]+([-+0-9.eE]+)[\s,]+([-+0-9.eE]+)\s*\)$", re.IGNORECASE)
@@ -1101,6 +1103,17 @@ def _recolour(rgb: np.ndarray, targets: Sequence[PaletteColour], found: FoundCol
     out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev, contrast=contrast, blend=blend,
                                      shades=shades))
     means = _found_means(shown, t_lab, seed)
+    for _ in range(POLISH_ROUNDS if float(delta_e2000(means, t_lab).max()) > 3.0 else 0):
+        # the rounds' quick clustering and the measure's seeded one can settle on different clusters: correct the
+        # aim by the measure's own colours, keep it only if the measure then improves
+        aim2 = aim + (t_lab - means)
+        aim2[:, 0] = np.clip(aim2[:, 0], *AIM_L)
+        rgb2, shown2 = _displayed(_map(lab, found.centres, found.spreads, aim2, dev, contrast=contrast,
+                                       blend=blend, shades=shades))
+        means2 = _found_means(shown2, t_lab, seed)
+        if float(delta_e2000(means2, t_lab).max()) >= float(delta_e2000(means, t_lab).max()):
+            break
+        aim, out_rgb, shown, means = aim2, rgb2, shown2, means2
     de = tuple(float(v) for v in delta_e2000(means, t_lab))
     notes = list(found.notes)
     notes += [f"palette colour {t.spec} is outside sRGB; shown as the nearest displayable colour {t.hex}"
