@@ -1107,7 +1107,8 @@ def _recolour(rgb: np.ndarray, targets: Sequence[PaletteColour], found: FoundCol
         # the rounds' quick clustering and the measure's seeded one can settle on different clusters: correct the
         # aim by the measure's own colours, keep it only if the measure then improves
         aim2 = aim + (t_lab - means)
-        aim2[:, 0] = np.clip(aim2[:, 0], *AIM_L)
+        aim2[:, 0] = np.clip(aim2[:, 0], *AIM_L)  # bounded as in the rounds
+        aim2[:, 1:] = np.clip(aim2[:, 1:], -160.0, 160.0)
         rgb2, shown2 = _displayed(_map(lab, found.centres, found.spreads, aim2, dev, contrast=contrast,
                                        blend=blend, shades=shades))
         means2 = _found_means(shown2, t_lab, seed)
