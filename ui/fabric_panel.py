@@ -127,6 +127,21 @@ def panel_view(ui: Any, s: Optional[Session]) -> dict:
     return out
 
 
+def refreshed_view(ui: Any, s: Optional[Session]) -> dict:
+    """:func:`panel_view` for a refresh (the region table changed), or no update at all when an edit landed while it
+    was drawn.
+
+    Why: Gradio runs a tab's events side by side. A refresh that read the regions before an edit and answered after
+    it put the old values back over the edit's own answer — the palette's number of colours went back to 0 after a
+    designer typed 3 (the canvas showed three colours) — and nothing drew the panel again, since the table did not
+    change. The edit's answer already carries the panel as it is now."""
+    before = s.snap if s is not None else None
+    out = panel_view(ui, s)
+    if s is not None and s.snap is not before:
+        return {c: gr.skip() for c in out}
+    return out
+
+
 def wire(ui: Any, ctx: Any) -> None:
     """The panel's events. Edits return the workspace (canvas, table, undo) and the panel."""
     from .app import _guard, workspace_view
@@ -138,7 +153,7 @@ def wire(ui: Any, ctx: Any) -> None:
     outs = _edit_outputs(ui) + [c for c in _outputs(ui) if c not in _edit_outputs(ui)]
 
     def on_refresh(s):
-        return panel_view(ui, s)
+        return refreshed_view(ui, s)
 
     ui.table.change(on_refresh, [ui.session], _outputs(ui), api_visibility="undocumented", **QUIET)
     ui.fp_raw.input(_guard(lambda s, v: edited(*F.set_prepare(s, v))), [ui.session, ui.fp_raw], outs,

@@ -711,6 +711,34 @@ class TestPalette:
         s, _ = H.redo(s)
         assert np.array_equal(_fabric_view(s), green)
 
+    def test_a_refresh_that_an_edit_overtook_changes_nothing(self, found, monkeypatch):
+        """The panel refreshes when the region table changes, beside the tab's other events. A refresh that read
+        the regions before an edit must not answer with the old values after it (the palette's size went back to 0
+        after a designer typed 3, seen in the browser test under load): it answers "no change" instead."""
+        from types import SimpleNamespace
+
+        import gradio as gr
+
+        from ui import fabric_panel as FP
+
+        names = ("fp_words", "fp_photo", "fp_tile", "fp_repeat", "fp_raw", "fp_sketch_cm", "fp_k", "fp_key",
+                 "fp_grain", "fp_drape")
+        ui = SimpleNamespace(**{n: object() for n in names}, fp_colours=[object() for _ in range(M.MAX_PALETTE)])
+        assert FP.refreshed_view(ui, found)[ui.fp_k] == 0  # nothing in between: the panel as it is
+        real, edits = V.palette_html, []
+
+        def meanwhile(*a, **kw):  # the designer's edit lands while the refresh is drawing
+            if not edits:
+                edits.append(FH.set_palette_size(found, 3)[0])
+            return real(*a, **kw)
+
+        monkeypatch.setattr(V, "palette_html", meanwhile)
+        out = FP.refreshed_view(ui, found)
+        assert edits and len(edits[0].snap.selected.fabric.colourway) == 3
+        assert out and all(v == gr.skip() for v in out.values())
+        monkeypatch.setattr(V, "palette_html", real)
+        assert FP.refreshed_view(ui, edits[0])[ui.fp_k] == 3  # the next refresh shows the edit
+
     def test_a_colour_drag_is_one_undo_step_and_reset_goes_back(self, found):
         s, _ = FH.set_palette_size(found, 2)
         steps = len(s.history.past)
