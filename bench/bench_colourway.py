@@ -218,9 +218,9 @@ def photo_sweep(args) -> None:
             prepared[path] = photographed(path)
         truth, tile, action = prepared[path]
         k = pal.count("/") + 1
-        d_true, d_photo = cw.find_colours(truth, k).distinct, cw.find_colours(tile, k).distinct
-        a, b = cw.find_colours(truth, k).centres, cw.find_colours(tile, k).centres
-        cost = cw.delta_e2000(a[:, None, :], b[None, :, :])
+        f_true, f_photo = cw.find_colours(truth, k), cw.find_colours(tile, k)
+        d_true, d_photo = f_true.distinct, f_photo.distinct
+        cost = cw.delta_e2000(f_true.centres[:, None, :], f_photo.centres[None, :, :])
         read = float(cost[linear_sum_assignment(cost)].max())
         t = time.perf_counter()
         res = cw.recolour(tile, pal)
@@ -234,8 +234,8 @@ def photo_sweep(args) -> None:
             tt[3] += 1
         if de > 3.0 or iou < 0.9:
             failing.append((tile, res.image[0].permute(1, 2, 0).numpy()))
-        print(f"| {path.name} | {k} | {d_true} / {d_photo} | {action} | {pal} | {noise_floor(tile):.3f} | {read:.1f} | "
-              f"{de:.2f}{'' if de <= 3 else ' ✗'} | {iou:.3f}{'' if iou >= 0.9 else ' ✗'} | {dt:.2f} |", flush=True)
+        print(f"| {path.name} | {k} | {d_true} / {d_photo} | {action} | {pal} | {noise_floor(tile):.3f} | "
+              f"{read:.1f} | {de:.2f}{'' if de <= 3 else ' ✗'} | {iou:.3f}{'' if iou >= 0.9 else ' ✗'} | {dt:.2f} |", flush=True)
     for part, (a, b, c, n) in tally.items():
         n = max(n, 1)
         print(f"photo, {part} ({n} cases): palette ΔE≤3 {a}/{n} ({100 * a / n:.0f} %), edge IoU≥0.9 {b}/{n} "
@@ -263,6 +263,7 @@ def write_sheet(items: list[tuple[Path, str]], out: Path) -> None:
         img = load(path)
         pairs.append(np.concatenate([img, cw.recolour(img, pal).image[0].permute(1, 2, 0).numpy()], axis=1))
     _sheet(pairs, out)
+
 
 if __name__ == "__main__":
     main()
