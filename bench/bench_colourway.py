@@ -116,6 +116,21 @@ def measure(module, path: Path, palette: str) -> tuple[float, float, float, tupl
     return match.worst, cw.structure_iou(img, res.image), dt, match.delta_e
 
 
+def count(tally: list[int], de: float, iou: float) -> None:
+    """Add one case to ``tally`` ``[ΔE ≤ 3, IoU ≥ 0.9, both, cases]``."""
+    tally[0] += de <= 3.0
+    tally[1] += iou >= 0.9
+    tally[2] += de <= 3.0 and iou >= 0.9
+    tally[3] += 1
+
+
+def print_rates(label: str, tally: list[int]) -> None:
+    a, b, c, n = tally
+    n = max(n, 1)
+    print(f"{label} ({n} cases): palette ΔE≤3 {a}/{n} ({100 * a / n:.0f} %), edge IoU≥0.9 {b}/{n} "
+          f"({100 * b / n:.0f} %), both {c}/{n} ({100 * c / n:.0f} %)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compare", help="also run the method as of this git revision")
@@ -140,20 +155,14 @@ def main() -> None:
             de, iou, dt, _ = measure(mod, path, pal)
             secs += dt
             for part in ("all",) + (("k ≤ distinct",) if distinct == k else ()):
-                tally = passed[(name, part)]
-                tally[0] += de <= 3.0
-                tally[1] += iou >= 0.9
-                tally[2] += de <= 3.0 and iou >= 0.9
-                tally[3] += 1
+                count(passed[(name, part)], de, iou)
             cells += [f"{de:.2f}{'' if de <= 3 else ' ✗'}", f"{iou:.3f}{'' if iou >= 0.9 else ' ✗'}"]
             if name == "now" and (de > 3.0 or iou < 0.9):
                 failing.append((path, pal))
         print(f"| {path.name} | {k} | {distinct} | {pal} | {floor:.3f} | " + " | ".join(cells) + f" | {secs:.2f} |",
               flush=True)
-    for (name, part), (a, b, c, n) in passed.items():
-        n = max(n, 1)
-        print(f"{name}, {part} ({n} cases): palette ΔE≤3 {a}/{n} ({100 * a / n:.0f} %), edge IoU≥0.9 {b}/{n} "
-              f"({100 * b / n:.0f} %), both {c}/{n} ({100 * c / n:.0f} %)")
+    for (name, part), tally in passed.items():
+        print_rates(f"{name}, {part}", tally)
     failing += solids(methods, [p for p in dict.fromkeys(c[0] for c in rows)])
     if args.sheet and failing:
         write_sheet(failing, Path(args.sheet))
@@ -227,19 +236,14 @@ def photo_sweep(args) -> None:
         dt = time.perf_counter() - t
         de, iou = cw.match_palette(res.image, pal).worst, cw.structure_iou(tile, res.image)
         for part in ("all",) + (("k ≤ distinct (truth)",) if d_true == k else ()):
-            tt = tally[part]
-            tt[0] += de <= 3.0
-            tt[1] += iou >= 0.9
-            tt[2] += de <= 3.0 and iou >= 0.9
-            tt[3] += 1
+            count(tally[part], de, iou)
         if de > 3.0 or iou < 0.9:
             failing.append((tile, res.image[0].permute(1, 2, 0).numpy()))
         print(f"| {path.name} | {k} | {d_true} / {d_photo} | {action} | {pal} | {noise_floor(tile):.3f} | "
-              f"{read:.1f} | {de:.2f}{'' if de <= 3 else ' ✗'} | {iou:.3f}{'' if iou >= 0.9 else ' ✗'} | {dt:.2f} |", flush=True)
-    for part, (a, b, c, n) in tally.items():
-        n = max(n, 1)
-        print(f"photo, {part} ({n} cases): palette ΔE≤3 {a}/{n} ({100 * a / n:.0f} %), edge IoU≥0.9 {b}/{n} "
-              f"({100 * b / n:.0f} %), both {c}/{n} ({100 * c / n:.0f} %)")
+              f"{read:.1f} | {de:.2f}{'' if de <= 3 else ' ✗'} | {iou:.3f}{'' if iou >= 0.9 else ' ✗'} | "
+              f"{dt:.2f} |", flush=True)
+    for part, counts in tally.items():
+        print_rates(f"photo, {part}", counts)
     if args.sheet and failing:
         _sheet([np.concatenate(pair, axis=1) for pair in failing], Path(args.sheet))
 

@@ -964,6 +964,14 @@ def _found_means(shown: np.ndarray, targets: np.ndarray, seed: int, *, quick: bo
     return centres[cols[np.argsort(rows)]]
 
 
+def _bounded_aim(aim: np.ndarray) -> np.ndarray:
+    """A corrected aim ``(k, 3)`` CIELAB held within :data:`AIM_L` and ±160 in a*, b* (in place): an unreachable
+    target must not run away."""
+    aim[:, 0] = np.clip(aim[:, 0], *AIM_L)
+    aim[:, 1:] = np.clip(aim[:, 1:], -160.0, 160.0)
+    return aim
+
+
 @dataclass(frozen=True)
 class _Aim:
     """The best correction so far (:func:`_corrected_targets`): its worst ΔE2000 to the palette, the aim
@@ -1013,9 +1021,7 @@ def _corrected_targets(lab: np.ndarray, labels: np.ndarray, found: FoundColours,
             if worst < 0.3:
                 return True
             means = found_means if own_clusters else _cluster_means(shown, lx, k, targets)
-            aim = aim + (targets - means)
-            aim[:, 0] = np.clip(aim[:, 0], *AIM_L)  # bounded: an unreachable target must not run away
-            aim[:, 1:] = np.clip(aim[:, 1:], -160.0, 160.0)
+            aim = _bounded_aim(aim + (targets - means))
         return False
 
     if not rounds_of(shades, False) and not rounds_of(shades, True) and best.worst > 3.0 and shades is not None:
@@ -1103,18 +1109,18 @@ def _recolour(rgb: np.ndarray, targets: Sequence[PaletteColour], found: FoundCol
     out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev, contrast=contrast, blend=blend,
                                      shades=shades))
     means = _found_means(shown, t_lab, seed)
-    for _ in range(POLISH_ROUNDS if float(delta_e2000(means, t_lab).max()) > 3.0 else 0):
+    worst = float(delta_e2000(means, t_lab).max())
+    for _ in range(POLISH_ROUNDS if worst > 3.0 else 0):
         # the rounds' quick clustering and the measure's seeded one can settle on different clusters: correct the
         # aim by the measure's own colours, keep it only if the measure then improves
-        aim2 = aim + (t_lab - means)
-        aim2[:, 0] = np.clip(aim2[:, 0], *AIM_L)  # bounded as in the rounds
-        aim2[:, 1:] = np.clip(aim2[:, 1:], -160.0, 160.0)
+        aim2 = _bounded_aim(aim + (t_lab - means))
         rgb2, shown2 = _displayed(_map(lab, found.centres, found.spreads, aim2, dev, contrast=contrast,
                                        blend=blend, shades=shades))
         means2 = _found_means(shown2, t_lab, seed)
-        if float(delta_e2000(means2, t_lab).max()) >= float(delta_e2000(means, t_lab).max()):
+        worst2 = float(delta_e2000(means2, t_lab).max())
+        if worst2 >= worst:
             break
-        aim, out_rgb, shown, means = aim2, rgb2, shown2, means2
+        aim, out_rgb, shown, means, worst = aim2, rgb2, shown2, means2, worst2
     de = tuple(float(v) for v in delta_e2000(means, t_lab))
     notes = list(found.notes)
     notes += [f"palette colour {t.spec} is outside sRGB; shown as the nearest displayable colour {t.hex}"

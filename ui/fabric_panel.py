@@ -133,7 +133,8 @@ def refreshed_view(ui: Any, s: Optional[Session]) -> dict:
 
     Why: Gradio runs a tab's events side by side. A refresh that read the regions before an edit and answered after
     it put the old values back over the edit's own answer — the palette's number of colours went back to 0 after a
-    designer typed 3 — and nothing drew the panel again, since the table did not change. The edit's answer already carries the panel as it is now."""
+    designer typed 3 — and nothing drew the panel again, since the table did not change. The edit's answer already
+    carries the panel as it is now."""
     before = s.snap if s is not None else None
     out = panel_view(ui, s)
     if s is not None and s.snap is not before:
