@@ -9,6 +9,7 @@ region's fabric, palette and grain), so no other event needs to know about it. A
 """
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any, Optional
 
@@ -121,34 +122,76 @@ def panel_view(ui: Any, s: Optional[Session]) -> dict:
     for i, c in enumerate(ui.fp_colours):
         if i < len(f.colourway):
             old = found.colours[i].hex if found is not None else f.colourway[i]
-            out[c] = gr.ColorPicker(value=f.colourway[i], visible=True, label=f"Colour {i + 1} (was {old})")
+            out[c] = gr.update(value=f.colourway[i], visible=True, label=f"Colour {i + 1} (was {old})")
         else:
-            out[c] = gr.ColorPicker(visible=False)
+            out[c] = gr.update(visible=False)  # plain updates, so a refresh can tell what it would resend
     return out
 
 
 def refreshed_view(ui: Any, s: Optional[Session]) -> dict:
-    """:func:`panel_view` for a refresh (the region table changed), or no update at all when an edit landed while it
-    was drawn.
+    """:func:`panel_view` for a refresh (the region table changed): only what differs from what this tab was last
+    sent, and no update at all when an edit landed while it was drawn.
 
-    Why: Gradio runs a tab's events side by side. A refresh that read the regions before an edit and answered after
-    it put the old values back over the edit's own answer — the palette's number of colours went back to 0 after a
-    designer typed 3 — and nothing drew the panel again, since the table did not change. The edit's answer already
-    carries the panel as it is now."""
+    Why: Gradio runs a tab's events side by side.
+    - A refresh that read the regions before an edit and answered after it put the old values back over the edit's
+      own answer — the palette's number of colours went back to 0 after a designer typed 3 — and nothing drew the
+      panel again, since the table did not change. The edit's answer already carries the panel as it is now.
+    - A refresh that is up to date but resends a value the page already shows overwrites what the designer is
+      typing into that box and has not yet committed (a "3" typed, then Enter sent 0)."""
     before = s.snap if s is not None else None
     out = panel_view(ui, s)
     if s is not None and s.snap is not before:
         return {c: gr.skip() for c in out}
-    return out
+    sent = _sent(s)
+    now = _record(s, out)
+    if sent is None or sent[0] != now[0]:
+        return out
+    return {c: gr.skip() if sent[1].get(id(c), _UNSENT) == now[1][id(c)] else v for c, v in out.items()}
+
+
+_UNSENT = object()
+
+
+def _sent(s: Optional[Session]) -> Optional[tuple]:
+    """``(selected uid, {id(component): value or update})`` last sent to this tab's panel, or None when unknown."""
+    return s.__dict__.get("fp_sent") if s is not None else None
+
+
+def _record(s: Optional[Session], out: dict) -> tuple:
+    """Remember ``out`` as what this tab's panel now shows (every answer that carries the panel records it)."""
+    current = s.snap.current if s is not None and s.has_sketch else None
+    now = (current, {id(c): v for c, v in out.items()})
+    if s is not None:
+        s.__dict__["fp_sent"] = now
+    return now
+
+
+def _forget_on_error(fn):
+    """``fn(s, …)`` that, when it fails, forgets what the panel was sent: the page keeps what the designer entered,
+    which the model refused, so the next refresh must send every value again."""
+    @functools.wraps(fn)
+    def call(s, *args):
+        try:
+            return fn(s, *args)
+        except GarmentStyleError:
+            if isinstance(s, Session):
+                s.__dict__.pop("fp_sent", None)
+            raise
+    return call
 
 
 def wire(ui: Any, ctx: Any) -> None:
     """The panel's events. Edits return the workspace (canvas, table, undo) and the panel."""
     from .app import _guard, workspace_view
+
+    def guard(fn):  # a refused edit makes the next refresh resend the whole panel
+        return _guard(_forget_on_error(fn))
     from .wiring import _edit_outputs
 
     def edited(s: Session, msg: str) -> dict:
-        return {ui.session: s, **workspace_view(ui, s), **panel_view(ui, s), ui.hint: msg}
+        panel = panel_view(ui, s)
+        _record(s, panel)
+        return {ui.session: s, **workspace_view(ui, s), **panel, ui.hint: msg}
 
     outs = _edit_outputs(ui) + [c for c in _outputs(ui) if c not in _edit_outputs(ui)]
 
@@ -156,36 +199,36 @@ def wire(ui: Any, ctx: Any) -> None:
         return refreshed_view(ui, s)
 
     ui.table.change(on_refresh, [ui.session], _outputs(ui), api_visibility="undocumented", **QUIET)
-    ui.fp_raw.input(_guard(lambda s, v: edited(*F.set_prepare(s, v))), [ui.session, ui.fp_raw], outs,
+    ui.fp_raw.input(guard(lambda s, v: edited(*F.set_prepare(s, v))), [ui.session, ui.fp_raw], outs,
                     api_name="use_raw_swatch", **QUIET)
-    ui.fp_sketch_cm.input(_guard(lambda s, v: edited(*F.set_sketch_cm(s, v))), [ui.session, ui.fp_sketch_cm], outs,
+    ui.fp_sketch_cm.input(guard(lambda s, v: edited(*F.set_sketch_cm(s, v))), [ui.session, ui.fp_sketch_cm], outs,
                           api_name="set_sketch_cm", **QUIET)
-    ui.fp_repeat_cm.submit(_guard(lambda s, v: edited(*F.set_repeat_cm(s, v))), [ui.session, ui.fp_repeat_cm], outs,
+    ui.fp_repeat_cm.submit(guard(lambda s, v: edited(*F.set_repeat_cm(s, v))), [ui.session, ui.fp_repeat_cm], outs,
                            api_name="set_repeat_cm", **QUIET)
-    ui.fp_k.input(_guard(lambda s, k: edited(*F.set_palette_size(s, k))), [ui.session, ui.fp_k], outs,
+    ui.fp_k.input(guard(lambda s, k: edited(*F.set_palette_size(s, k))), [ui.session, ui.fp_k], outs,
                   trigger_mode="always_last", api_name="set_palette_size", **QUIET)
     for i, picker in enumerate(ui.fp_colours):
-        pick = _guard(lambda s, v, i=i: edited(*F.set_palette_colour(s, i, v)))
+        pick = guard(lambda s, v, i=i: edited(*F.set_palette_colour(s, i, v)))
         picker.input(pick, [ui.session, picker], outs, trigger_mode="always_last",
                      api_name=f"set_palette_colour_{i + 1}", **QUIET)
         # Gradio's picker sends "input" only while its gradient or hue is dragged: a hex code typed into its field
         # (a designer's palette is hex codes) only changed the value in the page, and the render never saw it.
         # Leaving the picker ("blur") applies it; an unchanged colour is no edit (no undo step). Not "submit": Enter
         # sends it before the field's value is taken, and the answer would put the old colour back.
-        left = _guard(lambda s, v, i=i: edited(*F.leave_palette_colour(s, i, v)))
+        left = guard(lambda s, v, i=i: edited(*F.leave_palette_colour(s, i, v)))
         picker.blur(left, [ui.session, picker], outs, trigger_mode="always_last", api_visibility="undocumented",
                     **QUIET)
-    ui.fp_reset.click(_guard(lambda s: edited(*F.reset_palette(s))), [ui.session], outs, api_name="reset_palette",
+    ui.fp_reset.click(guard(lambda s: edited(*F.reset_palette(s))), [ui.session], outs, api_name="reset_palette",
                       **QUIET)
     for c in (ui.fp_grain, ui.fp_drape):
-        c.input(_guard(lambda s, g, d: edited(*F.set_grain(s, g, d))), [ui.session, ui.fp_grain, ui.fp_drape], outs,
+        c.input(guard(lambda s, g, d: edited(*F.set_grain(s, g, d))), [ui.session, ui.fp_grain, ui.fp_drape], outs,
                 trigger_mode="always_last", api_name="set_grain" if c is ui.fp_grain else None,
                 api_visibility="public" if c is ui.fp_grain else "undocumented", **QUIET)
     ui.fp_brush.expand(lambda s: gr.ImageEditor(value=F.grain_editor_value(s)), [ui.session], [ui.fp_editor],
                        api_visibility="undocumented")
-    ui.fp_apply.click(_guard(lambda s, v: edited(*F.apply_grain_strokes(s, v))), [ui.session, ui.fp_editor], outs,
+    ui.fp_apply.click(guard(lambda s, v: edited(*F.apply_grain_strokes(s, v))), [ui.session, ui.fp_editor], outs,
                       api_name="apply_grain_strokes", **QUIET)
-    ui.fp_clear.click(_guard(lambda s: edited(*F.clear_grain_strokes(s))), [ui.session], outs,
+    ui.fp_clear.click(guard(lambda s: edited(*F.clear_grain_strokes(s))), [ui.session], outs,
                       api_name="clear_grain_strokes", **QUIET)
 
 

@@ -739,6 +739,40 @@ class TestPalette:
         monkeypatch.setattr(V, "palette_html", real)
         assert FP.refreshed_view(ui, edits[0])[ui.fp_k] == 3  # the next refresh shows the edit
 
+    def test_an_up_to_date_refresh_resends_only_what_changed(self, found):
+        """A refresh that lands while the designer is typing into a panel box must not put the value the page already
+        shows back into it (a "3" typed into the palette size, then Enter sent 0): it sends only what differs from
+        the tab's last answer. Another region selected, or a refused edit, sends the whole panel again."""
+        from types import SimpleNamespace
+
+        import gradio as gr
+
+        from ui import fabric_panel as FP
+
+        names = ("fp_words", "fp_photo", "fp_tile", "fp_repeat", "fp_raw", "fp_sketch_cm", "fp_k", "fp_key",
+                 "fp_grain", "fp_drape")
+        ui = SimpleNamespace(**{n: object() for n in names}, fp_colours=[object() for _ in range(M.MAX_PALETTE)])
+        first = FP.refreshed_view(ui, found)
+        assert first[ui.fp_k] == 0 and first[ui.fp_words] != gr.skip()
+        again = FP.refreshed_view(ui, found)
+        assert again and all(v == gr.skip() for v in again.values())  # nothing changed: nothing sent
+        s, _ = FH.set_palette_size(found, 2)
+        changed = FP.refreshed_view(ui, s)
+        assert changed[ui.fp_k] == 2 and changed[ui.fp_key] != gr.skip()
+        assert changed[ui.fp_grain] == gr.skip() and changed[ui.fp_drape] == gr.skip()
+        back = s.snap.current
+        s = H.select_region(s, next(r.uid for r in s.snap.regions if r.uid != back))
+        FP.refreshed_view(ui, s)
+        s = H.select_region(s, back)  # the same values as two answers ago, but another region was shown since
+        assert all(v != gr.skip() for v in FP.refreshed_view(ui, s).values())
+
+        def refused(s):
+            raise GarmentStyleError("no")
+
+        with pytest.raises(GarmentStyleError):
+            FP._forget_on_error(refused)(s)
+        assert all(v != gr.skip() for v in FP.refreshed_view(ui, s).values())
+
     def test_a_colour_drag_is_one_undo_step_and_reset_goes_back(self, found):
         s, _ = FH.set_palette_size(found, 2)
         steps = len(s.history.past)
