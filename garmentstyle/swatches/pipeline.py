@@ -21,7 +21,7 @@ from ..errors import InputError, OptionsError
 from ..resources import register
 from . import checks
 from .analyse import find_lattice, light_unevenness, luminance, seam_ratio
-from .flatten import flatten, keep_highlights, relight
+from .flatten import flatten, flatten_unknown, keep_highlights, relight
 from .lattice import cut_repeat, resynthesize
 from .quilt import quilt
 from .types import PREPARE_MODES, Analysis, Lattice, PrepareReport, PreparedSwatch
@@ -173,7 +173,13 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     lat = find_lattice(luminance(pre))
     period = max(lat.periods) if lat is not None else None
     check()
-    flat, strength = flatten(work, period=period)
+    if lat is None:
+        flat, strength, soft = flatten_unknown(work)
+        if soft:
+            notes.append("no repeat was found and the print's large shapes would have been taken for light: the "
+                         "light was estimated from the photo's soft gradients only")
+    else:
+        flat, strength = flatten(work, period=period)
     check()
     light_scale = 2 * period if period else None
     an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=ratio, tiles=tiles,

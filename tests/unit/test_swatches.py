@@ -101,6 +101,40 @@ def test_light_flattening_removes_the_low_frequencies_and_keeps_the_checks():
     assert p.report.light_after < 0.01 and p.report.light_correction > 0.05
 
 
+def _load(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), np.float32) / 255.0
+
+
+def test_a_large_print_with_no_repeat_in_the_photo_keeps_its_blacks_and_whites(shared_data):
+    """A phone photo holding 1.2 repeats of a big chevron has no lattice to find. Its bands are as large as the
+    light smoothing, and were taken for light: the tile came back as grey gradients (55 % mid-tones against 1 % in
+    the print). The soft-gradient check keeps the light a phone gives and the print's own tones, and says so."""
+    tile = _load(shared_data / "swatches" / "ocal_chevron.png")
+    ph = photograph(tile, PhotoSpec(zoom=900 / (1.2 * tile.shape[1])))
+    p = prepare(ph.image, use_cache=False)
+    lum = luminance(_arr(p.tile))
+    mid = float(((lum > 0.15) & (lum < 0.85)).mean())
+    truth = float(((luminance(tile) > 0.15) & (luminance(tile) < 0.85)).mean())
+    assert mid < truth + 0.05, f"{mid:.0%} mid-tones in the tile, {truth:.0%} in the print"
+    assert p.report.light_correction == pytest.approx(float(np.log(ph.light).std()), abs=0.05)
+    assert any("soft gradients" in n for n in p.report.notes)
+
+
+def test_the_soft_light_estimate_finds_a_phones_light_on_flat_colour_and_the_usual_one_stays_on_cloth():
+    """:func:`soft_light` recovers the light on a print of flat colours with sharp edges; on a densely textured
+    cloth (whose gradients are all steep) the usual estimate is kept."""
+    from garmentstyle.swatches.flatten import flatten_unknown, soft_light
+
+    ys, xs = np.mgrid[0:512, 0:640]
+    blocks = np.where(((xs // 160) + (ys // 128)) % 2 == 0, 0.8, 0.3).astype(np.float32)
+    light = photograph(np.ones((64, 64, 3), np.float32) * 0.5, PhotoSpec(size=(640, 512), noise=0.0, jpeg=0)).light
+    d = np.log(soft_light(np.repeat((blocks * light)[..., None], 3, axis=-1))) - np.log(light)
+    assert float((d - d.mean()).std()) < 0.3 * float(np.log(light).std())
+    cloth = photograph(procedural_noise(128), PhotoSpec(size=(640, 512), zoom=1.0, seed=3))
+    _, strength, used_soft = flatten_unknown(cloth.image)
+    assert not used_soft and strength > 0.05
+
+
 def test_a_swatch_that_already_tiles_is_left_bit_identical():
     for name in ("tartan", "stripes", "polka_dots", "floral", "gingham"):
         path = samples.swatch_path(name)
