@@ -174,10 +174,10 @@ def relight(photo: np.ndarray, synth: np.ndarray, *, valid: np.ndarray, sigma: f
 
 
 def keep_highlights(photo: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """When the photo clipped its highlights (≥ 15 % of pixels at white: white cloth), the fabric's brightest colour was at least
-    that bright: scale the flattened photo up (never down, at most 1.25×) so its highlight level (a luminance
-    percentile of the brightest channel, inside the clipped share) is the photo's again, instead of leaving white cloth grey. Unclipped photos are returned as they
-    are (their exposure is kept)."""
+    """When the photo clipped its highlights (≥ 15 % of pixels at white: white cloth), the fabric's brightest colour
+    was at least that bright: scale the flattened photo up (never down, at most 1.25×) so its highlight level (a
+    luminance percentile of the brightest channel, inside the clipped share) is the photo's again, instead of leaving
+    white cloth grey. Unclipped photos are returned as they are (their exposure is kept)."""
     lp, lf = photo.max(axis=-1), flat.max(axis=-1)  # the brightest channel: what clips
     clipped = float((photo.max(axis=-1) >= 0.98).mean())
     if clipped < 0.15:  # a few clipped pixels (a bright stripe in the brightest corner) prove nothing

@@ -177,7 +177,8 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
         flat, strength, soft = flatten_unknown(work)
         if soft:
             notes.append("no repeat was found and the print's large shapes would have been taken for light: the "
-                         "light was estimated from the photo's soft gradients only")
+                         "light was estimated from the photo's soft gradients only; for an exact repeat, photograph a "
+                         "piece holding at least two repeats each way")
     else:
         flat, strength = flatten(work, period=period)
     check()
