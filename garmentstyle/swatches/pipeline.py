@@ -173,14 +173,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     lat = find_lattice(luminance(pre))
     period = max(lat.periods) if lat is not None else None
     check()
-    if lat is None:
-        flat, strength, soft = flatten_unknown(work)
-        if soft:
-            notes.append("no repeat was found and the print's large shapes would have been taken for light: the "
-                         "light was estimated from the photo's soft gradients only; for an exact repeat, photograph a "
-                         "piece holding at least two repeats each way")
-    else:
-        flat, strength = flatten(work, period=period)
+    flat, strength = _flattened(work, period, notes)
     check()
     light_scale = 2 * period if period else None
     an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=ratio, tiles=tiles,
@@ -234,6 +227,19 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
                          f"{_fmt(lat, f) if lat else 'none'}); crop a cleaner, evenly lit piece of the fabric, or "
                          "use prepare=off")
     return out
+
+
+def _flattened(work: np.ndarray, period: Optional[float], notes: list[str]) -> tuple[np.ndarray, float]:
+    """The photo's light flattened and its strength: smoothed beyond the lattice period when one was found, else
+    checked against the soft-gradient estimate (a note when that one was used)."""
+    if period is not None:
+        return flatten(work, period=period)
+    flat, strength, soft = flatten_unknown(work)
+    if soft:
+        notes.append("no repeat was found and the print's large shapes would have been taken for light: the light "
+                     "was estimated from the photo's soft gradients only; for an exact repeat, photograph a piece "
+                     "holding at least two repeats each way")
+    return flat, strength
 
 
 def _repeat_and_light(work: np.ndarray, flat: np.ndarray, lat: Lattice) -> tuple[np.ndarray, dict, np.ndarray, float]:
