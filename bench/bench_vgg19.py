@@ -136,13 +136,15 @@ def run(sketch, regions, **kw):
     return res, clock
 
 
-def setup_bench(size: int, iterations: int) -> dict:
+def setup_bench(size: int, iterations: int, precision: str = "auto") -> dict:
+    """Set-up before the first gradient, cold (first render of the process) and warm. ``precision`` "auto" measures
+    the style targets in bf16 where it is native and optimises in fp32 on CPUs; "fp32" keeps both fp32."""
     sketch, regions = dress(size)
     from garmentstyle import transfer
 
     encoders.ENCODER_CACHE.clear()
     transfer.TARGETS.clear()
-    kw = dict(size=size, encoder="vgg19", init="noise", iterations=iterations, levels=1, precision="fp32")
+    kw = dict(size=size, encoder="vgg19", init="noise", iterations=iterations, levels=1, precision=precision)
     cold_res, cold = run(sketch, regions, **kw)  # a first render: the encoder is built from the checkpoint
     warm_res, warm = run(sketch, regions, **kw)  # again: encoder cached, targets cached
     wall, cpu = warm.per_eval_s(), warm.per_eval_s(cpu=True)
@@ -151,7 +153,8 @@ def setup_bench(size: int, iterations: int) -> dict:
             "setup_cold_s": round(cold.setup_s(), 3), "setup_cold_evals": round(cold.setup_s() / wall, 2),
             "setup_cold_evals_cpu": round(cold.setup_cpu_s() / cpu, 2),
             "setup_warm_s": round(warm.setup_s(), 3), "setup_warm_evals": round(warm.setup_s() / wall, 2),
-            "setup_warm_evals_cpu": round(warm.setup_cpu_s() / cpu, 2),
+            "setup_warm_evals_cpu": round(warm.setup_cpu_s() / cpu, 2), "precision": precision,
+            "target_precision": cold_res.report.target_precision, "quality": quality(cold_res, regions),
             "note": "set-up = render() start → first grad evaluation, in units of the warm render's median evaluation"}
 
 
@@ -235,14 +238,14 @@ class PeriodicTargets:
 
         self._orig = orig = transfer._measure_targets
 
-        def periodic_rule(encoder, swatch, *, zoom, rotation, layers, luminance_only):
+        def periodic_rule(encoder, swatch, *, zoom, rotation, layers, luminance_only, autocast=None):
             plan = None
             if rotation % 360.0 == 0.0:
                 plan = periodic_plan(encoder, tuple(swatch.shape[-2:]), zoom, layers, tol=self.tol)
             side = transfer._canvas_side(encoder, layers, max(swatch.shape[-2:]) * zoom)
             if plan is None or plan.size[0] * plan.size[1] >= side * side:
                 return orig(encoder, swatch, zoom=zoom, rotation=rotation, layers=layers,
-                            luminance_only=luminance_only)
+                            luminance_only=luminance_only, autocast=autocast)
             self.used += 1
             return periodic_targets(encoder, swatch, plan, layers, luminance_only)
 
@@ -513,6 +516,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=192, help="setup, linesearch: render size")
     ap.add_argument("--iterations", type=int, nargs="+", default=[12], help="iteration budget(s)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                    help="setup: the render's precision (auto: bf16 style targets where native, fp32 optimisation)")
     ap.add_argument("--only", choices=("setup", "precision", "linesearch", "targets", "circular"))
     ap.add_argument("--swatches", choices=("bundled", "real", "all"), default="all", help="circular: which swatches")
     ap.add_argument("--layer-sets", nargs="+", choices=tuple(LAYER_SETS), default=["relu4_1"],
@@ -542,7 +547,7 @@ def main() -> None:
     os.environ["GARMENTSTYLE_CACHE"] = str(args.cache_dir or tmp / "cache")
     out: dict = {"torch": torch.__version__, "threads": torch.get_num_threads(), "load_1min": os.getloadavg()[0]}
     if args.only in (None, "setup"):
-        out["setup"] = setup_bench(args.size, 4)
+        out["setup"] = setup_bench(args.size, 4, args.precision)
         print("setup", out["setup"], flush=True)
     if args.only in (None, "precision"):
         modes = ("fp32", "bf16", "fp32-2t") if args.rounding_yardstick else ("fp32", "bf16")

@@ -254,9 +254,10 @@ class RenderOptions:
     keep_paper: bool = opt(False, "keep a scan's / photo's own paper (grey, cream, shadows) instead of finishing on "
                            "the cleaned sketch (paper flattened to white; see garmentstyle.sketchprep)")
     precision: str = opt("auto", "encoder arithmetic: auto = bf16 for VGG19 on a bf16 CUDA GPU, else fp32 (on "
-                         "CPUs bf16 was not within 5 percent of fp32: see garmentstyle.precision); bf16 = wherever it is "
-                         "native (AVX-512-BF16/AMX CPUs too); fp32 forces full precision (Grams and losses are always "
-                         "fp32)", choices=PRECISIONS)
+                         "CPUs bf16 was not within 5 percent of fp32: see garmentstyle.precision), with the style "
+                         "targets measured in bf16 wherever it is native; bf16 = wherever it is native "
+                         "(AVX-512-BF16/AMX CPUs too); fp32 forces full precision everywhere (Grams and losses are "
+                         "always fp32)", choices=PRECISIONS)
 
     def __post_init__(self) -> None:
         validate_fields(self)

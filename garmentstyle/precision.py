@@ -11,6 +11,12 @@ evaluation, and a 192 px / 15-iteration VGG19 render ended with a 76 % higher st
 256 px: 13 % lower) — not within the 5 % the project asks of an automatic choice (bench/RESULTS.md, "Transfer",
 bench/bench_vgg19.py; measured with randomly initialised weights). On CUDA bf16 stays automatic, unmeasured here (no
 GPU was lent); ``precision="fp32"`` forces full precision there.
+
+The style targets are different: one no-grad pass per fabric, before the first gradient, whose Grams are only
+compared, never differentiated. In bf16 that pass takes 0.56–0.61× the fp32 time on this CPU, with Gram errors of
+0.3–0.9 % against fp32 (the seven bundled fabrics, every VGG19 style layer) — below the targets' own sampling error
+(0.5–10 % against a larger canvas). So "auto" and "bf16" measure them in bf16 wherever bf16 is native
+(:func:`targets_autocast_for`); "fp32" keeps them fp32.
 The offline texture encoder stays fp32 under "auto": its default render does not optimise at all, and its
 noise-start quality has not been measured in bf16.
 """
@@ -23,7 +29,7 @@ import torch
 
 from .options import PRECISIONS
 
-__all__ = ["PRECISIONS", "cpu_has_native_bf16", "autocast_for"]
+__all__ = ["PRECISIONS", "cpu_has_native_bf16", "autocast_for", "targets_autocast_for"]
 
 
 @lru_cache(maxsize=1)
@@ -67,3 +73,16 @@ def autocast_for(precision: str, device: torch.device | str, encoder) -> tuple[O
         return None, (f"precision bf16 asked for, but {device.type} here has no native bf16 (AVX-512-BF16/AMX or a "
                       "bf16 GPU); ran in fp32")
     return (device.type, torch.bfloat16), None
+
+
+def targets_autocast_for(precision: str, device: torch.device | str, encoder) -> Optional[tuple[str, torch.dtype]]:
+    """``(device_type, dtype)`` for the style-target pass, or None (fp32): bf16 for the VGG19 encoder wherever it
+    is native, unless ``precision`` is "fp32". The offline texture encoder stays fp32 (its targets are cheap).
+
+    Raises: ValueError for an unknown ``precision``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    device = torch.device(device)
+    if precision == "fp32" or getattr(encoder, "name", "") != "vgg19" or not _native(device):
+        return None
+    return (device.type, torch.bfloat16)

@@ -172,7 +172,8 @@ class TransferReport:
         cancelled / cancelled_at: whether a cancel stopped it, and at which checkpoint.
         target_cache: style-target cache hits and misses for this render (and how many misses were read from
             the disk cache rather than measured).
-        precision: "fp32" or "bf16" (the encoder's autocast).
+        precision: "fp32" or "bf16" (the encoder's autocast in the optimisation).
+        target_precision: "fp32" or "bf16" (the encoder's autocast in the style-target pass; the Grams are fp32).
         work_size: ``(w, h)`` of the last level when it worked below the output size (memory bound), else None.
         seconds_optimise: seconds in the stage; notes: remarks for the user.
     """
@@ -188,6 +189,7 @@ class TransferReport:
     cancelled_at: Optional[str] = None
     target_cache: CacheStats = field(default_factory=CacheStats)
     precision: str = "fp32"
+    target_precision: str = "fp32"
     work_size: Optional[tuple[int, int]] = None
     seconds_optimise: float = 0.0
     notes: tuple[str, ...] = ()
@@ -198,7 +200,7 @@ class TransferReport:
                    "skipped_layers": {k: list(v) for k, v in self.skipped_layers.items()},
                    "final_losses": dict(self.final_losses), "cancelled": self.cancelled,
                    "cancelled_at": self.cancelled_at, "target_cache": self.target_cache.to_json(),
-                   "precision": self.precision}
+                   "precision": self.precision, "target_precision": self.target_precision}
         if self.work_size is not None:
             d["work_size"] = list(self.work_size)
         d["seconds_optimise"] = self.seconds_optimise
@@ -219,7 +221,7 @@ class TransferReport:
                     cancelled_at=d.get("cancelled_at"),
                     target_cache=CacheStats(int(tc.get("hits", 0)), int(tc.get("misses", 0)),
                                             int(tc.get("from_disk", 0))),
-                    precision=d.get("precision", "fp32"),
+                    precision=d.get("precision", "fp32"), target_precision=d.get("target_precision", "fp32"),
                     work_size=_pair(d["work_size"]) if d.get("work_size") is not None else None,
                     seconds_optimise=float(d.get("seconds_optimise", 0.0)), notes=tuple(d.get("notes", ())))
 

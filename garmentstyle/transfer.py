@@ -35,7 +35,7 @@ from .optimise import CHECK_EVERY, optimise, preload as preload_optimiser
 from .options import INITS, MAX_SIZE, OPTIMIZERS, POOLINGS, RenderOptions  # noqa: F401 - re-exported
 from .plan import (MAX_WORK_PIXELS, MIN_LEVEL_SIDE, RenderPlan, crop_box, level_factors,  # noqa: F401 - re-exported
                    plan_render)
-from .precision import autocast_for
+from .precision import autocast_for, targets_autocast_for
 from .progress import CancelToken, Progress, ProgressFn, Reporter  # noqa: F401 - re-exported
 from .report import LevelReport, TransferReport
 
@@ -96,8 +96,11 @@ def _canvas_side(encoder: Encoder, layers: tuple[str, ...], repeat_px: float) ->
 @torch.no_grad()
 def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotation: float, layers: tuple[str, ...],
                   luminance_only: bool, cache: TargetCache | None = TARGETS, stats: CacheStats | None = None,
-                  checkpoint: Callable[[str], None] | None = None) -> dict[str, torch.Tensor]:
-    """``{layer: (C, C)}`` float32 Gram matrices of ``swatch`` tiled at ``zoom`` / ``rotation``.
+                  checkpoint: Callable[[str], None] | None = None,
+                  autocast: Optional[tuple[str, torch.dtype]] = None) -> dict[str, torch.Tensor]:
+    """``{layer: (C, C)}`` float32 Gram matrices of ``swatch`` tiled at ``zoom`` / ``rotation``; the encoder's pass
+    under ``autocast`` ``(device_type, dtype)`` when given (:func:`garmentstyle.precision.targets_autocast_for`;
+    the Grams are always fp32, and targets measured in another precision are never reused for these).
 
     Measured on a wrap-around tiled canvas, over the cells whose receptive field lies inside it, so the swatch's own
     borders (and the encoder's padding) never enter the statistics. (Measuring inside the single swatch instead,
@@ -112,9 +115,11 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
         if checkpoint is not None:
             checkpoint("targets")
         return _measure_targets(encoder, swatch, zoom=zoom, rotation=rotation, layers=layers,
-                                luminance_only=luminance_only)
+                                luminance_only=luminance_only, autocast=autocast)
     ident = (content_key(swatch), round(zoom, 4), round(rotation, 3), encoder.fingerprint(), luminance_only, layers,
              swatch.device.type)
+    if autocast is not None:  # fp32 targets keep their old keys (and files on disk)
+        ident += (str(autocast[1]),)
 
     def make() -> dict[str, torch.Tensor]:
         stored_as = target_store.key(*ident)
@@ -126,7 +131,7 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
         if checkpoint is not None:
             checkpoint("targets")
         out = _measure_targets(encoder, swatch, zoom=zoom, rotation=rotation, layers=layers,
-                               luminance_only=luminance_only)
+                               luminance_only=luminance_only, autocast=autocast)
         target_store.save(stored_as, out)
         return out
 
@@ -135,14 +140,19 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
 
 @torch.no_grad()
 def _measure_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotation: float,
-                     layers: tuple[str, ...], luminance_only: bool) -> dict[str, torch.Tensor]:
+                     layers: tuple[str, ...], luminance_only: bool,
+                     autocast: Optional[tuple[str, torch.dtype]] = None) -> dict[str, torch.Tensor]:
     """:func:`style_targets`' measurement itself (one no-grad pass on the tiled canvas)."""
     repeat = max(swatch.shape[-2:]) * zoom
     side = _canvas_side(encoder, layers, repeat)
     canvas = swatch_ops.tile(swatch, (side, side), zoom=zoom, rotation=rotation)
     if luminance_only:
         canvas = colour_ops.luminance(canvas).expand(-1, 3, -1, -1)
-    feats = encoder(canvas, layers)
+    if autocast is None:
+        feats = encoder(canvas, layers)
+    else:
+        with torch.autocast(device_type=autocast[0], dtype=autocast[1]):
+            feats = encoder(canvas, layers)
     ones = torch.ones(1, side, side, device=canvas.device)
     guides = guidance.propagate(ones, encoder.geometry, {n: tuple(f.shape[-2:]) for n, f in feats.items()})
     out = {}
@@ -269,6 +279,7 @@ class _RunState:
     stats: CacheStats = field(default_factory=CacheStats)
     cancelled_at: Optional[str] = None
     kept_tiled: set = field(default_factory=set)
+    targets_autocast: Optional[tuple[str, torch.dtype]] = None  # the style-target pass's (device_type, dtype)
 
     def level(self, **facts) -> None:
         """Record ``facts`` (LevelReport fields) about the level that is running."""
@@ -295,7 +306,7 @@ def _objective(level: _Level, fixed: torch.Tensor, regions: list[RegionSpec], pl
         if use[r]:
             targets.append(style_targets(encoder, rg.swatch, zoom=rg.zoom * level.factor, rotation=rg.rotation,
                                          layers=tuple(use[r]), luminance_only=lum_only, cache=cache, stats=st.stats,
-                                         checkpoint=rep.check))
+                                         checkpoint=rep.check, autocast=st.targets_autocast))
         else:
             targets.append({})
     terms = losses.style_terms(targets, use, gram_norm=encoder.gram_norm, layer_weights=encoder.layer_weights)
@@ -498,7 +509,8 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
     autocast, precision_note = autocast_for(options.precision, sketch.device, encoder)
     y0, y1, x0, x1 = plan.box
     sketch_crop = sketch[..., y0:y1, x0:x1]
-    st = _RunState(skipped_layers={rg.name: [] for rg in regions}, notes=[precision_note] if precision_note else [])
+    st = _RunState(skipped_layers={rg.name: [] for rg in regions}, notes=[precision_note] if precision_note else [],
+                   targets_autocast=targets_autocast_for(options.precision, sketch.device, encoder))
     gen = torch.Generator(device="cpu").manual_seed(options.seed)
     x_prev: torch.Tensor | None = None
     n_levels = len(plan.factors)
@@ -529,7 +541,8 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         evaluations=sum(lv.evaluations for lv in levels), iterations=sum(lv.iterations for lv in levels),
         skipped_layers=st.skipped_layers, final_losses=st.final_losses, cancelled=st.cancelled_at is not None,
         cancelled_at=st.cancelled_at, target_cache=CacheStats(st.stats.hits, st.stats.misses, st.stats.from_disk),
-        precision="fp32" if autocast is None else "bf16", work_size=st.work_size,
+        precision="fp32" if autocast is None else "bf16",
+        target_precision="fp32" if st.targets_autocast is None else "bf16", work_size=st.work_size,
         seconds_optimise=round(time.perf_counter() - t_start, 3), notes=tuple(st.notes))
     return TransferOutput(fabric=fabric, report=report)
 

@@ -40,3 +40,20 @@ def test_auto_on_a_bf16_gpu_uses_bf16_for_vgg_only(monkeypatch):
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="precision must be one of"):
         precision.autocast_for("fp8", "cpu", VGG)
+
+
+def test_style_targets_are_measured_in_bf16_wherever_it_is_native_unless_fp32_is_asked(native_cpu):
+    """The target pass is measured once and never differentiated: bf16 under "auto" and "bf16" where native."""
+    bf16 = ("cpu", torch.bfloat16)
+    assert precision.targets_autocast_for("auto", "cpu", VGG) == bf16
+    assert precision.targets_autocast_for("bf16", "cpu", VGG) == bf16
+    assert precision.targets_autocast_for("fp32", "cpu", VGG) is None
+    assert precision.targets_autocast_for("auto", "cpu", TEXTURE) is None
+    with pytest.raises(ValueError, match="precision must be one of"):
+        precision.targets_autocast_for("fp8", "cpu", VGG)
+
+
+def test_style_targets_stay_fp32_without_native_bf16(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    assert precision.targets_autocast_for("auto", "cpu", VGG) is None
+    assert precision.targets_autocast_for("bf16", "cpu", VGG) is None
