@@ -70,7 +70,11 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
 
 def bundle(result: RenderResult, regions: Sequence[Region], path: str | Path, *,
            swatch_sources: Sequence[Any] | None = None, transparent: bool = False) -> Path:
-    """Write a layered ZIP (atomically) holding :func:`bundle_files`."""
+    """Write a layered ZIP (atomically) holding :func:`bundle_files`.
+
+    ``transparent`` is accepted for older callers and changes nothing: the bundle always holds both the opaque
+    ``render.png`` and ``render_transparent.png``."""
+    del transparent  # both renders are always in the bundle
     return io.atomic_write_bytes(path, zip_bytes(bundle_files(result, regions, swatch_sources=swatch_sources)))
 
 
