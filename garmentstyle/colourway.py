@@ -1106,31 +1106,32 @@ def _recolour(rgb: np.ndarray, targets: Sequence[PaletteColour], found: FoundCol
     shades = _shades(lab, blend, found.centres, t_lab, dev, contrast) \
         if blend is not None and found.distinct == k else None
     aim, shades = _corrected_targets(lab, labels, found, t_lab, dev, contrast=contrast, blend=blend, shades=shades)
-    out_rgb, shown = _displayed(_map(lab, found.centres, found.spreads, aim, dev, contrast=contrast, blend=blend,
+    def shown_as(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """The image drawn with aim ``a``, the measure's found colours on it and their worst ΔE2000 to the palette."""
+        out, shown = _displayed(_map(lab, found.centres, found.spreads, a, dev, contrast=contrast, blend=blend,
                                      shades=shades))
-    means = _found_means(shown, t_lab, seed)
-    worst = float(delta_e2000(means, t_lab).max())
+        m = _found_means(shown, t_lab, seed)
+        return out, m, float(delta_e2000(m, t_lab).max())
+
+    out_rgb, means, worst = shown_as(aim)
     for _ in range(POLISH_ROUNDS if worst > 3.0 else 0):
         # the rounds' quick clustering and the measure's seeded one can settle on different clusters: correct the
         # aim by the measure's own colours, keep it only if the measure then improves
         aim2 = _bounded_aim(aim + (t_lab - means))
-        rgb2, shown2 = _displayed(_map(lab, found.centres, found.spreads, aim2, dev, contrast=contrast,
-                                       blend=blend, shades=shades))
-        means2 = _found_means(shown2, t_lab, seed)
-        worst2 = float(delta_e2000(means2, t_lab).max())
+        rgb2, means2, worst2 = shown_as(aim2)
         if worst2 >= worst:
             break
-        aim, out_rgb, shown, means, worst = aim2, rgb2, shown2, means2, worst2
+        aim, out_rgb, means, worst = aim2, rgb2, means2, worst2
     de = tuple(float(v) for v in delta_e2000(means, t_lab))
     notes = list(found.notes)
     notes += [f"palette colour {t.spec} is outside sRGB; shown as the nearest displayable colour {t.hex}"
               for t in targets if not t.in_gamut]
-    worst = max(range(k), key=lambda j: de[j])
-    if de[worst] > 3.0:
-        why = (f"it covers {100 * found.colours[worst].coverage:.1f} % of the print, too little to stand out as one "
-               "of the result's dominant colours" if found.distinct < k or found.colours[worst].coverage < 0.03
+    j = max(range(k), key=lambda i: de[i])  # the palette colour furthest from its mark
+    if de[j] > 3.0:
+        why = (f"it covers {100 * found.colours[j].coverage:.1f} % of the print, too little to stand out as one "
+               "of the result's dominant colours" if found.distinct < k or found.colours[j].coverage < 0.03
                else "the shading and texture of that colour do not fit inside sRGB at that lightness")
-        notes.append(f"colour {worst + 1} ({targets[worst].spec}) reached only ΔE2000 {de[worst]:.1f}: {why}")
+        notes.append(f"colour {j + 1} ({targets[j].spec}) reached only ΔE2000 {de[j]:.1f}: {why}")
     image_t = torch.from_numpy(out_rgb.reshape(H, W, 3).astype(np.float32)).permute(2, 0, 1)[None].contiguous()
     return RecolourResult(image_t, found, targets, de, tuple(notes))
 
