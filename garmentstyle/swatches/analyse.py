@@ -87,6 +87,15 @@ def smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     return ndimage.map_coordinates(small, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest")
 
 
+def upsample(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear ``(h, w)`` → ``shape`` (``x``'s dtype), pixel centres aligned (edges held): a smooth field
+    estimated on a coarse grid brought back to the photo."""
+    h, w = x.shape
+    ys = (np.arange(shape[0]) + 0.5) * h / shape[0] - 0.5
+    xs = (np.arange(shape[1]) + 0.5) * w / shape[1] - 0.5
+    return ndimage.map_coordinates(x, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest")
+
+
 def light_unevenness(rgb: np.ndarray, *, scale: Optional[float] = None) -> float:
     """Low-frequency luminance variation: std / mean of the luminance smoothed at ``scale`` px (default 1/8 of the
     shorter side), over the part of the image at least one ``scale`` from the edges (no padding effects).

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.fft import dctn, idctn
 
-from .analyse import luminance, smooth
+from .analyse import luminance, smooth, upsample
 
 #: Luminance floor before the log (black threads must not dominate the fit).
 _EPS = 0.02
@@ -127,25 +127,29 @@ def soft_light(rgb: np.ndarray) -> np.ndarray:
     den = ndimage.gaussian_filter(keep, SOFT_FILL) + 1e-6
     gx = np.where(keep > 0, gx, ndimage.gaussian_filter(gx * keep, SOFT_FILL) / den)
     gy = np.where(keep > 0, gy, ndimage.gaussian_filter(gy * keep, SOFT_FILL) / den)
-    field = ndimage.gaussian_filter(_integrate(gx, gy), SOFT_SIGMA, mode="reflect")
-    ys, xs = (np.arange(h) + 0.5) * size[0] / h - 0.5, (np.arange(w) + 0.5) * size[1] / w - 0.5
-    big = ndimage.map_coordinates(field, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest")
+    big = upsample(ndimage.gaussian_filter(_integrate(gx, gy), SOFT_SIGMA, mode="reflect"), (h, w))
     return np.exp(big - big.mean()).astype(np.float32)
 
 
-def flatten_unknown(rgb: np.ndarray) -> tuple[np.ndarray, float, bool]:
+def flatten_unknown(rgb: np.ndarray, *, usual: Optional[np.ndarray] = None) -> tuple[np.ndarray, float, bool]:
     """:func:`flatten` for a photo with no repeat lattice, checked by :func:`soft_light`.
 
+    Args: ``usual``: :func:`illumination` of ``rgb`` (no period) when the caller has it already.
     Returns the flattened photo, the strength removed, and whether the soft estimate was used (the usual one
     claimed far more light than the soft gradients show: the print's own large shapes)."""
-    light = illumination(rgb)
+    light = illumination(rgb) if usual is None else usual
     soft = soft_light(rgb)
     s_usual, s_soft = float(np.log(light).std()), float(np.log(soft).std())
     use_soft = s_usual > SOFT_RATIO * s_soft and s_usual - s_soft > SOFT_MARGIN
     if use_soft:
         light = soft
-    out = np.clip(rgb / light[..., None], 0.0, 1.0).astype(np.float32)
-    return out, float(np.log(light).std()), use_soft
+    return divide(rgb, light), float(np.log(light).std()), use_soft
+
+
+def divide(rgb: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """``rgb`` ``(H, W, 3)`` with the light field ``(H, W)`` divided out (the same factor on R, G and B), float32
+    in [0, 1]."""
+    return np.clip(rgb / light[..., None], 0.0, 1.0).astype(np.float32)
 
 
 def flatten(rgb: np.ndarray, *, period: Optional[float] = None) -> tuple[np.ndarray, float]:
@@ -154,8 +158,7 @@ def flatten(rgb: np.ndarray, *, period: Optional[float] = None) -> tuple[np.ndar
     Returns ``(H, W, 3)`` float32 in [0, 1] and a float (0.1 ≈ ±10 % light variation removed).
     """
     light = illumination(rgb, period=period)
-    out = rgb / light[..., None]
-    return np.clip(out, 0.0, 1.0).astype(np.float32), float(np.log(light).std())
+    return divide(rgb, light), float(np.log(light).std())
 
 
 def relight(photo: np.ndarray, synth: np.ndarray, *, valid: np.ndarray, sigma: float,

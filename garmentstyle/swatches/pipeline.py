@@ -20,8 +20,8 @@ from ..cache import LRUCache, content_key
 from ..errors import InputError, OptionsError
 from ..resources import register
 from . import checks
-from .analyse import find_lattice, light_unevenness, luminance, seam_ratio
-from .flatten import flatten, flatten_unknown, keep_highlights, relight
+from .analyse import find_lattice, light_unevenness, luminance, seam_ratio, upsample
+from .flatten import divide, flatten, flatten_unknown, illumination, keep_highlights, relight
 from .lattice import cut_repeat, resynthesize
 from .quilt import quilt
 from .types import PREPARE_MODES, Analysis, Lattice, PrepareReport, PreparedSwatch
@@ -169,11 +169,11 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     notes: list[str] = []
     if f < 1.0:
         notes.append(f"the photo ({arr.shape[1]}×{arr.shape[0]}) was analysed at {work.shape[1]}×{work.shape[0]} px")
-    pre, _ = flatten(work)
-    lat = find_lattice(luminance(pre))
+    usual = illumination(work)  # the light without a period: the lattice is searched on the photo it flattens
+    lat = find_lattice(luminance(divide(work, usual)))
     period = max(lat.periods) if lat is not None else None
     check()
-    flat, strength = _flattened(work, period, notes)
+    flat, strength = _flattened(work, period, notes, usual)
     check()
     light_scale = 2 * period if period else None
     an = Analysis(size=(arr.shape[1], arr.shape[0]), seam_ratio=ratio, tiles=tiles,
@@ -229,12 +229,14 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     return out
 
 
-def _flattened(work: np.ndarray, period: Optional[float], notes: list[str]) -> tuple[np.ndarray, float]:
+def _flattened(work: np.ndarray, period: Optional[float], notes: list[str],
+               usual: np.ndarray) -> tuple[np.ndarray, float]:
     """The photo's light flattened and its strength: smoothed beyond the lattice period when one was found, else
-    checked against the soft-gradient estimate (a note when that one was used)."""
+    ``usual`` (the light without a period, already estimated) checked against the soft-gradient estimate (a note
+    when that one was used)."""
     if period is not None:
         return flatten(work, period=period)
-    flat, strength, soft = flatten_unknown(work)
+    flat, strength, soft = flatten_unknown(work, usual=usual)
     if soft:
         notes.append("no repeat was found and the print's large shapes would have been taken for light: the light "
                      "was estimated from the photo's soft gradients only; for an exact repeat, photograph a piece "
@@ -260,8 +262,8 @@ def _repeat_and_light(work: np.ndarray, flat: np.ndarray, lat: Lattice) -> tuple
               "cell": tuple((v[0] / k, v[1] / k) for v in facts["cell"])}
         lk = relight(small, resynthesize(tile, fk, small.shape[:2]), valid=small_valid, sigma=sigma / k,
                      fallback=_half(light, k))
-        light = _upsample(lk, work.shape[:2]) if k > 1 else lk
-        flat = keep_highlights(work, np.clip(work / light[..., None], 0.0, 1.0).astype(np.float32))
+        light = upsample(lk, work.shape[:2]) if k > 1 else lk
+        flat = keep_highlights(work, divide(work, light))
         tile, facts = cut_repeat(flat, lat, valid=valid, draft=it == 0)
     return tile, facts, flat, float(np.log(light).std())
 
@@ -273,16 +275,6 @@ def _half(x: np.ndarray, k: int) -> np.ndarray:
     h, w = (x.shape[0] // k) * k, (x.shape[1] // k) * k
     y = x[:h, :w]
     return y.reshape(h // k, k, w // k, k, *x.shape[2:]).mean(axis=(1, 3)).astype(np.float32)
-
-
-def _upsample(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear ``(h, w)`` → ``shape``, pixel centres aligned (edges held)."""
-    from scipy import ndimage
-
-    h, w = x.shape
-    ys = (np.arange(shape[0]) + 0.5) * h / shape[0] - 0.5
-    xs = (np.arange(shape[1]) + 0.5) * w / shape[1] - 0.5
-    return ndimage.map_coordinates(x, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest").astype(np.float32)
 
 
 def _synthesize(flat: np.ndarray, tile_size: int, seed: int, synthesizer: str, lat: Optional[Lattice],
