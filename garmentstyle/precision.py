@@ -46,6 +46,11 @@ def cpu_has_native_bf16() -> bool:
     return False
 
 
+def _check(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+
+
 def _native(device: torch.device) -> bool:
     if device.type == "cuda":
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
@@ -59,8 +64,7 @@ def autocast_for(precision: str, device: torch.device | str, encoder) -> tuple[O
     """``((device_type, dtype) or None, note or None)`` for :class:`~garmentstyle.losses.GuidedStyleLoss`.
 
     Raises: ValueError for an unknown ``precision`` (RenderOptions validates it first)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    _check(precision)
     device = torch.device(device)
     if precision == "fp32":
         return None, None
@@ -80,8 +84,7 @@ def targets_autocast_for(precision: str, device: torch.device | str, encoder) ->
     is native, unless ``precision`` is "fp32". The offline texture encoder stays fp32 (its targets are cheap).
 
     Raises: ValueError for an unknown ``precision``."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    _check(precision)
     device = torch.device(device)
     if precision == "fp32" or getattr(encoder, "name", "") != "vgg19" or not _native(device):
         return None
