@@ -677,6 +677,15 @@ def _changed(a, b):
     return np.abs(a - b).max(axis=2) > 0
 
 
+def _panel_ui():
+    """Stand-ins for the fabric panel's components (the handlers key their answers by component)."""
+    from types import SimpleNamespace
+
+    names = ("fp_words", "fp_photo", "fp_tile", "fp_repeat", "fp_raw", "fp_sketch_cm", "fp_k", "fp_key",
+             "fp_grain", "fp_drape")
+    return SimpleNamespace(**{n: object() for n in names}, fp_colours=[object() for _ in range(M.MAX_PALETTE)])
+
+
 class TestPalette:
     def test_a_palette_recolours_the_region_live_and_nothing_else(self, found):
         s = found
@@ -715,15 +724,11 @@ class TestPalette:
         """The panel refreshes when the region table changes, beside the tab's other events. A refresh that read
         the regions before an edit must not answer with the old values after it (the palette's size went back to 0
         after a designer typed 3, seen in the browser test under load): it answers "no change" instead."""
-        from types import SimpleNamespace
-
         import gradio as gr
 
         from ui import fabric_panel as FP
 
-        names = ("fp_words", "fp_photo", "fp_tile", "fp_repeat", "fp_raw", "fp_sketch_cm", "fp_k", "fp_key",
-                 "fp_grain", "fp_drape")
-        ui = SimpleNamespace(**{n: object() for n in names}, fp_colours=[object() for _ in range(M.MAX_PALETTE)])
+        ui = _panel_ui()
         assert FP.refreshed_view(ui, found)[ui.fp_k] == 0  # nothing in between: the panel as it is
         real, edits = V.palette_html, []
 
@@ -743,15 +748,11 @@ class TestPalette:
         """A refresh that lands while the designer is typing into a panel box must not put the value the page already
         shows back into it (a "3" typed into the palette size, then Enter sent 0): it sends only what differs from
         the tab's last answer. Another region selected, or a refused edit, sends the whole panel again."""
-        from types import SimpleNamespace
-
         import gradio as gr
 
         from ui import fabric_panel as FP
 
-        names = ("fp_words", "fp_photo", "fp_tile", "fp_repeat", "fp_raw", "fp_sketch_cm", "fp_k", "fp_key",
-                 "fp_grain", "fp_drape")
-        ui = SimpleNamespace(**{n: object() for n in names}, fp_colours=[object() for _ in range(M.MAX_PALETTE)])
+        ui = _panel_ui()
         first = FP.refreshed_view(ui, found)
         assert first[ui.fp_k] == 0 and first[ui.fp_words] != gr.skip()
         again = FP.refreshed_view(ui, found)
