@@ -14,6 +14,7 @@ Pure functions on numpy arrays ``(H, W, 3)`` float32 RGB in [0, 1] (or ``(H, W)`
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Optional
 
@@ -30,6 +31,14 @@ STRIP_MATCH = 0.15
 MIN_STRENGTH = 0.3
 #: Fraction of the image a lag may reach (beyond it the overlap is too small to trust).
 MAX_LAG = 0.7
+#: A candidate lattice vector is kept only when the photo matches itself shifted by it (correlation over the
+#: overlap, :func:`shift_fit`) within this of the best-matching candidate: a true repeat matches 0.97–0.995 on a
+#: phone photo, a near-symmetry of the pattern (a plaid's half-diagonal, a tartan's repeated band) 0.89–0.96.
+FIT_SLACK = 0.02
+#: At most this many candidate vectors (the shortest) are compared by :func:`shift_fit`.
+MAX_FIT_PEAKS = 24
+#: Candidate lattice vectors: peaks at least this fraction of the highest (among lags that repeat twice).
+STRONG = 0.85
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -161,6 +170,36 @@ def _local_max_near(ac: np.ndarray, cy: float, cx: float, r: int) -> Optional[tu
     if iy in (0, win.shape[0] - 1) or ix in (0, win.shape[1] - 1):
         return None
     return _subpixel_peak(ac, y0 + iy, x0 + ix)
+
+
+def _overlap_corr(gray: np.ndarray, dx: int, dy: int) -> float:
+    """Pearson correlation of ``gray`` with itself shifted by the whole-pixel lag (dx, dy), over their overlap."""
+    h, w = gray.shape
+    a = gray[max(0, dy): h + min(0, dy), max(0, dx): w + min(0, dx)]
+    b = gray[max(0, -dy): h + min(0, -dy), max(0, -dx): w + min(0, -dx)]
+    a = a - a.mean()
+    b = b - b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum()) / den if den > 1e-12 else 0.0
+
+
+def shift_fit(gray: np.ndarray, v: tuple[float, float]) -> float:
+    """How well ``(H, W)`` ``gray`` matches itself shifted by the lag ``v`` = (dx, dy) px: the correlation over the
+    overlap (1 = the same pixels), at the best whole-pixel lag within 1 px of ``v``, interpolated to the sub-pixel
+    maximum (a parabola per axis). Unlike the autocorrelation's peaks (normalised by the whole image's variance,
+    so a long lag's small overlap can read above 1), this is bounded by 1 at every lag and compares lags fairly."""
+    x0, y0 = int(round(v[0])), int(round(v[1]))
+    grid = np.array([[_overlap_corr(gray, x0 + i, y0 + j) for i in (-1, 0, 1)] for j in (-1, 0, 1)])
+    j, i = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    if (j, i) != (1, 1):  # the maximum is off centre: re-centre once on it
+        x0, y0 = x0 + i - 1, y0 + j - 1
+        grid = np.array([[_overlap_corr(gray, x0 + a, y0 + b) for a in (-1, 0, 1)] for b in (-1, 0, 1)])
+    best = float(grid[1, 1])
+    for a, c in ((grid[1, 0], grid[1, 2]), (grid[0, 1], grid[2, 1])):
+        den = a - 2 * best + c
+        if den < 0:
+            best += float(min(-(a - c) ** 2 / (8 * den), 0.05))
+    return min(best, 1.0)
 
 
 def _central_blob(ac: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray]:
@@ -348,20 +387,23 @@ def find_lattice(gray: np.ndarray) -> Optional[Lattice]:
         return None
     ac = autocorrelation(gray)
     lim = (int(MAX_LAG * h), int(MAX_LAG * w))
-    lat = _lattice_2d(ac, lim, (h, w))
-    if lat is not None:
-        return lat
-    _, axes = _central_blob(ac, 0.35)
-    major, minor = np.linalg.norm(axes[0]), np.linalg.norm(axes[1])
-    if major > 0.6 * min(lim) and minor < 0.5 * major:
-        return _stripes(ac, axes, lim)
-    return None
+    lat = _lattice_2d(ac, lim, gray)
+    if lat is None:
+        _, axes = _central_blob(ac, 0.35)
+        major, minor = np.linalg.norm(axes[0]), np.linalg.norm(axes[1])
+        if major > 0.6 * min(lim) and minor < 0.5 * major:
+            lat = _stripes(ac, axes, lim)
+    if lat is None:
+        return None
+    fit = min(shift_fit(gray, v) for v in (lat.a1, lat.a2) if v is not None)
+    return dataclasses.replace(lat, fit=fit)
 
 
-def _lattice_2d(ac: np.ndarray, lim: tuple[int, int], size: tuple[int, int]) -> Optional[Lattice]:
+def _lattice_2d(ac: np.ndarray, lim: tuple[int, int], gray: np.ndarray) -> Optional[Lattice]:
     """Two lattice vectors from the prominent autocorrelation peaks (the two shortest non-collinear among the
-    strongest), refined by least squares; None when there is no such pair or fewer than two repeats fit."""
-    h, w = size
+    strongest, of those whose shift the photo matches best), refined by least squares; None when there is no such
+    pair or fewer than two repeats fit."""
+    h, w = gray.shape
     peaks = _peaks(ac, _central_radius(ac), MIN_STRENGTH, lim)
     if not peaks:
         return None
@@ -371,18 +413,17 @@ def _lattice_2d(ac: np.ndarray, lim: tuple[int, int], size: tuple[int, int]) -> 
         if all(math.hypot(p[0] - q[0], p[1] - q[1]) > rad and math.hypot(p[0] + q[0], p[1] + q[1]) > rad
                for q in kept):
             kept.append(p)
-    best = kept[0][2]
-    strong = sorted((p for p in kept if p[2] >= 0.85 * best), key=lambda p: p[0] ** 2 + p[1] ** 2)
-    a1 = np.array(strong[0][:2])
-    a2 = None
-    for p in strong[1:]:
-        v = np.array(p[:2])
-        cross = abs(a1[0] * v[1] - a1[1] * v[0]) / (np.linalg.norm(a1) * np.linalg.norm(v))
-        if cross > math.sin(math.radians(25)):
-            a2 = v
-            break
-    if a2 is None:
+    # only lags that repeat twice in view can be lattice vectors; the peak heights are compared among those (a
+    # long lag's small overlap can read far above 1 and would push the true repeat's peak out)
+    twice = [p for p in kept if 2 * abs(p[0]) <= w * 1.05 and 2 * abs(p[1]) <= h * 1.05]
+    if not twice:
         return None
+    best = max(p[2] for p in twice)
+    cands = sorted((p for p in twice if p[2] >= STRONG * best), key=lambda p: p[0] ** 2 + p[1] ** 2)
+    pair = _best_fitting_pair(gray, cands[:MAX_FIT_PEAKS])
+    if pair is None:
+        return None
+    a1, a2 = pair
     a1, a2 = _reduce(a1, a2)
     a1, a2, strength = _refine(ac, a1, a2, lim)
     a1, a2 = _reduce(a1, a2)
@@ -401,6 +442,34 @@ def _lattice_2d(ac: np.ndarray, lim: tuple[int, int], size: tuple[int, int]) -> 
     skew = math.degrees(math.acos(np.clip(cosang, -1, 1))) - 90.0
     return Lattice(a1=(float(a1[0]), float(a1[1])), a2=(float(a2[0]), float(a2[1])), strength=float(strength),
                    rotation=_angle(a1), skew=skew)
+
+
+def _best_fitting_pair(gray: np.ndarray, cands: list[tuple[float, float, float]]) -> Optional[tuple[np.ndarray,
+                                                                                                    np.ndarray]]:
+    """The lattice basis among candidate peaks ``cands`` (shortest first): ``a1`` the shortest whose shift the
+    photo matches (:func:`shift_fit`) within FIT_SLACK of the best candidate, ``a2`` the shortest of those at over
+    25° to it within FIT_SLACK of the best of them; None without such a pair.
+
+    Why the fit and not the peak's height: a near-symmetry of the pattern — a plaid matching itself at half a
+    diagonal (0.94), a tartan whose band recurs at a third of the repeat (0.90) — peaks almost as high as the true
+    repeat (0.98–0.99) and is shorter, so it was taken for the repeat and cut into a sheared, seamed tile. Where the
+    true repeat does not fit twice in the photo the best remaining candidates are taken as before (an approximate
+    repeat, reported by its lower strength)."""
+    if len(cands) < 2:
+        return None
+    fits = [shift_fit(gray, (p[0], p[1])) for p in cands]
+    top = max(fits)
+    i1 = next(i for i, f in enumerate(fits) if f >= top - FIT_SLACK)
+    a1 = np.array(cands[i1][:2])
+    rest = []
+    for p, f in zip(cands, fits):
+        v = np.array(p[:2])
+        if abs(a1[0] * v[1] - a1[1] * v[0]) / (np.linalg.norm(a1) * np.linalg.norm(v)) > math.sin(math.radians(25)):
+            rest.append((v, f))
+    if not rest:
+        return None
+    top2 = max(f for _, f in rest)
+    return a1, next(v for v, f in rest if f >= top2 - FIT_SLACK)
 
 
 def analyse(rgb: np.ndarray, *, flattened: Optional[np.ndarray] = None) -> Analysis:

@@ -30,6 +30,10 @@ from .types import PREPARE_MODES, Analysis, Lattice, PrepareReport, PreparedSwat
 WORK_PIXELS = 1_500_000
 #: Lattice strength at which ``auto`` trusts the lattice path (below it: synthesis).
 AUTO_STRENGTH = 0.45
+#: Lattice fit (:attr:`Lattice.fit`) under which ``auto`` does not trust the lattice: wrong lattices found on
+#: phone photos of one or two repeats matched 0.61–0.68, approximate but usable ones (textured dots, a quilt's
+#: diamonds, a tartan's recurring band) 0.71–0.91, exact repeats 0.95–0.99 (bench/bench_lattice.py).
+AUTO_FIT = 0.66
 #: Default side of a synthesized tile (px).
 SYNTH_SIZE = 256
 #: A prepared tile whose wrap seam ratio stays above this failed.
@@ -171,7 +175,9 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
         notes.append(f"the photo ({arr.shape[1]}×{arr.shape[0]}) was analysed at {work.shape[1]}×{work.shape[0]} px")
     usual = illumination(work)  # the light without a period: the lattice is searched on the photo it flattens
     lat = find_lattice(luminance(divide(work, usual)))
-    period = max(lat.periods) if lat is not None else None
+    # a lattice the photo does not match (:func:`_trusted`) says nothing about the light's scale either: its
+    # "period" on a large print is the print's own shapes, which the light estimate would then flatten
+    period = max(lat.periods) if lat is not None and (lat.fit is None or lat.fit >= AUTO_FIT) else None
     check()
     flat, strength = _flattened(work, period, notes, usual)
     check()
@@ -186,35 +192,16 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
                       lattice_px=_lat_px(lat, f), rotation=0.0, skew=0.0, notes=tuple(notes),
                       light_after=light_unevenness(flat, scale=light_scale), **common)
         return PreparedSwatch(tile=_tensor(flat), report=rep, lattice=_lat_src(lat, f), analysis=an)
-    use_lattice = lat is not None and (mode == "repeat" or (mode == "auto" and lat.strength >= AUTO_STRENGTH))
+    use_lattice = lat is not None and (mode == "repeat" or (mode == "auto" and _trusted(lat)))
     if mode == "repeat" and lat is None:
         raise InputError(f"{label}: no repeat lattice found (the autocorrelation has no clear peaks: "
                          f"{an.kind} texture); use prepare=synthesize for a fabric without a regular repeat, crop "
                          "a piece holding at least two repeats each way, or prepare=off")
-    if use_lattice:
-        try:
-            tile, facts, flat, strength = _repeat_and_light(work, flat, lat)
-            tile, (rx, ry) = _quiet_roll(tile)
-            (v1x, v1y), (v2x, v2y) = facts["cell"]
-            fx, fy = rx / tile.shape[1], ry / tile.shape[0]
-            facts["origin"] = (facts["origin"][0] + fx * v1x + fy * v2x, facts["origin"][1] + fx * v1y + fy * v2y)
-        except ValueError as exc:
-            raise InputError(f"{label}: a lattice {_fmt(lat, f)} was found but {exc}; crop a piece holding at "
-                             "least two repeats each way, or use prepare=synthesize / prepare=off") from None
-        scale = facts["px_per_source_px"] * f
-        lp = _lat_px(lat, f)
-        common["light_correction"] = strength
-        rep = _report(mode, "repeat", f"exact repeat: straightened to the lattice, {facts['cells']} cell copies "
-                      "combined (median)", an, tile, tile_px_per_source_px=scale, repeat_px=facts["repeat_px"],
-                      lattice_px=lp, rotation=lat.rotation, skew=lat.skew, cells=facts["cells"],
-                      light_after=_tiled_light(tile, light_scale), notes=tuple(notes), **common)
-        origin = tuple(c / f for c in facts["origin"])
-        cell = tuple(tuple(c / f for c in v) for v in facts["cell"])
-        out = PreparedSwatch(tile=_tensor(tile), report=rep, lattice=_lat_src(lat, f), analysis=an,
-                             origin=origin, cell=cell)
-    else:
-        if lat is not None and mode == "auto":
-            notes.append(f"a weak lattice {_fmt(lat, f)} (strength {lat.strength:.2f}) was not trusted; synthesized")
+    out = _exact_repeat(work, flat, lat, f, an, notes, common, mode=mode, label=label,
+                        light_scale=light_scale) if use_lattice else None
+    if out is None:
+        if lat is not None and mode == "auto" and not use_lattice:
+            notes.append(_untrusted_note(lat, f))
         tile, method, action = _synthesize(keep_highlights(work, flat), tile_size, seed, synthesizer, lat, check)
         tile, _ = _quiet_roll(tile)
         rep = _report(mode, action, method, an, tile, tile_px_per_source_px=f, repeat_px=float(tile.shape[1]),
@@ -229,6 +216,49 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     return out
 
 
+def _exact_repeat(work: np.ndarray, flat: np.ndarray, lat: Lattice, f: float, an: Analysis, notes: list[str],
+                  common: dict, *, mode: str, label: str, light_scale: Optional[float]) -> Optional[PreparedSwatch]:
+    """The exact repeat cut on ``lat`` (light refined from the repetition), or None under ``auto`` when the photo
+    does not hold one whole cell (a note says so; the caller synthesizes). Raises InputError for prepare=repeat."""
+    try:
+        tile, facts, flat, strength = _repeat_and_light(work, flat, lat)
+        tile, (rx, ry) = _quiet_roll(tile)
+        (v1x, v1y), (v2x, v2y) = facts["cell"]
+        fx, fy = rx / tile.shape[1], ry / tile.shape[0]
+        facts["origin"] = (facts["origin"][0] + fx * v1x + fy * v2x, facts["origin"][1] + fx * v1y + fy * v2y)
+    except ValueError as exc:
+        if mode == "auto":
+            notes.append(f"a lattice {_fmt(lat, f)} was found but {exc}, so it was synthesized; for an exact "
+                         "repeat, photograph a piece holding at least two repeats each way")
+            return None
+        raise InputError(f"{label}: a lattice {_fmt(lat, f)} was found but {exc}; crop a piece holding at "
+                         "least two repeats each way, or use prepare=synthesize / prepare=off") from None
+    scale = facts["px_per_source_px"] * f
+    common = {**common, "light_correction": strength}
+    rep = _report(mode, "repeat", f"exact repeat: straightened to the lattice, {facts['cells']} cell copies "
+                  "combined (median)", an, tile, tile_px_per_source_px=scale, repeat_px=facts["repeat_px"],
+                  lattice_px=_lat_px(lat, f), rotation=lat.rotation, skew=lat.skew, cells=facts["cells"],
+                  light_after=_tiled_light(tile, light_scale), notes=tuple(notes), **common)
+    origin = tuple(c / f for c in facts["origin"])
+    cell = tuple(tuple(c / f for c in v) for v in facts["cell"])
+    return PreparedSwatch(tile=_tensor(tile), report=rep, lattice=_lat_src(lat, f), analysis=an, origin=origin,
+                          cell=cell)
+
+
+def _trusted(lat: Lattice) -> bool:
+    """Whether ``auto`` cuts an exact repeat on ``lat``: a strong autocorrelation peak, and the photo matching
+    itself shifted by the lattice (a wrong lattice cut as an exact repeat tiles with a seam on every cell)."""
+    return lat.strength >= AUTO_STRENGTH and (lat.fit is None or lat.fit >= AUTO_FIT)
+
+
+def _untrusted_note(lat: Lattice, f: float) -> str:
+    if lat.strength < AUTO_STRENGTH:
+        return f"a weak lattice {_fmt(lat, f)} (strength {lat.strength:.2f}) was not trusted; synthesized"
+    return (f"a lattice {_fmt(lat, f)} was found, but the photo matches itself shifted by it only to {lat.fit:.2f} "
+            f"(an exact repeat matches 0.95 or more): not the fabric's repeat, so it was synthesized; for an exact "
+            "repeat, photograph a piece holding at least two repeats each way")
+
+
 def _flattened(work: np.ndarray, period: Optional[float], notes: list[str],
                usual: np.ndarray) -> tuple[np.ndarray, float]:
     """The photo's light flattened and its strength: smoothed beyond the lattice period when one was found, else
@@ -238,9 +268,9 @@ def _flattened(work: np.ndarray, period: Optional[float], notes: list[str],
         return flatten(work, period=period)
     flat, strength, soft = flatten_unknown(work, usual=usual)
     if soft:
-        notes.append("no repeat was found and the print's large shapes would have been taken for light: the light "
-                     "was estimated from the photo's soft gradients only; for an exact repeat, photograph a piece "
-                     "holding at least two repeats each way")
+        notes.append("no repeat the photo matches was found, and the print's large shapes would have been taken "
+                     "for light: the light was estimated from the photo's soft gradients only; for an exact repeat, "
+                     "photograph a piece holding at least two repeats each way")
     return flat, strength
 
 
@@ -344,7 +374,7 @@ def _lat_src(lat: Optional[Lattice], f: float) -> Optional[Lattice]:
     if lat is None or f == 1.0:
         return lat
     return Lattice(a1=(lat.a1[0] / f, lat.a1[1] / f), a2=None if lat.a2 is None else (lat.a2[0] / f, lat.a2[1] / f),
-                   strength=lat.strength, rotation=lat.rotation, skew=lat.skew)
+                   strength=lat.strength, rotation=lat.rotation, skew=lat.skew, fit=lat.fit)
 
 
 def _fmt(lat: Lattice, f: float) -> str:

@@ -26,6 +26,10 @@ class Lattice:
         strength: normalised autocorrelation at the lattice vectors (1 = an exact repeat, ~0 = none), the weaker.
         rotation: degrees the lattice is turned counter-clockwise from the image axes (the smaller-angle vector).
         skew: degrees by which the angle between ``a1`` and ``a2`` differs from 90 (0 for a 1-D lattice).
+        fit: how well the photo matches itself shifted by each lattice vector (correlation over the overlap,
+            :func:`garmentstyle.swatches.analyse.shift_fit`), the weaker: 0.95–0.995 for an exact repeat on a phone
+            photo, 0.75–0.9 for a repeat only approximate (textured cloth, a near-symmetry), under 0.7 for a lattice
+            that is not the fabric's. None where not measured.
     """
 
     a1: tuple[float, float]
@@ -33,6 +37,7 @@ class Lattice:
     strength: float
     rotation: float
     skew: float
+    fit: Optional[float] = None
 
     @property
     def periods(self) -> tuple[float, ...]:

@@ -120,6 +120,64 @@ def test_a_large_print_with_no_repeat_in_the_photo_keeps_its_blacks_and_whites(s
     assert any("soft gradients" in n for n in p.report.notes)
 
 
+def _photo_of(shared_data, name: str, repeats: float):
+    tile = _load(shared_data / "swatches" / f"{name}.png")
+    return photograph(tile, PhotoSpec(zoom=900 / (repeats * tile.shape[1])))
+
+
+def _straight(v, truth) -> bool:
+    """``v`` is ``truth`` or its opposite, within 1.5 % of its length."""
+    v, t = np.asarray(v), np.asarray(truth)
+    return min(np.hypot(*(v - t)), np.hypot(*(v + t))) < 0.015 * np.hypot(*t)
+
+
+def test_a_plaid_photographed_with_three_repeats_is_cut_on_its_true_repeat_not_a_near_symmetry(shared_data):
+    """acg_plaid_red matches itself at half a diagonal almost as well as at its repeat (autocorrelation peak 0.94
+    against 0.99), and that shorter vector was taken for the lattice: the tile came back sheared by 18° with a seam,
+    reported as an exact repeat. The candidates are now judged by how well the photo matches itself shifted by
+    them, so the true, straight repeat is cut. Likewise acg_tartan_green, whose band recurs at a third of the
+    repeat (0.90)."""
+    for name in ("acg_plaid_red", "acg_tartan_green"):
+        ph = _photo_of(shared_data, name, 3.0)
+        p = prepare(ph.image, use_cache=False)
+        lat = p.lattice
+        assert p.report.action == "repeat" and lat is not None and lat.a2 is not None, (name, p.report)
+        assert _straight(lat.a1, ph.a1) and _straight(lat.a2, ph.a2), (name, lat, ph.a1, ph.a2)
+        assert abs(lat.skew) < 0.5 and lat.fit > 0.95, (name, lat)
+
+
+def test_a_lattice_the_photo_does_not_match_is_not_cut_as_an_exact_repeat(shared_data):
+    """Denim photographed with three repeats shows a 1-D "stripe" lattice along its twill (fit 0.65; an exact repeat
+    matches 0.95 or more): it was cut into vertical stripes. auto now synthesizes it and says why; prepare=repeat
+    still cuts it (the designer asked). A floral photographed with 1.2 repeats has a lattice whose cell does not
+    fit in the photo: auto synthesizes with a note instead of refusing the photo."""
+    denim = _load(samples.swatch_path("denim"))
+    ph = photograph(denim, PhotoSpec(zoom=900 / (3.0 * denim.shape[1])))
+    p = prepare(ph.image, use_cache=False)
+    assert p.lattice is not None and p.lattice.fit < 0.66
+    assert p.report.action.startswith("synthesize"), p.report
+    assert any("matches itself shifted by it only to" in n for n in p.report.notes), p.report.notes
+    assert prepare(ph.image, "repeat", use_cache=False).report.action == "repeat"
+    flo = _load(samples.swatch_path("floral"))
+    ph = photograph(flo, PhotoSpec(zoom=900 / (1.2 * flo.shape[1])))
+    p = prepare(ph.image, use_cache=False)
+    assert p.report.action.startswith("synthesize") and any("does not hold one whole repeat" in n
+                                                            for n in p.report.notes), p.report
+    with pytest.raises(InputError, match="does not hold one whole repeat"):
+        prepare(ph.image, "repeat", use_cache=False)
+
+
+def test_shift_fit_is_one_at_a_true_period_and_lower_at_a_near_symmetry():
+    from garmentstyle.swatches.analyse import shift_fit
+
+    tile = procedural_tartan((57, 43))
+    g = luminance(np.tile(tile, (6, 6, 1)))
+    assert shift_fit(g, (57.0, 0.0)) > 0.999 and shift_fit(g, (0.0, 43.0)) > 0.999
+    assert shift_fit(g, (57.4, 0.3)) > 0.99  # off by under a pixel: the maximum nearby is found
+    assert shift_fit(g, (28.0, 0.0)) < 0.9 and shift_fit(g, (0.0, 21.0)) < 0.9
+    assert shift_fit(np.zeros((40, 40)), (5.0, 0.0)) == 0.0  # a flat image matches nothing
+
+
 def test_the_soft_light_estimate_finds_a_phones_light_on_flat_colour_and_the_usual_one_stays_on_cloth():
     """:func:`soft_light` recovers the light on a print of flat colours with sharp edges; on a densely textured
     cloth (whose gradients are all steep) the usual estimate is kept."""
