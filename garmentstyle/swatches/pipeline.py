@@ -252,6 +252,7 @@ def _trusted(lat: Lattice) -> bool:
 
 
 def _untrusted_note(lat: Lattice, f: float) -> str:
+    """The note saying why ``auto`` did not cut an exact repeat on the lattice it found."""
     if lat.strength < AUTO_STRENGTH:
         return f"a weak lattice {_fmt(lat, f)} (strength {lat.strength:.2f}) was not trusted; synthesized"
     return (f"a lattice {_fmt(lat, f)} was found, but the photo matches itself shifted by it only to {lat.fit:.2f} "

@@ -28,8 +28,8 @@ class Lattice:
         skew: degrees by which the angle between ``a1`` and ``a2`` differs from 90 (0 for a 1-D lattice).
         fit: how well the photo matches itself shifted by each lattice vector (correlation over the overlap,
             :func:`garmentstyle.swatches.analyse.shift_fit`), the weaker: 0.95–0.995 for an exact repeat on a phone
-            photo, 0.75–0.9 for a repeat only approximate (textured cloth, a near-symmetry), under 0.7 for a lattice
-            that is not the fabric's. None where not measured.
+            photo, 0.7–0.9 for a repeat only approximate (textured cloth, a near-symmetry), 0.6–0.68 for the lattices
+            found on photos of one or two repeats that were not the fabric's. None where not measured.
     """
 
     a1: tuple[float, float]
