@@ -33,7 +33,7 @@ AUTO_STRENGTH = 0.45
 #: Lattice fit (:attr:`Lattice.fit`) under which ``auto`` does not trust the lattice: wrong lattices found on
 #: phone photos of one or two repeats matched 0.61–0.68, approximate but usable ones (textured dots, a quilt's
 #: diamonds, a tartan's recurring band) 0.71–0.91, exact repeats 0.95–0.99 (bench/bench_lattice.py).
-AUTO_FIT = 0.66
+AUTO_FIT = 0.7
 #: Default side of a synthesized tile (px).
 SYNTH_SIZE = 256
 #: A prepared tile whose wrap seam ratio stays above this failed.
@@ -175,9 +175,11 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
         notes.append(f"the photo ({arr.shape[1]}×{arr.shape[0]}) was analysed at {work.shape[1]}×{work.shape[0]} px")
     usual = illumination(work)  # the light without a period: the lattice is searched on the photo it flattens
     lat = find_lattice(luminance(divide(work, usual)))
-    # a lattice the photo does not match (:func:`_trusted`) says nothing about the light's scale either: its
-    # "period" on a large print is the print's own shapes, which the light estimate would then flatten
-    period = max(lat.periods) if lat is not None and (lat.fit is None or lat.fit >= AUTO_FIT) else None
+    # a lattice the photo does not match (:func:`_trusted`) says nothing about the fabric's scale: its "period" on a
+    # large print is the print's own shapes, which the light estimate would flatten, and not a feature size for
+    # the synthesis' blocks
+    scaled = lat if lat is not None and (lat.fit is None or lat.fit >= AUTO_FIT) else None
+    period = max(scaled.periods) if scaled is not None else None
     check()
     flat, strength = _flattened(work, period, notes, usual)
     check()
@@ -202,7 +204,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     if out is None:
         if lat is not None and mode == "auto" and not use_lattice:
             notes.append(_untrusted_note(lat, f))
-        tile, method, action = _synthesize(keep_highlights(work, flat), tile_size, seed, synthesizer, lat, check)
+        tile, method, action = _synthesize(keep_highlights(work, flat), tile_size, seed, synthesizer, scaled, check)
         tile, _ = _quiet_roll(tile)
         rep = _report(mode, action, method, an, tile, tile_px_per_source_px=f, repeat_px=float(tile.shape[1]),
                       lattice_px=_lat_px(lat, f), rotation=0.0, skew=0.0, light_after=_tiled_light(tile, light_scale),
