@@ -257,9 +257,9 @@ def _untrusted_note(lat: Lattice, f: float) -> str:
     """The note saying why ``auto`` did not cut an exact repeat on the lattice it found."""
     if lat.strength < AUTO_STRENGTH:
         return f"a weak lattice {_fmt(lat, f)} (strength {lat.strength:.2f}) was not trusted; synthesized"
-    return (f"a lattice {_fmt(lat, f)} was found, but the photo matches itself shifted by it only to {lat.fit:.2f} "
-            f"(an exact repeat matches 0.95 or more): not the fabric's repeat, so it was synthesized; for an exact "
-            "repeat, photograph a piece holding at least two repeats each way")
+    return (f"the pattern seemed to repeat on a lattice {_fmt(lat, f)}, but the photo matches itself shifted by it "
+            f"only to {lat.fit:.2f} (a true repeat matches 0.95 or more), so a seamless tile was synthesized instead; "
+            "for an exact repeat, photograph a piece holding at least two repeats each way")
 
 
 def _flattened(work: np.ndarray, period: Optional[float], notes: list[str],
