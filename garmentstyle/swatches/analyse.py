@@ -415,7 +415,7 @@ def _lattice_2d(ac: np.ndarray, lim: tuple[int, int], gray: np.ndarray) -> Optio
             kept.append(p)
     # only lags that repeat twice in view can be lattice vectors; the peak heights are compared among those (a
     # long lag's small overlap can read far above 1 and would push the true repeat's peak out)
-    twice = [p for p in kept if 2 * abs(p[0]) <= w * 1.05 and 2 * abs(p[1]) <= h * 1.05]
+    twice = [p for p in kept if _twice_in_view(p[:2], (h, w))]
     if not twice:
         return None
     best = max(p[2] for p in twice)
@@ -429,7 +429,7 @@ def _lattice_2d(ac: np.ndarray, lim: tuple[int, int], gray: np.ndarray) -> Optio
     a1, a2 = _reduce(a1, a2)
     if strength < MIN_STRENGTH:
         return None
-    if 2 * max(abs(a1[0]), abs(a2[0])) > w * 1.05 or 2 * max(abs(a1[1]), abs(a2[1])) > h * 1.05:
+    if not (_twice_in_view(a1, (h, w)) and _twice_in_view(a2, (h, w))):
         return None  # fewer than two repeats: no evidence of a lattice
     # order: a1 the vector nearer the x axis, pointing right; a2 pointing down
     if abs(a1[1]) / (np.hypot(*a1) + 1e-9) > abs(a2[1]) / (np.hypot(*a2) + 1e-9):
@@ -442,6 +442,11 @@ def _lattice_2d(ac: np.ndarray, lim: tuple[int, int], gray: np.ndarray) -> Optio
     skew = math.degrees(math.acos(np.clip(cosang, -1, 1))) - 90.0
     return Lattice(a1=(float(a1[0]), float(a1[1])), a2=(float(a2[0]), float(a2[1])), strength=float(strength),
                    rotation=_angle(a1), skew=skew)
+
+
+def _twice_in_view(v, size: tuple[int, int]) -> bool:
+    """Whether the lag ``v`` = (dx, dy) repeats at least twice inside an image of ``size`` (h, w), 5 % slack."""
+    return 2 * abs(v[0]) <= size[1] * 1.05 and 2 * abs(v[1]) <= size[0] * 1.05
 
 
 def _best_fitting_pair(gray: np.ndarray, cands: list[tuple[float, float, float]]) -> Optional[tuple[np.ndarray,

@@ -178,7 +178,7 @@ def _prepare(tensor: torch.Tensor, arr: np.ndarray, mode: str, *, tile_size: int
     # a lattice the photo does not match (:func:`_trusted`) says nothing about the fabric's scale: its "period" on a
     # large print is the print's own shapes, which the light estimate would flatten, and not a feature size for
     # the synthesis' blocks
-    scaled = lat if lat is not None and (lat.fit is None or lat.fit >= AUTO_FIT) else None
+    scaled = lat if lat is not None and _matches(lat) else None
     period = max(scaled.periods) if scaled is not None else None
     check()
     flat, strength = _flattened(work, period, notes, usual)
@@ -250,7 +250,13 @@ def _exact_repeat(work: np.ndarray, flat: np.ndarray, lat: Lattice, f: float, an
 def _trusted(lat: Lattice) -> bool:
     """Whether ``auto`` cuts an exact repeat on ``lat``: a strong autocorrelation peak, and the photo matching
     itself shifted by the lattice (a wrong lattice cut as an exact repeat tiles with a seam on every cell)."""
-    return lat.strength >= AUTO_STRENGTH and (lat.fit is None or lat.fit >= AUTO_FIT)
+    return lat.strength >= AUTO_STRENGTH and _matches(lat)
+
+
+def _matches(lat: Lattice) -> bool:
+    """Whether the photo matches itself shifted by ``lat`` well enough for it to be the fabric's lattice (its
+    period then also sets the light's scale and the synthesis' block size)."""
+    return lat.fit is None or lat.fit >= AUTO_FIT
 
 
 def _untrusted_note(lat: Lattice, f: float) -> str:
