@@ -137,14 +137,18 @@ def refreshed_view(ui: Any, s: Optional[Session]) -> dict:
       own answer — the palette's number of colours went back to 0 after a designer typed 3 — and nothing drew the
       panel again, since the table did not change. The edit's answer already carries the panel as it is now.
     - A refresh that is up to date but resends a value the page already shows overwrites what the designer is
-      typing into that box and has not yet committed (a "3" typed, then Enter sent 0)."""
+      typing into that box and has not yet committed (a "3" typed, then Enter sent 0). That holds when another
+      region was selected too: the refresh for a click on the skirt, answered while the "3" for the skirt was
+      being typed, wrote its 0 (the same 0 the page showed) over it — caught in a log of the app's answers. So a
+      refresh always sends only what differs from the tab's last answer; only a tab that was never sent the panel,
+      or whose last edit was refused, gets all of it."""
     before = s.snap if s is not None else None
     out = panel_view(ui, s)
     if s is not None and s.snap is not before:
         return {c: gr.skip() for c in out}
     sent = _sent(s)
     now = _record(s, out)
-    if sent is None or sent[0] != now[0]:
+    if sent is None:
         return out
     return {c: gr.skip() if sent[1].get(id(c), _UNSENT) == now[1][id(c)] else v for c, v in out.items()}
 

@@ -747,7 +747,8 @@ class TestPalette:
     def test_an_up_to_date_refresh_resends_only_what_changed(self, found):
         """A refresh that lands while the designer is typing into a panel box must not put the value the page already
         shows back into it (a "3" typed into the palette size, then Enter sent 0): it sends only what differs from
-        the tab's last answer. Another region selected, or a refused edit, sends the whole panel again."""
+        the tab's last answer — also when another region is selected (a refresh for a click on the skirt landing
+        late wrote 0 over the "3" being typed for it). A refused edit sends the whole panel again."""
         import gradio as gr
 
         from ui import fabric_panel as FP
@@ -763,9 +764,12 @@ class TestPalette:
         assert changed[ui.fp_grain] == gr.skip() and changed[ui.fp_drape] == gr.skip()
         back = s.snap.current
         s = H.select_region(s, next(r.uid for r in s.snap.regions if r.uid != back))
-        FP.refreshed_view(ui, s)
-        s = H.select_region(s, back)  # the same values as two answers ago, but another region was shown since
-        assert all(v != gr.skip() for v in FP.refreshed_view(ui, s).values())
+        other = FP.refreshed_view(ui, s)  # the other region: its own words and palette size, the same grain
+        assert other[ui.fp_words] != gr.skip() and other[ui.fp_k] == 0 and other[ui.fp_grain] == gr.skip()
+        s = H.select_region(s, back)
+        again = FP.refreshed_view(ui, s)
+        assert again[ui.fp_k] == 2 and again[ui.fp_words] == first[ui.fp_words]
+        assert again[ui.fp_drape] == gr.skip()
 
         def refused(s):
             raise GarmentStyleError("no")
