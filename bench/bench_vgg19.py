@@ -315,10 +315,11 @@ class PeriodicPlan:
     size: tuple[int, int]
 
 
-def _axis_period(n: int, zoom: float) -> int:
-    """Canvas px of one repeat of a swatch side of ``n`` px at ``zoom``, as ``swatch.tile`` lays it: a shrunk swatch
-    is first resampled to ``round(n * zoom)`` px (its ``_prefilter``), an enlarged one is sampled as it is."""
-    return max(4, round(n * zoom)) if zoom < 0.999 else int(round(n * zoom))
+def _axis_period(n: int, zoom: float) -> int | None:
+    """Canvas px of one repeat of a swatch side of ``n`` px at ``zoom``, as ``swatch.tile`` lays it (``n × zoom``
+    each way, shrunk or not), when that is a whole number of px; else None."""
+    p = n * zoom
+    return int(round(p)) if abs(p - round(p)) < 1e-6 and round(p) >= 4 else None
 
 
 def _multiple_at_least(step: int, low: int) -> int:
@@ -327,7 +328,7 @@ def _multiple_at_least(step: int, low: int) -> int:
 
 def periodic_plan(encoder, swatch_hw: tuple[int, int], zoom: float, layers: tuple[str, ...], *, tol: float,
                   min_side: int = 0) -> PeriodicPlan | None:
-    """The idea under test: round the zoom (≤ ``tol``, each axis) so one repeat is a whole number of px, choosing
+    """The idea under test: round the zoom (≤ ``tol``) so one repeat is a whole number of px each way, choosing
     among the nearby whole repeats the one whose canvas — a multiple of lcm(repeat, deepest stride), ≥ ``min_side``
     — has the fewest pixels. None when no whole repeat is within ``tol``. (Rotation 0 only: a rotated tiling is not
     periodic on the pixel grid.)"""
@@ -336,10 +337,8 @@ def periodic_plan(encoder, swatch_hw: tuple[int, int], zoom: float, layers: tupl
     best = None
     for px in range(math.ceil(w * zoom * (1 - tol)), math.floor(w * zoom * (1 + tol)) + 1):
         zx = px / w
-        if px < 4 or _axis_period(w, zx) != px:
-            continue
         py = _axis_period(h, zx)
-        if abs(py / (h * zoom) - 1) > tol:
+        if px < 4 or py is None:
             continue
         size = tuple(_multiple_at_least(math.lcm(q, stride), min_side) for q in (py, px))
         cost = (size[0] * size[1], abs(zx / zoom - 1))
@@ -350,7 +349,7 @@ def periodic_plan(encoder, swatch_hw: tuple[int, int], zoom: float, layers: tupl
 
 def periodic_canvas(swatch: torch.Tensor, plan: PeriodicPlan) -> torch.Tensor:
     """The swatch tiled on ``plan``'s canvas: one repeat sampled as ``swatch.tile`` samples it (prefiltered when
-    shrunk, bilinear, a swatch corner at the origin), then copied whole, so the canvas is periodic bit for bit."""
+    shrunk, cubic, a swatch corner at the origin), then copied whole, so the canvas is periodic bit for bit."""
     (py, px), (hh, ww) = plan.period, plan.size
     if plan.zoom < 0.999:  # tile's own prefilter to (py, px), then whole-pixel copies
         one = sw_ops.tile(swatch, (py, px), zoom=plan.zoom, origin=(0.0, 0.0))

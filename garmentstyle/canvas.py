@@ -96,39 +96,7 @@ def sample_region(region: "RegionSpec", frame: CanvasFrame) -> torch.Tensor:
     zoom = region.zoom * frame.factor
     h, w = region.swatch.shape[-2:]
     origin = (frame.origin[0] + frame.shift[0] * zoom * w, frame.origin[1] + frame.shift[1] * zoom * h)
-    if region.rotation == 0 and zoom > 0:
-        return _tile_axis_aligned(region.swatch, frame.size, zoom, origin)
     return swatch_ops.tile(region.swatch, frame.size, zoom=zoom, rotation=region.rotation, origin=origin)
-
-
-def _tile_axis_aligned(swatch: torch.Tensor, size: tuple[int, int], zoom: float,
-                       origin: tuple[float, float]) -> torch.Tensor:
-    """:func:`garmentstyle.swatch.tile` without rotation, computed separably (columns, then rows): the same
-    pattern-space coordinates and bilinear weights (equal to float rounding, tested), ~4× less work than four
-    gathers of every canvas pixel. ``(1, 3, h, w)`` → ``(1, 3, H, W)`` in [0, 1]."""
-    src, zoom = swatch_ops._prefilter(swatch, zoom)
-    h, w = src.shape[-2:]
-    H, W = size
-    dev, dt = src.device, src.dtype
-    u = (torch.arange(W, device=dev, dtype=dt) + 0.5 - origin[0]) / zoom - 0.5
-    v = (torch.arange(H, device=dev, dtype=dt) + 0.5 - origin[1]) / zoom - 0.5
-    u0, v0 = torch.floor(u), torch.floor(v)
-    fu, fv = u - u0, (v - v0)[:, None]
-    u0, v0 = u0.long(), v0.long()
-    img = src[0]
-    cols = img.index_select(2, u0 % w) * (1 - fu) + img.index_select(2, (u0 + 1) % w) * fu  # (3, h, W)
-    # Rows gathered per channel from a 2-D (h, W) plane along its first dimension (whole rows: a memory copy each,
-    # ~6× faster than gathering along dim 1 of the 3-D tensor), in place: the same products, bit for bit.
-    v_a, v_b, w_a = v0 % h, (v0 + 1) % h, 1 - fv
-    out = torch.empty((3, H, W), device=dev, dtype=dt)
-    tmp = torch.empty((H, W), device=dev, dtype=dt)
-    for c in range(cols.shape[0]):
-        plane = cols[c]
-        torch.index_select(plane, 0, v_a, out=out[c])
-        out[c].mul_(w_a)
-        torch.index_select(plane, 0, v_b, out=tmp)
-        out[c].add_(tmp.mul_(fv))
-    return out.unsqueeze(0).clamp_(0, 1)
 
 
 def stretch_sampler(region: "RegionSpec", frame: CanvasFrame) -> torch.Tensor:

@@ -30,21 +30,86 @@ def check_swatch(swatch: torch.Tensor, *, name: str = "swatch") -> torch.Tensor:
     return swatch
 
 
-def _prefilter(swatch: torch.Tensor, zoom: float) -> tuple[torch.Tensor, float]:
-    """When shrinking (``zoom`` < 1), resample the swatch first with antialiasing (circularly padded, so it stays
-    tileable); returns the smaller swatch and the zoom left to apply."""
+#: Keys' cubic convolution parameter of the sampler that lays a swatch onto a canvas: −0.75, torch's "bicubic"
+#: ``grid_sample`` (the rotated and mapped paths), so the separable axis-aligned path (:func:`_tile_separable`)
+#: gives the same image.
+SAMPLE_CUBIC_A = -0.75
+#: … of the antialiasing prefilter of a shrunk swatch: −0.5, Keys' own choice (PIL's and torch's antialiased
+#: bicubic), widened by 1 / scale.
+SHRINK_CUBIC_A = -0.5
+
+
+def cubic_weights(t: torch.Tensor, a: float) -> torch.Tensor:
+    """Keys' cubic convolution kernel at offsets ``t`` (input px; support ``(-2, 2)``), any shape."""
+    t = t.abs()
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return torch.where(t <= 1, near, torch.where(t < 2, far, torch.zeros_like(t)))
+
+
+def periodic_taps(n: int, pos: torch.Tensor, *, scale: float = 1.0,
+                  a: float = SAMPLE_CUBIC_A) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where and how much of a period of ``n`` samples (pixel centres at integers) a cubic sample at each of
+    ``pos`` ``(m,)`` (input px, any real) reads: ``(indices (m, K) long in [0, n), weights (m, K))``, each row of
+    weights summing to 1. ``scale`` < 1 (output samples per input sample) widens the kernel by ``1 / scale``: the
+    antialiasing of a shrink. Why cubic and not bilinear: bilinear weights soften a sample by up to half a pixel
+    depending on where it falls between two source pixels, so a repeat laid at a fractional size showed bands of
+    sharp and soft texture across the canvas (a twill at 1.3×: 0.69–0.81 of its true edge contrast, strip by
+    strip; cubic 0.93–0.98)."""
+    widen = min(float(scale), 1.0)
+    support = 2.0 / widen
+    k = int(math.ceil(2 * support))
+    first = torch.floor(pos - support) + 1
+    taps = first[:, None] + torch.arange(k, device=pos.device, dtype=pos.dtype)
+    w = cubic_weights((taps - pos[:, None]) * widen, a)
+    w = w / w.sum(dim=1, keepdim=True)
+    return taps.long() % n, w
+
+
+def resample_columns(img: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``img`` ``(C, h, n)`` → ``(C, h, m)``: output column ``j`` = Σ_k ``w[j, k]`` · column ``idx[j, k]``."""
+    out = img.index_select(2, idx[:, 0]).mul_(w[:, 0])
+    for k in range(1, idx.shape[1]):
+        out.addcmul_(img.index_select(2, idx[:, k]), w[:, k])
+    return out
+
+
+def resample_rows(img: torch.Tensor, idx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``img`` ``(C, n, W)`` → ``(C, m, W)``: output row ``i`` = Σ_k ``w[i, k]`` · row ``idx[i, k]``. Whole rows
+    are gathered per channel from a 2-D plane (a memory copy each, ~6× faster than gathering along dim 1 of the
+    3-D tensor) and summed in place."""
+    C, W = img.shape[0], img.shape[2]
+    m = idx.shape[0]
+    out = torch.empty((C, m, W), device=img.device, dtype=img.dtype)
+    tmp = torch.empty((m, W), device=img.device, dtype=img.dtype)
+    for c in range(C):
+        plane = img[c]
+        torch.index_select(plane, 0, idx[:, 0], out=out[c])
+        out[c].mul_(w[:, :1])
+        for k in range(1, idx.shape[1]):
+            torch.index_select(plane, 0, idx[:, k], out=tmp)
+            out[c].addcmul_(tmp, w[:, k:k + 1])
+    return out
+
+
+def _prefilter(swatch: torch.Tensor, zoom: float) -> tuple[torch.Tensor, tuple[float, float]]:
+    """When shrinking (``zoom`` < 1), resample the swatch first to ``round(side × zoom)`` px with an antialiasing
+    cubic, computed over the period itself (so it stays exactly tileable and in place: sample ``i`` sits at
+    ``(i + ½) · side / new_side − ½``). Returns the swatch to sample and the zoom left to apply to it,
+    ``(down, across)`` canvas px per its px: the two differ by the rounding of each side, and keeping both is what
+    lays a repeat at exactly ``side × zoom`` canvas px each way (one zoom for both made a shrunk repeat up to
+    ``½ / new_side`` too tall: 1.3 % for a 48 px side at 0.93)."""
     if zoom >= 0.999:
-        return swatch, zoom
+        return swatch, (zoom, zoom)
     h, w = swatch.shape[-2:]
     nh, nw = max(4, round(h * zoom)), max(4, round(w * zoom))
-    pad = 4
-    padded = F.pad(swatch, (pad, pad, pad, pad), mode="circular")
-    sh, sw = nh / h, nw / w
-    out = F.interpolate(padded, size=(round((h + 2 * pad) * sh), round((w + 2 * pad) * sw)), mode="bilinear",
-                        antialias=True, align_corners=False)
-    ph, pw = round(pad * sh), round(pad * sw)
-    small = out[..., ph: ph + nh, pw: pw + nw].contiguous()
-    return small, zoom * w / nw  # canvas px per *small* swatch px (the small swatch is nw/w of the original)
+    dev, dt = swatch.device, swatch.dtype
+    rows = periodic_taps(h, (torch.arange(nh, device=dev, dtype=dt) + 0.5) * (h / nh) - 0.5, scale=nh / h,
+                         a=SHRINK_CUBIC_A)
+    cols = periodic_taps(w, (torch.arange(nw, device=dev, dtype=dt) + 0.5) * (w / nw) - 0.5, scale=nw / w,
+                         a=SHRINK_CUBIC_A)
+    small = resample_columns(resample_rows(swatch[0], *rows), *cols)
+    return small.clamp_(0, 1).unsqueeze(0), (zoom * h / nh, zoom * w / nw)
 
 
 def tile(swatch: torch.Tensor, size: tuple[int, int], *, zoom: float = 1.0, rotation: float = 0.0,
@@ -61,43 +126,69 @@ def tile(swatch: torch.Tensor, size: tuple[int, int], *, zoom: float = 1.0, rota
             the pattern lines up from preview to final.
 
     Returns:
-        ``(1, 3, H, W)`` float in [0, 1]; bilinear, wrapping around the swatch's edges.
+        ``(1, 3, H, W)`` float in [0, 1]; cubic, wrapping around the swatch's edges.
     """
     if zoom <= 0:
         raise InputError(f"pattern zoom must be positive, got {zoom}")
-    src, zoom = _prefilter(swatch, zoom)
-    h, w = src.shape[-2:]
+    src, zooms = _prefilter(swatch, zoom)
     H, W = size
     ox, oy = origin if origin is not None else (W / 2.0, H / 2.0)
+    if rotation == 0:
+        return _tile_separable(src, size, zooms, (ox, oy))
+    return _tile_rotated(src, size, zooms, rotation, (ox, oy))
+
+
+def _tile_rotated(src: torch.Tensor, size: tuple[int, int], zooms: tuple[float, float], rotation: float,
+                  origin: tuple[float, float]) -> torch.Tensor:
+    """:func:`tile` of an already prefiltered ``src`` (``zooms`` = ``(down, across)`` canvas px per its px, from
+    :func:`_prefilter`) through 2-D texture coordinates: any rotation."""
+    H, W = size
     dev, dt = src.device, src.dtype
-    ys = torch.arange(H, device=dev, dtype=dt) + 0.5 - oy
-    xs = torch.arange(W, device=dev, dtype=dt) + 0.5 - ox
+    ys = torch.arange(H, device=dev, dtype=dt) + 0.5 - origin[1]
+    xs = torch.arange(W, device=dev, dtype=dt) + 0.5 - origin[0]
     yy, xx = torch.meshgrid(ys, xs, indexing="ij")
     th = math.radians(rotation)
     c, s = math.cos(th), math.sin(th)
-    u = (c * xx - s * yy) / zoom - 0.5  # inverse rotation: canvas → pattern space
-    v = (s * xx + c * yy) / zoom - 0.5
+    u = (c * xx - s * yy) / zooms[1] - 0.5  # inverse rotation: canvas → pattern space
+    v = (s * xx + c * yy) / zooms[0] - 0.5
     return wrap_sample(src, u, v)
 
 
-def wrap_sample(src: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Bilinear samples of ``src`` ``(1, 3, h, w)`` at pixel coordinates ``u`` (across) / ``v`` (down), each
-    ``(H, W)`` (pixel centres at integers), wrapping around its edges: the one sampler behind :func:`tile` and the
-    grain mapping's texture coordinates. Returns ``(1, 3, H, W)`` in [0, 1]."""
+def _tile_separable(src: torch.Tensor, size: tuple[int, int], zooms: tuple[float, float],
+                    origin: tuple[float, float]) -> torch.Tensor:
+    """:func:`tile` of an already prefiltered ``src`` without rotation, computed separably (columns, then rows):
+    the same coordinates and cubic weights as :func:`_tile_rotated` at 0° (equal to float rounding, tested), 4 + 4
+    taps per pixel instead of 16, and exact where a sample falls on a source pixel (a swatch at zoom 1 is laid bit
+    for bit). ``(1, 3, h, w)`` → ``(1, 3, H, W)`` in [0, 1]."""
     h, w = src.shape[-2:]
-    H, W = u.shape
-    u0, v0 = torch.floor(u), torch.floor(v)
-    fu, fv = (u - u0).unsqueeze(0), (v - v0).unsqueeze(0)
-    u0, v0 = u0.long(), v0.long()
-    flat = src[0].reshape(3, -1)
+    H, W = size
+    dev, dt = src.device, src.dtype
+    u = (torch.arange(W, device=dev, dtype=dt) + 0.5 - origin[0]) / zooms[1] - 0.5
+    v = (torch.arange(H, device=dev, dtype=dt) + 0.5 - origin[1]) / zooms[0] - 0.5
+    cols = resample_columns(src[0], *periodic_taps(w, u))  # (3, h, W)
+    return resample_rows(cols, *periodic_taps(h, v)).unsqueeze(0).clamp_(0, 1)
 
-    def at(vi: torch.Tensor, ui: torch.Tensor) -> torch.Tensor:
-        idx = (vi % h) * w + (ui % w)
-        return flat[:, idx.reshape(-1)].reshape(3, H, W)
 
-    out = (at(v0, u0) * (1 - fu) * (1 - fv) + at(v0, u0 + 1) * fu * (1 - fv)
-           + at(v0 + 1, u0) * (1 - fu) * fv + at(v0 + 1, u0 + 1) * fu * fv)
-    return out.unsqueeze(0).clamp(0, 1)
+#: Circular padding for a cubic sample (taps ``floor(u) − 1 … floor(u) + 2``), one more than the kernel's reach: a
+#: coordinate just below 0 taken modulo the period can round up to the period itself.
+_CUBIC_REACH = 3
+
+
+def wrap_sample(src: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Cubic samples (Keys, a = −0.75) of ``src`` ``(1, 3, h, w)`` at pixel coordinates ``u`` (across) / ``v``
+    (down), each ``(H, W)`` (pixel centres at integers), wrapping around its edges: the one sampler behind
+    :func:`tile` and the grain mapping's texture coordinates. Returns ``(1, 3, H, W)`` in [0, 1].
+
+    How: the coordinates are taken modulo the period and ``src`` is padded circularly by the kernel's reach, so
+    torch's own bicubic ``grid_sample`` (one fused pass, ~3× faster than four gathers of bilinear here) reads the
+    wrapped neighbours."""
+    h, w = src.shape[-2:]
+    r = _CUBIC_REACH
+    padded = F.pad(src, (r, r, r, r), mode="circular")
+    gx = (torch.remainder(u, w) + (r + 0.5)) * (2.0 / (w + 2 * r)) - 1
+    gy = (torch.remainder(v, h) + (r + 0.5)) * (2.0 / (h + 2 * r)) - 1
+    grid = torch.stack([gx, gy], dim=-1).unsqueeze(0).to(src.dtype)
+    return F.grid_sample(padded, grid, mode="bicubic", padding_mode="border", align_corners=False).clamp_(0, 1)
 
 
 def stretch(swatch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -6,7 +6,7 @@ and gives the UI a cheap ``preview(swatch, zoom=…, size=…)``. See :mod:`.bui
 """
 from .builder import GRAINS, Mapping, MappingStats, build
 from .orient import Orientation, axis_difference, orientation
-from .sample import wrap_bilinear
+from .sample import wrap_cubic
 
 __all__ = ["GRAINS", "Mapping", "MappingStats", "build", "Orientation", "axis_difference", "orientation",
-           "wrap_bilinear"]
+           "wrap_cubic"]

@@ -24,7 +24,7 @@ from . import param
 from .field import Evidence, interpolate, line_evidence, oriented, outline_width, stroke_evidence
 from .grid import Grid
 from .orient import axis_of_angle
-from .sample import grid_lookup, wrap_bilinear
+from .sample import grid_lookup, wrap_cubic
 from .strokes import stroke_map
 
 #: Grain choices besides a strokes image.
@@ -121,7 +121,7 @@ class Mapping:
     def sample_swatch(self, swatch: torch.Tensor, *, zoom: float, frame: Any) -> torch.Tensor:
         """``swatch`` ``(1, 3, h, w)`` laid through the mapping over ``frame`` at ``zoom`` output px per swatch px."""
         u, v = self.coordinates(frame, zoom=zoom, swatch_size=tuple(swatch.shape[-2:]), device=swatch.device)
-        return wrap_bilinear(swatch, u, v, zoom=zoom * frame.factor)
+        return wrap_cubic(swatch, u, v, zoom=zoom * frame.factor)
 
     def preview(self, swatch: torch.Tensor, *, zoom: float, size: tuple[int, int]) -> torch.Tensor:
         """The fabric over a whole image of ``size`` ``(H, W)`` (output px), anchored at its centre as a render is:

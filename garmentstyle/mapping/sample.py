@@ -1,4 +1,4 @@
-"""Sampling a swatch through pattern coordinates: wrap-around bilinear, as :func:`garmentstyle.swatch.tile` does,
+"""Sampling a swatch through pattern coordinates: wrap-around cubic, as :func:`garmentstyle.swatch.tile` does,
 with the same antialiasing prefilter when the pattern is shrunk."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from .. import swatch as swatch_ops
 
 
-def wrap_bilinear(swatch: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, zoom: float = 1.0) -> torch.Tensor:
+def wrap_cubic(swatch: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, zoom: float = 1.0) -> torch.Tensor:
     """``swatch`` ``(1, 3, h, w)`` sampled at swatch-pixel coordinates ``u`` (across) / ``v`` (down), each ``(H, W)``
     (pixel centres at integers, as in ``tile``), wrapping around its edges. ``zoom`` (canvas px per swatch px, the
     pattern's nominal size) < 1 prefilters the swatch like ``tile``. Returns ``(1, 3, H, W)`` in [0, 1]."""

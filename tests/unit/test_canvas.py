@@ -104,10 +104,13 @@ def test_size_mismatch_raises():
 
 
 @pytest.mark.parametrize("zoom", [0.37, 1.0, 2.6])
-def test_axis_aligned_fast_path_equals_swatch_tile(zoom):
-    from garmentstyle.canvas import _tile_axis_aligned
+def test_axis_aligned_fast_path_equals_the_rotated_sampler_at_zero_degrees(zoom):
+    from garmentstyle.swatch import _prefilter, _tile_rotated, _tile_separable
 
     sw = torch.rand(1, 3, 27, 33, generator=torch.Generator().manual_seed(5))
+    src, z = _prefilter(sw, zoom)  # (down, across) zoom left
     for origin in ((0.0, 0.0), (17.3, -4.6)):
-        want = swatch_ops.tile(sw, (41, 58), zoom=zoom, origin=origin)
-        assert torch.allclose(_tile_axis_aligned(sw, (41, 58), zoom, origin), want, atol=1e-5)
+        want = _tile_rotated(src, (41, 58), z, 0.0, origin)
+        assert torch.allclose(_tile_separable(src, (41, 58), z, origin), want, atol=1e-5)
+        assert torch.equal(swatch_ops.tile(sw, (41, 58), zoom=zoom, origin=origin),
+                           _tile_separable(src, (41, 58), z, origin))
