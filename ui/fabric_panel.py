@@ -146,6 +146,25 @@ def refreshed_view(ui: Any, s: Optional[Session]) -> dict:
     out = panel_view(ui, s)
     if s is not None and s.snap is not before:
         return {c: gr.skip() for c in out}
+    return _news(s, out)
+
+
+def edit_answer(ui: Any, s: Optional[Session], own: tuple = ()) -> dict:
+    """The panel part of an edit's answer: like a refresh, only what differs from the tab's last answer, plus the
+    edited components ``own`` always (the model may have normalised what was entered).
+
+    Why: an edit that changes nothing (a picker left unchanged) still answers, after the ~1 s it takes to describe
+    the found colours. Answered in full, it put every other picker's value back — over a hex code being typed into
+    the next picker, which then applied the old colour (the browser colourway test, 1 run in ~12)."""
+    out = _news(s, panel_view(ui, s))
+    for c in own:
+        if c in out and out[c] == gr.skip():
+            out[c] = _sent(s)[1][id(c)]
+    return out
+
+
+def _news(s: Optional[Session], out: dict) -> dict:
+    """``out`` less what this tab was already sent (every value, when what it was sent is unknown); recorded."""
     sent = _sent(s)
     now = _record(s, out)
     if sent is None:
@@ -192,10 +211,8 @@ def wire(ui: Any, ctx: Any) -> None:
         return _guard(_forget_on_error(fn))
     from .wiring import _edit_outputs
 
-    def edited(s: Session, msg: str) -> dict:
-        panel = panel_view(ui, s)
-        _record(s, panel)
-        return {ui.session: s, **workspace_view(ui, s), **panel, ui.hint: msg}
+    def edited(s: Session, msg: str, *own: Any) -> dict:
+        return {ui.session: s, **workspace_view(ui, s), **edit_answer(ui, s, own), ui.hint: msg}
 
     outs = _edit_outputs(ui) + [c for c in _outputs(ui) if c not in _edit_outputs(ui)]
 
@@ -203,30 +220,31 @@ def wire(ui: Any, ctx: Any) -> None:
         return refreshed_view(ui, s)
 
     ui.table.change(on_refresh, [ui.session], _outputs(ui), api_visibility="undocumented", **QUIET)
-    ui.fp_raw.input(guard(lambda s, v: edited(*F.set_prepare(s, v))), [ui.session, ui.fp_raw], outs,
+    ui.fp_raw.input(guard(lambda s, v: edited(*F.set_prepare(s, v), ui.fp_raw)), [ui.session, ui.fp_raw], outs,
                     api_name="use_raw_swatch", **QUIET)
-    ui.fp_sketch_cm.input(guard(lambda s, v: edited(*F.set_sketch_cm(s, v))), [ui.session, ui.fp_sketch_cm], outs,
-                          api_name="set_sketch_cm", **QUIET)
+    ui.fp_sketch_cm.input(guard(lambda s, v: edited(*F.set_sketch_cm(s, v), ui.fp_sketch_cm)),
+                          [ui.session, ui.fp_sketch_cm], outs, api_name="set_sketch_cm", **QUIET)
     ui.fp_repeat_cm.submit(guard(lambda s, v: edited(*F.set_repeat_cm(s, v))), [ui.session, ui.fp_repeat_cm], outs,
                            api_name="set_repeat_cm", **QUIET)
-    ui.fp_k.input(guard(lambda s, k: edited(*F.set_palette_size(s, k))), [ui.session, ui.fp_k], outs,
+    ui.fp_k.input(guard(lambda s, k: edited(*F.set_palette_size(s, k), ui.fp_k)), [ui.session, ui.fp_k], outs,
                   trigger_mode="always_last", api_name="set_palette_size", **QUIET)
     for i, picker in enumerate(ui.fp_colours):
-        pick = guard(lambda s, v, i=i: edited(*F.set_palette_colour(s, i, v)))
+        pick = guard(lambda s, v, i=i, p=picker: edited(*F.set_palette_colour(s, i, v), p))
         picker.input(pick, [ui.session, picker], outs, trigger_mode="always_last",
                      api_name=f"set_palette_colour_{i + 1}", **QUIET)
         # Gradio's picker sends "input" only while its gradient or hue is dragged: a hex code typed into its field
         # (a designer's palette is hex codes) only changed the value in the page, and the render never saw it.
         # Leaving the picker ("blur") applies it; an unchanged colour is no edit (no undo step). Not "submit": Enter
         # sends it before the field's value is taken, and the answer would put the old colour back.
-        left = guard(lambda s, v, i=i: edited(*F.leave_palette_colour(s, i, v)))
+        left = guard(lambda s, v, i=i, p=picker: edited(*F.leave_palette_colour(s, i, v), p))
         picker.blur(left, [ui.session, picker], outs, trigger_mode="always_last", api_visibility="undocumented",
                     **QUIET)
     ui.fp_reset.click(guard(lambda s: edited(*F.reset_palette(s))), [ui.session], outs, api_name="reset_palette",
                       **QUIET)
     for c in (ui.fp_grain, ui.fp_drape):
-        c.input(guard(lambda s, g, d: edited(*F.set_grain(s, g, d))), [ui.session, ui.fp_grain, ui.fp_drape], outs,
-                trigger_mode="always_last", api_name="set_grain" if c is ui.fp_grain else None,
+        c.input(guard(lambda s, g, d: edited(*F.set_grain(s, g, d), ui.fp_grain, ui.fp_drape)),
+                [ui.session, ui.fp_grain, ui.fp_drape], outs, trigger_mode="always_last",
+                api_name="set_grain" if c is ui.fp_grain else None,
                 api_visibility="public" if c is ui.fp_grain else "undocumented", **QUIET)
     ui.fp_brush.expand(lambda s: gr.ImageEditor(value=F.grain_editor_value(s)), [ui.session], [ui.fp_editor],
                        api_visibility="undocumented")

@@ -778,6 +778,28 @@ class TestPalette:
             FP._forget_on_error(refused)(s)
         assert all(v != gr.skip() for v in FP.refreshed_view(ui, s).values())
 
+    def test_an_edit_answers_only_what_changed_and_its_own_box(self, found):
+        """An edit that changes nothing (a picker left as it was) still answers ~1 s later; answered in full it put
+        every other picker's value back over a hex code being typed into the next one, which then applied the old
+        colour. An edit's answer now carries what changed and the edited box itself, nothing else."""
+        import gradio as gr
+
+        from ui import fabric_panel as FP
+
+        ui = _panel_ui()
+        c0, c1, c2 = ui.fp_colours[:3]
+        s, _ = FH.set_palette_size(found, 3)
+        first = FP.edit_answer(ui, s, (ui.fp_k,))  # the tab was never sent the panel: all of it
+        assert all(v != gr.skip() for v in first.values())
+        s, _ = FH.set_palette_colour(s, 0, "#5b2333")
+        picked = FP.edit_answer(ui, s, (c0,))
+        assert picked[c0]["value"] == "#5b2333" and picked[ui.fp_key] != gr.skip()
+        assert picked[c1] == gr.skip() and picked[c2] == gr.skip() and picked[ui.fp_k] == gr.skip()
+        s, _ = FH.leave_palette_colour(s, 0, "#5b2333")  # no edit
+        left = FP.edit_answer(ui, s, (c0,))
+        assert left[c0]["value"] == "#5b2333"  # its own box, as the model has it
+        assert all(v == gr.skip() for c, v in left.items() if c is not c0)
+
     def test_a_colour_drag_is_one_undo_step_and_reset_goes_back(self, found):
         s, _ = FH.set_palette_size(found, 2)
         steps = len(s.history.past)
