@@ -20,9 +20,14 @@ from .recipe import RECIPE_VERSION  # noqa: E402 - the schema lives in recipe.py
 _REGION_KEYS = ("name", "scale", "repeat", "rotation", "style_weight", "tileable")
 
 
+#: zlib level of the bundle's PNG layers: 3 takes half the time of PIL's default 6 (a 2048 px render's five layers
+#: 1.6 → 0.76 s) for files 5–13 % larger — the project ZIP is rewritten after every render in the app.
+BUNDLE_PNG_LEVEL = 3
+
+
 def _png_bytes(img) -> bytes:
     buf = _io.BytesIO()
-    img.save(buf, format="PNG", dpi=(io.EXPORT_DPI, io.EXPORT_DPI))
+    img.save(buf, format="PNG", dpi=(io.EXPORT_DPI, io.EXPORT_DPI), compress_level=BUNDLE_PNG_LEVEL)
     return buf.getvalue()
 
 

@@ -282,8 +282,9 @@ def _progress_html(fraction: float, label: str) -> str:
             f"{pct}%</progress><div class='gs-plabel'>{html.escape(label)}</div></div>")
 
 
-def workspace_view(ui: UI, s: Optional[Session]) -> dict:
-    """The canvas, table, region controls, fabric controls and undo/redo state for the session."""
+def workspace_view(ui: UI, s: Optional[Session], *, write: bool = True) -> dict:
+    """The canvas, table, region controls, fabric controls and undo/redo state for the session (``write``: see
+    :func:`downloads_view`)."""
     snap = s.snap if s is not None else None
     names = snap.names() if snap is not None else []
     sel = snap.selected if snap is not None else None
@@ -303,16 +304,28 @@ def workspace_view(ui: UI, s: Optional[Session]) -> dict:
         ui.redo: gr.Button(interactive=bool(hist and hist.can_redo)),
         ui.library: gr.Gallery(value=[(p, lab) for lab, p in (s.library if s is not None else [])] or None),
     }
-    out.update(downloads_view(ui, s))
+    out.update(downloads_view(ui, s, write=write))
     out.update(autosave_view(ui, s))
     return out
 
 
-def downloads_view(ui: UI, s: Optional[Session]) -> dict:
-    """The download buttons: enabled with the files of the render on screen, or disabled saying why."""
+def downloads_pending(s: Optional[Session]) -> bool:
+    """True when the render on screen may be downloaded but its files are not written yet."""
+    rec = s.render if s is not None else None
+    return (rec is not None and (rec.png is None or rec.zip is None)
+            and H.downloads_state(s, s.look if s is not None else None)[0])
+
+
+def downloads_view(ui: UI, s: Optional[Session], *, write: bool = True) -> dict:
+    """The download buttons: enabled with the files of the render on screen, or disabled saying why.
+
+    ``write=False`` does not write missing files (a finished render is shown first, its PNG and project ZIP —
+    up to a few seconds at print size — follow in a second answer): the buttons wait, saying so."""
     ok, why = H.downloads_state(s, s.look if s is not None else None)
     rec = s.render if s is not None else None
-    if ok and rec is not None and (rec.png is None or rec.zip is None):
+    if ok and not write and downloads_pending(s):
+        ok, why = False, "Preparing the downloads…"
+    elif ok and rec is not None and (rec.png is None or rec.zip is None):
         try:
             H.export(s, s.transparent)
         except GarmentStyleError as exc:

@@ -43,8 +43,10 @@ SWATCH_PNG_CACHE_BYTES = 24 * 2**20
 
 # ------------------------------------------------------------------------------------------------ encoding helpers
 def _png(pil: Image.Image) -> bytes:
+    from garmentstyle.export import BUNDLE_PNG_LEVEL
+
     buf = _io.BytesIO()
-    pil.save(buf, format="PNG", dpi=(io.EXPORT_DPI, io.EXPORT_DPI))
+    pil.save(buf, format="PNG", dpi=(io.EXPORT_DPI, io.EXPORT_DPI), compress_level=BUNDLE_PNG_LEVEL)
     return buf.getvalue()
 
 

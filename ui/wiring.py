@@ -11,7 +11,8 @@ from PIL import Image
 from garmentstyle.errors import GarmentStyleError, InputError
 
 from . import handlers as H, project as P
-from .app import UI, Tabs, _guard, _progress_html, downloads_view, everything, render_view, workspace_view
+from .app import (UI, Tabs, _guard, _progress_html, downloads_pending, downloads_view, everything, render_view,
+                  workspace_view)
 from .state import AppContext, Session
 
 #: Quiet events: no Gradio progress overlay (the hint and the progress line say what happens).
@@ -295,12 +296,16 @@ def wire_render(ui: UI, ctx: AppContext) -> None:
                 first = False
             if u.image is not None and not u.done:
                 out[ui.live] = _png_file(s, u.image, "live.png")
-            if u.done:
+            if u.done:  # the render first, its files (seconds at print size) in a second, whole answer (the last
+                # answer is all an API client sees; Gradio sends the browser only what changed)
                 if u.result is not None:
                     out.update(render_view(ui, s))
                     out[ui.progress] = _progress_html(1.0, u.message)
-                out.update({ui.session: s, **downloads_view(ui, s)})
-                out.update(workspace_view(ui, s))
+                out[ui.session] = s
+                out.update(workspace_view(ui, s, write=False))
+                if downloads_pending(s):
+                    yield dict(out)
+                    out.update(downloads_view(ui, s))
             yield out
 
     def on_preview(s, size, iterations, colour, keep, shading, seed):

@@ -176,3 +176,26 @@ def test_command_passes_its_options(monkeypatch):
 def test_command_rejects_bad_options(argv, capsys):
     assert cli.main(argv) == 2
     assert "garmentstyle: error:" in capsys.readouterr().err
+
+
+def test_a_finished_render_is_shown_before_its_files_are_written(ctx, demo, monkeypatch):
+    """The render's answer comes first with the downloads waiting; the PNG and project ZIP (seconds at print size)
+    are written after it, and the last answer is whole (an API client sees only that one)."""
+    from ui import handlers as H
+
+    ui = demo.ui
+    s = H.load_sample(ctx, None, "dress")
+    s, _ = H.find_garment(ctx, s, 0)
+    calls = []
+    real = H.export
+    monkeypatch.setattr(H, "export", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    answers = []
+    for out in _fns(demo)["render_preview"].fn(s, 96, 3, "swatch", True, 1.0, 0):
+        answers.append((len(calls), out))
+    shown = [i for i, (_, out) in enumerate(answers) if out.get(ui.report)]
+    assert len(shown) == 2 and shown[1] == len(answers) - 1, [list(o) for _, o in answers]
+    n, first = answers[shown[0]]
+    assert n == 0 and first[ui.png].interactive is False and "Preparing" in first[ui.dl_note]
+    n, last = answers[-1]
+    assert n == 1 and last[ui.png].interactive is True and last[ui.zip].value["path"].endswith(".zip")
+    assert last[ui.canvas] == first[ui.canvas] and last[ui.live] == first[ui.live]
