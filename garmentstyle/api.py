@@ -100,22 +100,32 @@ class Region:
     colourway: Any = None
 
     def __post_init__(self) -> None:
+        label = _region_label(self.name)
         if self.colourway is not None and self.colourway != "":
             from .colourway import parse_palette
 
             try:
                 object.__setattr__(self, "colourway", parse_palette(self.colourway))
             except OptionsError as exc:
-                raise OptionsError(f"region {self.name or '?'}: colourway: {exc}") from None
+                raise OptionsError(f"region {label}: colourway: {exc}") from None
         else:
             object.__setattr__(self, "colourway", None)
-        validate_fields(self, label=f"region {self.name if isinstance(self.name, str) and self.name else '?'}: ")
+        validate_fields(self, label=f"region {label}: ")
         if self.tileable and self.prepare == "off":
-            raise OptionsError(f"region {self.name or '?'}: tileable=True (make the swatch seamless) contradicts "
+            raise OptionsError(f"region {label}: tileable=True (make the swatch seamless) contradicts "
                                "prepare='off' (use the file as given); keep one of them")
         if isinstance(self.grain, str) and self.grain not in ("straight", "auto") and not Path(self.grain).suffix:
-            raise OptionsError(f"region {self.name or '?'}: grain must be straight, auto or a strokes image file; "
+            raise OptionsError(f"region {label}: grain must be straight, auto or a strokes image file; "
                                f"got {self.grain!r}")
+
+
+def _region_label(name: Any) -> str:
+    """A region's name as it appears in a one-line message: control characters (a newline typed into a recipe)
+    shown as spaces, at most 60 characters, '?' when there is no printable name."""
+    if not isinstance(name, str):
+        return "?"
+    text = " ".join("".join(c if c.isprintable() else " " for c in name[:200]).split())
+    return (text[:57] + "…" if len(text) > 60 else text) or "?"
 
 
 @dataclass

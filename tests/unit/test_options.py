@@ -166,3 +166,15 @@ def test_random_region_fields_are_valid_or_one_clear_error(data):
     for name, _default, spec in specs(r):
         if spec is not None and not (spec.optional and getattr(r, name) is None):
             assert _valid(getattr(r, name), spec), (name, getattr(r, name))
+
+
+@pytest.mark.parametrize("name", ["\n", "bodice\nskirt", "\t\x00", "x" * 100])
+def test_a_region_name_with_control_characters_keeps_its_errors_on_one_line(name):
+    """Found by the property test above: the name went into the message as it was, newline and all."""
+    from garmentstyle.api import Region
+    from garmentstyle.errors import OptionsError
+
+    for kw in ({"colourway": [""]}, {"scale": -1}, {"tileable": True, "prepare": "off"}):
+        with pytest.raises(OptionsError) as exc:
+            Region("m.png", "s.png", name=name, **kw)
+        assert "\n" not in str(exc.value) and "\x00" not in str(exc.value) and len(str(exc.value)) < 300
