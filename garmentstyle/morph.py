@@ -15,7 +15,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-__all__ = ["bbox", "edt", "edt_in_box", "edt_near", "edt_classes_in_box", "nearest_labels"]
+__all__ = ["bbox", "edt", "edt_in_box", "edt_near", "edt_classes_in_box", "erode_cross", "fill_holes", "label4",
+           "label_means", "nearest_labels"]
 
 
 def bbox(mask: np.ndarray, margin: int = 0) -> Optional[tuple[int, int, int, int]]:
@@ -110,3 +111,47 @@ def nearest_labels(label: np.ndarray, count: Optional[int] = None) -> np.ndarray
         np.copyto(out, r, where=sq < best)
         np.minimum(best, sq, out=best)
     return out
+
+
+# ---------------------------------------------------------------------- scipy.ndimage's defaults, without scipy
+# Why: scipy's ``binary_fill_holes`` is an iterated dilation (10.8 ms for a 1 MP garment mask, 17 ms for a line
+# map); through OpenCV's connected components it is 4.1 / 5.4 ms, and segmentation and sketch preparation fill
+# holes on every sketch, part and click. These equal scipy's functions with their default 4-connected structure
+# (tested against scipy on random masks).
+
+def label4(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """``scipy.ndimage.label(mask)``: 4-connected components of ``mask`` ``(H, W)`` bool, numbered 1…n in raster
+    order of their first pixel (0 = background). Returns ``(labels int32, n)``."""
+    n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+    return lab, int(n) - 1
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.binary_fill_holes(mask)``: ``mask`` plus every 4-connected false area that does not touch the
+    image's border."""
+    mask = np.asarray(mask, bool)
+    lab, n = label4(~mask)
+    if n == 0:
+        return mask.copy()
+    edge = np.zeros(n + 1, bool)
+    for side in (lab[0], lab[-1], lab[:, 0], lab[:, -1]):
+        edge[side] = True
+    edge[0] = True  # label 0 is the mask itself
+    return mask | ~edge[lab]
+
+
+def erode_cross(mask: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.binary_erosion(mask)``: erosion by the 3×3 cross, outside the image counted as false."""
+    k = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
+    out = cv2.erode(np.asarray(mask, np.uint8), k, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    return out > 0
+
+
+def label_means(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """``scipy.ndimage.mean(values, labels, index=1…n)``: the mean of ``values`` over each label (NaN where a
+    label has no pixel)."""
+    labels = np.asarray(labels).ravel()
+    total = np.bincount(labels, weights=np.asarray(values, np.float64).ravel(), minlength=n + 1)[1:n + 1]
+    count = np.bincount(labels, minlength=n + 1)[1:n + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count

@@ -22,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Optional
 
 import torch
 
-__all__ = ["ENV_DIR", "MAX_BYTES", "FORMAT", "folder", "key", "load", "save"]
+__all__ = ["ENV_DIR", "MAX_BYTES", "FORMAT", "flush", "folder", "key", "load", "save", "save_later"]
 
 #: Environment variable naming the cache folder (``off``, ``0`` or ``none``: no disk cache).
 ENV_DIR = "GARMENTSTYLE_CACHE"
@@ -53,12 +54,23 @@ def key(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: Targets handed to :func:`save_later` whose file is not written yet (name → CPU float32 copies): :func:`load`
+#: answers from here, so a write in flight is never a miss.
+_PENDING: dict[str, dict[str, torch.Tensor]] = {}
+_WRITERS: list[threading.Thread] = []
+_LOCK = threading.Lock()
+
+
 def load(name: str, layers: tuple[str, ...]) -> Optional[dict[str, torch.Tensor]]:
     """The stored targets for ``name`` if they hold exactly ``layers`` as square float32 matrices, else None (a
     bad file is removed)."""
     root = folder()
     if root is None:
         return None
+    with _LOCK:
+        pending = _PENDING.get(name)
+    if pending is not None and _valid(pending, layers):
+        return {n: t.clone() for n, t in pending.items()}
     path = root / f"{name}.pt"
     try:
         value = torch.load(path, map_location="cpu", weights_only=True)
@@ -96,6 +108,37 @@ def save(name: str, value: dict[str, torch.Tensor]) -> bool:
         return True
     except OSError:
         return False
+
+
+def save_later(name: str, value: dict[str, torch.Tensor]) -> None:
+    """:func:`save` on a background thread, off the render's path (writing a five-layer set took 0.08 s, a fifth of
+    a 256 px render's set-up). The values are copied first; until the file exists :func:`load` returns the copy.
+    The thread is not a daemon: a process that ends waits for the write (which is atomic either way)."""
+    if folder() is None:
+        return
+    copy = {n: t.detach().to("cpu", torch.float32).contiguous().clone() for n, t in value.items()}
+
+    def write() -> None:
+        try:
+            save(name, copy)
+        finally:
+            with _LOCK:
+                if _PENDING.get(name) is copy:
+                    del _PENDING[name]
+
+    thread = threading.Thread(target=write, name="garmentstyle-target-store", daemon=False)
+    with _LOCK:
+        _PENDING[name] = copy
+        _WRITERS[:] = [t for t in _WRITERS if t.is_alive()] + [thread]
+    thread.start()
+
+
+def flush(timeout: Optional[float] = None) -> None:
+    """Wait for every :func:`save_later` write started so far."""
+    with _LOCK:
+        writers = list(_WRITERS)
+    for t in writers:
+        t.join(timeout)
 
 
 def _valid(value: object, layers: tuple[str, ...]) -> bool:

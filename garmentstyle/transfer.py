@@ -132,7 +132,7 @@ def style_targets(encoder: Encoder, swatch: torch.Tensor, *, zoom: float, rotati
             checkpoint("targets")
         out = _measure_targets(encoder, swatch, zoom=zoom, rotation=rotation, layers=layers,
                                luminance_only=luminance_only, autocast=autocast)
-        target_store.save(stored_as, out)
+        target_store.save_later(stored_as, out)
         return out
 
     return cache.get(ident + (str(swatch.device),), make, stats)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.ndimage as ndi
 
+from .. import morph
 from .figure import Figure, interpret
 from .lineart import KIND_FILL, Partition
 
@@ -101,7 +102,7 @@ def _components(adj: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def silhouette(part: Partition, labels: np.ndarray) -> _Sil:
-    m = ndi.binary_fill_holes(part.mask(labels))
+    m = morph.fill_holes(part.mask(labels))
     ys = np.flatnonzero(m.any(1))
     xs = np.flatnonzero(m.any(0))
     return _Sil(int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1, m)

@@ -10,10 +10,13 @@ import cv2
 import numpy as np
 import scipy.ndimage as ndi
 
+from .. import morph
+
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
-    """``(H, W)`` bool → the same with every hole (area not connected to the border) filled."""
-    return ndi.binary_fill_holes(mask)
+    """``(H, W)`` bool → the same with every hole (area not connected to the border) filled (= scipy's
+    ``binary_fill_holes``, 2.5-3× faster: :func:`garmentstyle.morph.fill_holes`)."""
+    return morph.fill_holes(mask)
 
 
 def drop_specks(mask: np.ndarray, min_area: int, *, relative: float = 0.0) -> np.ndarray:

@@ -19,9 +19,9 @@ from typing import Any
 
 import cv2
 import numpy as np
-import scipy.ndimage as ndi
 import torch
 
+from .. import morph
 from ..cache import LRUCache, levels_key
 from ..resources import register
 from .ink import clean_levels, colour_fills, ink_opacity, line_map, paper_noise, texture_share
@@ -282,7 +282,7 @@ def _without_fills(cleaned: torch.Tensor, work: WorkImage) -> torch.Tensor:
     k = int(cls.max())
     # Paper (or fill) closed in by lines; small breaks in a pencil outline closed first (≤ 4 working px).
     closed = cv2.dilate(work.lines.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
-    enclosed = ndi.binary_fill_holes(closed) & ~work.lines
+    enclosed = morph.fill_holes(closed) & ~work.lines
     near = cv2.dilate(work.lines.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=3) > 0
     d = np.ones(cls.shape + (3,), np.float32)
     for c in range(1, k + 1):
@@ -291,11 +291,10 @@ def _without_fills(cleaned: torch.Tensor, work: WorkImage) -> torch.Tensor:
             continue
         colour = np.clip(np.median(work.rgb[sel], axis=0), 0.05, 1.0)
         # One colour class can be several patches (the same marker in and outside the outlines): each decides.
-        comp, n = ndi.label(cls == c)
-        idx = np.arange(1, n + 1)
-        rim = (comp > 0) & ~ndi.binary_erosion(comp > 0)
+        comp, n = morph.label4(cls == c)
+        rim = (comp > 0) & ~morph.erode_cross(comp > 0)
         # Inside: closed in by lines, or (an outline with wide breaks) its rim mostly runs along lines.
-        inside = (ndi.mean(enclosed, comp, index=idx) >= 0.5) | (ndi.mean(near[rim], comp[rim], index=idx) >= 0.5)
+        inside = (morph.label_means(enclosed, comp, n) >= 0.5) | (morph.label_means(near[rim], comp[rim], n) >= 0.5)
         keep = np.concatenate([[False], inside])[comp]
         d[keep] = colour
     d = cv2.GaussianBlur(d, (0, 0), 1.0)

@@ -12,7 +12,8 @@ from typing import Optional
 
 import cv2
 import numpy as np
-import scipy.ndimage as ndi
+
+from .. import morph
 
 #: Long side (px) of the thumbnail the illumination is estimated on.
 EST_SIDE: int = 256
@@ -168,7 +169,7 @@ def paper_is_white(rgb: np.ndarray, level: float = 0.97) -> bool:
     band[:b], band[-b:], band[:, :b], band[:, -b:] = True, True, True, True
     # Inside a closed outline is the drawing, not paper, even where it reaches the band (trousers down to the hem).
     ink = cv2.dilate((small.min(-1) < 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    judged = paper & band & ~ndi.binary_fill_holes(ink)
+    judged = paper & band & ~morph.fill_holes(ink)
     if not judged.any():
         judged = paper
     return float(np.percentile(env[judged].min(-1), 2)) >= level

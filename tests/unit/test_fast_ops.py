@@ -191,3 +191,34 @@ def test_edt_classes_match_the_distance_transform():
         want = np.where(d == 0, 0, np.where(d == 1, 1, np.where(d < 2, 2, 3)))
         assert np.array_equal(morph.edt_classes_in_box(inside, box), want)
         assert np.array_equal(morph.CLASS_DISTANCES[want], np.minimum(d, 2))
+
+
+# ------------------------------------------------------------------ scipy.ndimage's defaults without importing it
+def _random_masks():
+    rng = np.random.default_rng(5)
+    for shape, p, blur in [((37, 53), 0.5, 0), ((64, 64), 0.3, 2), ((90, 41), 0.7, 1), ((1, 9), 0.5, 0),
+                           ((48, 48), 0.0, 0), ((48, 48), 1.0, 0)]:
+        noise = rng.random(shape)
+        if blur:
+            import cv2
+
+            noise = cv2.GaussianBlur(noise, (0, 0), blur)
+        yield noise < np.quantile(noise, p) if 0 < p < 1 else np.full(shape, p > 0)
+
+
+def test_label_fill_erode_and_means_equal_scipy_on_random_masks():
+    import scipy.ndimage as ndi
+
+    from garmentstyle import morph
+
+    for m in _random_masks():
+        lab, n = morph.label4(m)
+        ref, rn = ndi.label(m)
+        assert n == rn and np.array_equal(lab, ref)
+        assert np.array_equal(morph.fill_holes(m), ndi.binary_fill_holes(m))
+        assert np.array_equal(morph.erode_cross(m), ndi.binary_erosion(m))
+        if n:
+            vals = np.random.default_rng(n).random(m.shape)
+            np.testing.assert_allclose(morph.label_means(vals, lab, n), ndi.mean(vals, ref, index=np.arange(1, n + 1)),
+                                       rtol=1e-12)
+

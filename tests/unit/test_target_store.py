@@ -32,7 +32,9 @@ def checkpoints(tmp_path_factory) -> dict[int, object]:
 def _targets(enc, swatch, cache=None, **kw):
     args = dict(zoom=1.0, rotation=0.0, layers=("relu1_1", "relu2_1"), luminance_only=False)
     args.update(kw)
-    return transfer.style_targets(enc, swatch, cache=cache if cache is not None else transfer.TargetCache(4), **args)
+    out = transfer.style_targets(enc, swatch, cache=cache if cache is not None else transfer.TargetCache(4), **args)
+    target_store.flush()  # written on a background thread: on disk from here
+    return out
 
 
 def test_a_new_process_reads_the_targets_an_earlier_one_measured(checkpoints, monkeypatch):
@@ -162,3 +164,28 @@ def test_bf16_targets_are_close_to_fp32_and_never_taken_for_them(checkpoints, mo
     assert len(list(target_store.folder().glob("*.pt"))) == 2
     again = _targets(enc, sw, cache=transfer.TargetCache(4), layers=layers)
     assert all(torch.equal(again[n], f32[n]) for n in layers)
+
+
+def test_a_write_in_flight_is_read_from_memory_and_a_process_waits_for_it(monkeypatch, tmp_path):
+    """Targets are written on a background thread (off the render's path): until the file exists a lookup gets the
+    pending copy, and an exiting process still finishes the write."""
+    import subprocess
+    import sys
+    import threading
+
+    value = {"relu1_1": torch.arange(9, dtype=torch.float32).reshape(3, 3)}
+    gate, real = threading.Event(), target_store.save
+    monkeypatch.setattr(target_store, "save", lambda *a: (gate.wait(10), real(*a))[1])
+    target_store.save_later("inflight", value)
+    value["relu1_1"].zero_()  # the caller's tensor changes afterwards: the store kept a copy
+    got = target_store.load("inflight", ("relu1_1",))
+    assert not (target_store.folder() / "inflight.pt").exists()
+    assert got is not None and got["relu1_1"][2, 2] == 8
+    gate.set()
+    target_store.flush()
+    assert (target_store.folder() / "inflight.pt").exists()
+    code = ("import torch; from garmentstyle import target_store as t; "
+            "t.save_later('atexit', {'relu1_1': torch.eye(4)})")
+    env = dict(os.environ, GARMENTSTYLE_CACHE=str(tmp_path / "other"))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    assert (tmp_path / "other" / "targets" / "atexit.pt").exists()
