@@ -651,6 +651,9 @@ def test_accessibility_scan_has_no_serious_violations(page):
     script = _axe_source()
     _load_dress_and_find(page)
     _render(page, "preview", "Preview done")
+    # the page settled: the render is shown first and its downloads follow a moment later; scanned mid-way, the
+    # PNG button's fade from disabled to enabled read as low contrast
+    _expect()(page.locator("#gs-png")).to_be_enabled()
     page.add_script_tag(path=str(script))
     found = []
     for tab in ("Regions", "Fabric", "Render", "Sketch"):
