@@ -25,7 +25,8 @@ _REGION_KEYS = ("name", "scale", "repeat", "rotation", "style_weight", "tileable
 BUNDLE_PNG_LEVEL = 3
 
 
-def _png_bytes(img) -> bytes:
+def png_bytes(img) -> bytes:
+    """``img`` (PIL) as PNG bytes at the export dpi, at :data:`BUNDLE_PNG_LEVEL` (the app's project file too)."""
     buf = _io.BytesIO()
     img.save(buf, format="PNG", dpi=(io.EXPORT_DPI, io.EXPORT_DPI), compress_level=BUNDLE_PNG_LEVEL)
     return buf.getvalue()
@@ -59,7 +60,7 @@ def _bundle_grain(region: Region, safe: str, files: dict[str, bytes], result: Re
     w, h = result.report.sketch_size
     strokes, _ = stroke_map(region.grain, (h, w))
     strokes = resize_strokes(strokes, tuple(result.sketch.shape[-2:])) >= 0.5
-    files[f"grain/{safe}.png"] = _png_bytes(Image.fromarray(np.where(strokes, 0, 255).astype(np.uint8)))
+    files[f"grain/{safe}.png"] = png_bytes(Image.fromarray(np.where(strokes, 0, 255).astype(np.uint8)))
     return f"grain/{safe}.png"
 
 
@@ -91,19 +92,19 @@ def bundle_files(result: RenderResult, regions: Sequence[Region], *, swatch_sour
     ``report.json`` and ``recipe.json`` (renders this bundle again with ``garmentstyle render --recipe``).
     ``swatch_png(source)`` gives a swatch's PNG bytes (the app passes its per-session cache: a swatch is encoded
     once, not on every preview); default: load and encode it."""
-    swatch_png = swatch_png or (lambda source: _png_bytes(io.to_pil(io.load_image(source))))
+    swatch_png = swatch_png or (lambda source: png_bytes(io.to_pil(io.load_image(source))))
     names = [r.name for r in result.report.regions]
     files: dict[str, bytes] = {}
-    files["render.png"] = _png_bytes(io.to_pil(result.image))
-    files["render_transparent.png"] = _png_bytes(io.to_pil(result.image, alpha=result.alpha))
-    files["sketch.png"] = _png_bytes(io.to_pil(result.sketch))
-    files["lineart.png"] = _png_bytes(io.to_pil(result.sketch, alpha=result.ink_layer()))
-    files["fabric.png"] = _png_bytes(io.to_pil(result.fabric, alpha=result.alpha))
+    files["render.png"] = png_bytes(io.to_pil(result.image))
+    files["render_transparent.png"] = png_bytes(io.to_pil(result.image, alpha=result.alpha))
+    files["sketch.png"] = png_bytes(io.to_pil(result.sketch))
+    files["lineart.png"] = png_bytes(io.to_pil(result.sketch, alpha=result.ink_layer()))
+    files["fabric.png"] = png_bytes(io.to_pil(result.fabric, alpha=result.alpha))
     region_entries = []
     sources = list(swatch_sources) if swatch_sources is not None else [r.swatch for r in regions]
     for i, (name, region) in enumerate(zip(names, regions)):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or f"region{i + 1}"
-        files[f"masks/{safe}.png"] = _png_bytes(io.mask_to_pil(result.masks[i]))
+        files[f"masks/{safe}.png"] = png_bytes(io.mask_to_pil(result.masks[i]))
         files[f"swatches/{safe}.png"] = swatch_png(sources[i])
         rep = result.report.regions[i]
         per_source = rep.prepare.tile_px_per_source_px if rep.prepare is not None else 1.0

@@ -323,9 +323,10 @@ def downloads_view(ui: UI, s: Optional[Session], *, write: bool = True) -> dict:
     up to a few seconds at print size — follow in a second answer): the buttons wait, saying so."""
     ok, why = H.downloads_state(s, s.look if s is not None else None)
     rec = s.render if s is not None else None
-    if ok and not write and downloads_pending(s):
+    missing = ok and rec is not None and (rec.png is None or rec.zip is None)
+    if missing and not write:
         ok, why = False, "Preparing the downloads…"
-    elif ok and rec is not None and (rec.png is None or rec.zip is None):
+    elif missing:
         try:
             H.export(s, s.transparent)
         except GarmentStyleError as exc:

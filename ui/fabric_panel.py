@@ -156,10 +156,9 @@ def edit_answer(ui: Any, s: Optional[Session], own: tuple = ()) -> dict:
     Why: an edit that changes nothing (a picker left unchanged) still answers, after the ~1 s it takes to describe
     the found colours. Answered in full, it put every other picker's value back — over a hex code being typed into
     the next picker, which then applied the old colour (the browser colourway test, 1 run in ~12)."""
-    out = _news(s, panel_view(ui, s))
-    for c in own:
-        if c in out and out[c] == gr.skip():
-            out[c] = _sent(s)[1][id(c)]
+    panel = panel_view(ui, s)
+    out = _news(s, panel)
+    out.update({c: panel[c] for c in own if c in panel})
     return out
 
 

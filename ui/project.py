@@ -43,11 +43,9 @@ SWATCH_PNG_CACHE_BYTES = 24 * 2**20
 
 # ------------------------------------------------------------------------------------------------ encoding helpers
 def _png(pil: Image.Image) -> bytes:
-    from garmentstyle.export import BUNDLE_PNG_LEVEL
+    from garmentstyle.export import png_bytes
 
-    buf = _io.BytesIO()
-    pil.save(buf, format="PNG", dpi=(io.EXPORT_DPI, io.EXPORT_DPI), compress_level=BUNDLE_PNG_LEVEL)
-    return buf.getvalue()
+    return png_bytes(pil)
 
 
 def _labels_png(snap: M.Snapshot, order: list[int]) -> bytes:
