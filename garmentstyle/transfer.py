@@ -31,7 +31,7 @@ from .canvas import region_canvas, stretch_sampler
 from .encoders import Encoder
 from .errors import Cancelled
 from .metrics import texture_distance
-from .optimise import CHECK_EVERY, optimise, preload as preload_optimiser
+from .optimise import CHECK_EVERY, optimise
 from .options import INITS, MAX_SIZE, OPTIMIZERS, POOLINGS, RenderOptions  # noqa: F401 - re-exported
 from .plan import (MAX_WORK_PIXELS, MIN_LEVEL_SIDE, RenderPlan, crop_box, level_factors,  # noqa: F401 - re-exported
                    plan_render)
@@ -501,8 +501,6 @@ def run(sketch: torch.Tensor, masks: torch.Tensor, regions: list[RegionSpec], op
         Never raises :class:`Cancelled`: a cancel keeps the image reached so far.
     """
     t_start = time.perf_counter()
-    if options.iterations > 0 and not _decided(options, encoder):
-        preload_optimiser()  # the optimiser's first-use import overlaps the target measurement
     rep = reporter or Reporter(on_progress, cancel)
     every = options.preview_every if preview_every is None else preview_every
     plan = plan_render(masks, options, encoder, max_work_pixels=MAX_WORK_PIXELS)
