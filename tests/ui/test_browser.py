@@ -406,12 +406,15 @@ def test_three_colourways_of_a_print_show_live_on_the_canvas(page):
 
     expect = _expect()
     _load_dress_and_find(page)
-    _select_row(page, 0)  # part01: the skirt
+    name = _select_row(page, 0)  # part01: the skirt
     src = page.locator("#gs-canvas .gs-img").get_attribute("src")
     page.locator("#gs-view").get_by_text("Fabric", exact=True).click()
     _wait_canvas_change(page, src)
     own = _image_at(page, "#gs-canvas .gs-img")
     _tab(page, "Fabric")
+    # as a designer does, look at the panel before editing it: it is drawn for the skirt. (Typed before the first
+    # refresh after "Find garment" landed, the "3" was written over by that refresh's 0 — 1 run in ~8 under load.)
+    expect(page.locator("#gs-fp-words")).to_contain_text(name)
     page.locator("#gs-fp-palette").get_by_text("Colourway (palette)").click()
     src = page.locator("#gs-canvas .gs-img").get_attribute("src")
     _set_number(page, "gs-fp-k", 3)

@@ -720,10 +720,12 @@ class TestPalette:
         s, _ = H.redo(s)
         assert np.array_equal(_fabric_view(s), green)
 
-    def test_a_refresh_that_an_edit_overtook_changes_nothing(self, found, monkeypatch):
+    def test_a_refresh_that_an_edit_overtook_draws_the_new_state(self, found, monkeypatch):
         """The panel refreshes when the region table changes, beside the tab's other events. A refresh that read
         the regions before an edit must not answer with the old values after it (the palette's size went back to 0
-        after a designer typed 3, seen in the browser test under load): it answers "no change" instead."""
+        after a designer typed 3, seen in the browser test under load), nor answer nothing (when what changed
+        meanwhile was not a panel edit, nothing else draws the panel: it stayed blank for a selected skirt): it
+        draws again from the new state. A session that keeps changing gets no answer rather than an old one."""
         import gradio as gr
 
         from ui import fabric_panel as FP
@@ -740,9 +742,17 @@ class TestPalette:
         monkeypatch.setattr(V, "palette_html", meanwhile)
         out = FP.refreshed_view(ui, found)
         assert edits and len(edits[0].snap.selected.fabric.colourway) == 3
-        assert out and all(v == gr.skip() for v in out.values())
-        monkeypatch.setattr(V, "palette_html", real)
-        assert FP.refreshed_view(ui, edits[0])[ui.fp_k] == 3  # the next refresh shows the edit
+        assert out[ui.fp_k] == 3 and out[ui.fp_key] != gr.skip()  # the edit's state, not the old 0 nor nothing
+        n = [0]
+
+        def always(*a, **kw):  # a session that changes during every drawing
+            n[0] += 1
+            FH.set_palette_size(found, 2 if n[0] % 2 else 3)
+            return real(*a, **kw)
+
+        monkeypatch.setattr(V, "palette_html", always)
+        out = FP.refreshed_view(ui, found)
+        assert n[0] == FP.REDRAWS and all(v == gr.skip() for v in out.values())
 
     def test_an_up_to_date_refresh_resends_only_what_changed(self, found):
         """A refresh that lands while the designer is typing into a panel box must not put the value the page already
