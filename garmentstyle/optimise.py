@@ -204,8 +204,8 @@ def _run(loop, result: OptimiseResult, *, steps: int, stop: Optional[StopRule], 
                 result.last = now
             if observe is not None and (is_check or shows):
                 observe(done, loop.terms, loop.view if shows else None)
-            if not ran:
-                result.stopped = "stalled"
+            if not ran:  # no step possible: a vanished gradient, or a non-finite loss where it stands
+                result.stopped = "stalled" if math.isfinite(loop.terms.get("total", math.nan)) else "diverged"
                 break
             if is_check and stop is not None:
                 reason = stop(result.last, previous)

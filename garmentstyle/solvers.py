@@ -73,8 +73,8 @@ class _Trial:
 
 
 def _value(p: "_Trial") -> float:
-    """The loss for comparisons: NaN counts as +inf, so a line search backs away from it."""
-    return p.ev.loss if p.ev.loss == p.ev.loss else math.inf
+    """The loss for comparisons: a NaN loss or slope counts as +inf, so a line search backs away from it."""
+    return p.ev.loss if p.ev.loss == p.ev.loss and p.slope == p.slope else math.inf
 
 
 def strong_wolfe(evaluate: Evaluate, x: torch.Tensor, start: Evaluation, d: torch.Tensor, t: float,
@@ -191,7 +191,8 @@ class LBFGS:
     def step(self, x: torch.Tensor, ev: Evaluation, evaluate: Evaluate
              ) -> Optional[tuple[torch.Tensor, Evaluation, int]]:
         """One iteration from ``x`` (evaluated as ``ev``): (new point, its evaluation, evaluations used), or None
-        when no step can be made (the gradient vanished, or no descent direction is left)."""
+        when no step can be made (the gradient vanished, no descent direction is left, or the line search found
+        nothing better than ``x``)."""
         if not math.isfinite(ev.loss) or float(ev.grad.abs().max()) <= self.tolerance_grad:
             return None
         self._remember(ev.grad)
@@ -206,6 +207,8 @@ class LBFGS:
             new = evaluate(point)
         else:
             point, new, t, used = strong_wolfe(evaluate, x, ev, d, t, max_iterations=self.max_line_search)
+            if t == 0.0:  # nothing along d was better than the start (e.g. every trial non-finite): no step
+                return None
         self._last = (d.mul_(t), ev.grad)
         return point, new, used
 

@@ -109,6 +109,21 @@ def test_a_non_finite_loss_makes_the_line_search_back_away():
     assert math.isfinite(ev.loss) and ev.loss < start.loss and float(point[0]) <= 1.0
 
 
+def test_a_nan_gradient_counts_as_a_failed_trial():
+    """A finite loss with a NaN gradient beyond x = 1 (a broken backward pass) is backed away from too, within the
+    line search's budget, instead of extrapolating into it."""
+    class Broken(_Counted):
+        def __call__(self, point):
+            ev = super().__call__(point)
+            return Evaluation(ev.loss, ev.grad * math.nan, ev.terms) if float(point[0]) > 1.0 else ev
+
+    g = Broken(lambda x: ((x - 2) ** 2).sum())
+    x = torch.zeros(2, dtype=torch.float64)
+    start = g(x)
+    point, ev, t, used = strong_wolfe(g, x, start, -start.grad, 1.0)
+    assert float(point[0]) <= 1.0 and torch.isfinite(ev.grad).all() and ev.loss < start.loss and used <= 26
+
+
 def test_cubic_minimum():
     # f(t) = (t - 1)^2 (t + 2) has its local minimum at t = 1; slopes f'(t) = 3t^2 - 3
     f = lambda t: (t - 1) ** 2 * (t + 2)
