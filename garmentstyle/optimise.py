@@ -23,8 +23,8 @@ from .solvers import LBFGS, Adam, Evaluation
 
 __all__ = ["CHECK_EVERY", "OptimiseResult", "optimise"]
 
-#: Iterations between convergence checks (and the L-BFGS call size without observers). The old default preview
-#: cadence, so renders keep their measured behaviour.
+#: Iterations between convergence checks. The old default preview cadence, so renders keep their measured
+#: behaviour.
 CHECK_EVERY = 5
 #: L-BFGS memory.
 HISTORY = 50
@@ -183,7 +183,7 @@ class _AdamLoop:
         return True
 
 
-def _run(loop, result: OptimiseResult, *, steps: int, stop: Optional[StopRule], check_every: int,
+def _run(loop: "_LBFGSLoop | _AdamLoop", result: OptimiseResult, *, steps: int, stop: Optional[StopRule], check_every: int,
          observe_every: int, observe: Optional[Observer], checkpoint: Optional[Callable[[str], None]]) -> None:
     """Iterate ``loop`` up to ``steps`` times with checks every ``check_every``; fills ``result``."""
     good = result.x
