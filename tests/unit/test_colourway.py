@@ -116,6 +116,23 @@ def test_a_one_colour_texture_asked_for_two_is_advised_a_single_colour():
     assert not any("1 colours" in n for n in found.notes)
 
 
+def test_far_apart_colours_with_no_gap_get_a_hedged_note():
+    """Two colours ΔE ≥ 20 apart with no density valley between them may be two colours of the print mixed by its
+    weave or a photo's blur (a phone photo of a tartan, bench/RESULTS.md), not one colour's texture: the note says
+    both and keeps the advice for the one-colour reading; a texture split of one colour keeps the plain note."""
+    t = np.linspace(0, 1, 120)[None, :, None]
+    mixed = np.repeat(np.array([0.75, 0.1, 0.1]) * (1 - t) + np.array([0.1, 0.15, 0.45]) * t, 80, 0)
+    found = cw.find_colours(_img(mixed), 2)
+    de = float(cw.delta_e2000(np.array(found.colours[0].lab), np.array(found.colours[1].lab)))
+    assert found.distinct == 1 and de >= cw.BLEND_DELTA_E
+    (note,) = found.notes
+    assert "may have fewer than 2 distinct colours" in note and "mixed by the weave or a photo's blur" in note
+    assert "use a single colour" in note
+    shaded = np.repeat(np.array([0.2, 0.3, 0.6]) * (1 - 0.5 * t), 80, 0)  # one blue, light to dark
+    (plain,) = cw.find_colours(_img(shaded), 2).notes
+    assert "are one colour split by its texture or shading" in plain and "blur" not in plain
+
+
 def test_find_colours_in_mask():
     rgb = _three_colour()
     mask = np.zeros(rgb.shape[:2], np.float32)
