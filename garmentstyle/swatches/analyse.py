@@ -18,8 +18,8 @@ import dataclasses
 import math
 from typing import Optional
 
+import cv2
 import numpy as np
-from scipy import fft as sfft, ndimage
 
 from .types import Analysis, Lattice
 
@@ -80,20 +80,60 @@ def seam_ratio(rgb: np.ndarray) -> tuple[float, bool]:
     return worst, tiles
 
 
+def _scipy():
+    """``(scipy.fft, scipy.ndimage)``, imported on first use: a seamless tile's checks need neither, and the import
+    (~0.15 s) was a first render's largest cost after the style targets (bench/RESULTS.md, stop 27)."""
+    from scipy import fft, ndimage
+
+    return fft, ndimage
+
+
+def gaussian(x: np.ndarray, sigma: float) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(x, sigma, mode="reflect")`` of ``(H, W)`` (the same kernel: radius
+    ``int(4σ + 0.5)``, normalised; reflecting edges; one axis at a time, each pass in float64 and stored in ``x``'s
+    dtype), through OpenCV; equal to rounding (tested)."""
+    radius = int(4.0 * float(sigma) + 0.5)
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    k = np.exp(-0.5 / (float(sigma) ** 2) * t * t)
+    k /= k.sum()
+    one = np.ones(1)
+    out = x
+    for kx, ky in ((one, k), (k, one)):
+        out = cv2.sepFilter2D(np.asarray(out, np.float64), cv2.CV_64F, kx, ky,
+                              borderType=cv2.BORDER_REFLECT).astype(x.dtype, copy=False)
+    return out
+
+
+def bilinear_grid(a: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.map_coordinates(a, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest")`` for a
+    separable grid of rows ``ys`` and columns ``xs`` (positions outside held at the edge), in ``a``'s dtype; equal to
+    rounding (tested)."""
+    def taps(c: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        c = np.clip(np.asarray(c, np.float64), 0.0, n - 1.0)
+        i0 = np.minimum(np.floor(c).astype(np.intp), max(n - 2, 0))
+        return i0, np.minimum(i0 + 1, n - 1), c - i0
+
+    y0, y1, fy = taps(ys, a.shape[0])
+    x0, x1, fx = taps(xs, a.shape[1])
+    a64 = np.asarray(a, np.float64)
+    rows = a64[y0] * (1.0 - fy)[:, None] + a64[y1] * fy[:, None]
+    return (rows[:, x0] * (1.0 - fx) + rows[:, x1] * fx).astype(a.dtype, copy=False)
+
+
 def smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of ``(H, W)`` with a large ``sigma`` (px), fast: blurred on a grid ~sigma/4 coarser (area
     averaged first, so nothing aliases), then brought back with bilinear interpolation. Reflecting edges."""
     k = int(max(1, sigma // 4))
     if k == 1:
-        return ndimage.gaussian_filter(x, sigma, mode="reflect")
+        return gaussian(x, sigma)
     h, w = x.shape
     ph, pw = (-h) % k, (-w) % k
     xp = np.pad(x, ((0, ph), (0, pw)), mode="reflect")
     small = xp.reshape(xp.shape[0] // k, k, xp.shape[1] // k, k).mean(axis=(1, 3))
-    small = ndimage.gaussian_filter(small, sigma / k, mode="reflect")
+    small = gaussian(small, sigma / k)
     ys = (np.arange(h) + 0.5) / k - 0.5
     xs = (np.arange(w) + 0.5) / k - 0.5
-    return ndimage.map_coordinates(small, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest")
+    return bilinear_grid(small, ys, xs)
 
 
 def upsample(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -102,7 +142,7 @@ def upsample(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     h, w = x.shape
     ys = (np.arange(shape[0]) + 0.5) * h / shape[0] - 0.5
     xs = (np.arange(shape[1]) + 0.5) * w / shape[1] - 0.5
-    return ndimage.map_coordinates(x, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest")
+    return bilinear_grid(x, ys, xs)
 
 
 def light_unevenness(rgb: np.ndarray, *, scale: Optional[float] = None) -> float:
@@ -128,6 +168,7 @@ def autocorrelation(gray: np.ndarray) -> np.ndarray:
 
     Zero-padded (no wrap-around), each lag divided by its overlap, so far lags are not damped.
     """
+    sfft, ndimage = _scipy()
     g = gray - gray.mean()
     h, w = g.shape
     shape = (sfft.next_fast_len(2 * h), sfft.next_fast_len(2 * w))
@@ -205,6 +246,7 @@ def shift_fit(gray: np.ndarray, v: tuple[float, float]) -> float:
 def _central_blob(ac: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray]:
     """Mask of the above-``thr`` component holding lag 0, and its principal axes (2×2, rows = unit vectors, major
     first) scaled by its extent: returns (mask, axes·extent)."""
+    sfft, ndimage = _scipy()
     h, w = ac.shape
     lab, _ = ndimage.label(ac > thr)
     blob = lab == lab[h // 2, w // 2]
@@ -225,6 +267,7 @@ def _peaks(ac: np.ndarray, r0: float, thr: float, lim: tuple[int, int]) -> list[
     """Prominent local maxima ``(dx, dy, value)`` above ``thr`` beyond ``r0`` px of lag 0, within the lag limits,
     in one half-plane. Prominent = higher than everything on a ring around it (radius a quarter of its distance to
     the origin) by 0.1: a point on a stripe's ridge is a local maximum too, but not prominent along the ridge."""
+    sfft, ndimage = _scipy()
     h, w = ac.shape
     cy, cx = h // 2, w // 2
     mx = ndimage.maximum_filter(ac, size=5, mode="constant", cval=-1)
@@ -249,6 +292,7 @@ def _peaks(ac: np.ndarray, r0: float, thr: float, lim: tuple[int, int]) -> list[
 def _central_radius(ac: np.ndarray) -> float:
     """Radius (px) where the radially averaged autocorrelation first falls under 0.5: the width of the central
     lobe, the shortest lag a repeat can have."""
+    sfft, ndimage = _scipy()
     h, w = ac.shape
     cy, cx = h // 2, w // 2
     theta = np.linspace(0, 2 * np.pi, 32, endpoint=False)
@@ -319,6 +363,7 @@ def _angle(v: np.ndarray) -> float:
 def _stripes(ac: np.ndarray, axes: np.ndarray, lim: tuple[int, int]) -> Optional[Lattice]:
     """A 1-D lattice across a ridge through the origin (stripes along the ridge): refine the ridge's direction from
     the ridge centre line, then the period from the profile across it (peaks at k·p)."""
+    sfft, ndimage = _scipy()
     h, w = ac.shape
     cy, cx = h // 2, w // 2
     d = axes[0] / (np.linalg.norm(axes[0]) + 1e-12)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 from ..errors import InputError
+from ..morph import label4
 from ..swatch import MIN_SWATCH_SIDE
 
 #: Luminance/colour std under which a swatch is "one flat colour".
@@ -94,15 +95,17 @@ def _background(rgb: np.ndarray) -> tuple[float, tuple[float, float, float]]:
     h, w = rgb.shape[:2]
     lum = rgb.mean(axis=-1)
     s = max(2.0, min(h, w) / 100)
-    mean = ndimage.uniform_filter(lum, 2 * int(s) + 1)
-    var = ndimage.uniform_filter(lum ** 2, 2 * int(s) + 1) - mean ** 2
+    size = 2 * int(s) + 1  # a box mean with reflecting edges (scipy.ndimage.uniform_filter's, through OpenCV)
+    lum = np.asarray(lum, np.float64)
+    mean = cv2.blur(lum, (size, size), borderType=cv2.BORDER_REFLECT)
+    var = cv2.blur(lum ** 2, (size, size), borderType=cv2.BORDER_REFLECT) - mean ** 2
     flat = var < 0.004 ** 2 * 4
-    lab, _ = ndimage.label(flat)
+    lab, _ = label4(flat)
     border = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
     border = border[border > 0]
     if len(border) == 0:
         return 0.0, (0.0, 0.0, 0.0)
-    sizes = ndimage.sum(np.ones_like(lum), lab, border)
+    sizes = np.bincount(lab.ravel())[border]
     big = border[int(np.argmax(sizes))]
     bg = lab == big
     frac = float(bg.mean())

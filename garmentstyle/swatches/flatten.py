@@ -18,8 +18,6 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from scipy import ndimage
-from scipy.fft import dctn, idctn
 
 from .analyse import luminance, smooth, upsample
 
@@ -83,6 +81,7 @@ SOFT_RATIO, SOFT_MARGIN = 2.5, 0.1
 def _integrate(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     """The field whose forward differences best match ``gx``, ``gy`` ``(h, w)`` (least squares; Neumann edges,
     solved exactly with a DCT). Mean 0."""
+    from scipy.fft import dctn, idctn
     h, w = gx.shape
     div = np.zeros((h, w))
     div[:, :-1] += gx[:, :-1]
@@ -112,6 +111,7 @@ def soft_light(rgb: np.ndarray) -> np.ndarray:
     neighbours; the rest are integrated back (least squares) and smoothed. A flat-coloured print's large shapes
     have sharp edges and drop out; light is soft and stays. Weaker than :func:`illumination` on densely textured
     cloth, where most gradients are steep: use it as a check, not alone."""
+    from scipy import ndimage
     h, w = rgb.shape[:2]
     f = SOFT_SHORT / min(h, w)
     size = (max(16, round(h * f)), max(16, round(w * f)))

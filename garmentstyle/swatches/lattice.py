@@ -13,7 +13,6 @@ import math
 from typing import Optional
 
 import numpy as np
-from scipy import ndimage
 
 from .quilt import wrap_cut
 from .types import Lattice
@@ -73,6 +72,7 @@ def _sample(rgb: np.ndarray, origin: np.ndarray, V1: np.ndarray, V2: np.ndarray,
     """Median over ``shifts`` of the photo resampled (cubic) on the grid origin + x/W·V1 + y/H·V2 + shift;
     samples where ``valid`` ``(H, W)`` is False (clipped highlights) are left out of the median where any copy
     is valid."""
+    from scipy import ndimage
     W, H = size
     xs = (np.arange(W) + 0.5) / W
     ys = (np.arange(H) + 0.5) / H
@@ -196,6 +196,7 @@ def _cut_stripes(rgb: np.ndarray, lat: Lattice, valid: Optional[np.ndarray], ord
 def resynthesize(tile: np.ndarray, facts: dict, shape: tuple[int, int]) -> np.ndarray:
     """The tile laid back over the photo's grid ``(H, W, 3)`` through the cut's affine map (the inverse of
     :func:`cut_repeat`'s sampling): what the photo would show under perfectly even light."""
+    from scipy import ndimage
     h, w = shape
     th, tw = tile.shape[:2]
     (v1x, v1y), (v2x, v2y) = facts["cell"]

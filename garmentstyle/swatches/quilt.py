@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import numpy as np
-from scipy import fft as sfft
 
 
 def min_cut(err: np.ndarray) -> np.ndarray:
@@ -51,6 +50,7 @@ class _Correlator:
     """SSD of a masked template against every position of a fixed source, via precomputed FFTs."""
 
     def __init__(self, src: np.ndarray, block: int) -> None:
+        from scipy import fft as sfft
         self.src = src
         self.b = block
         h, w = src.shape[:2]
@@ -61,6 +61,7 @@ class _Correlator:
 
     def ssd(self, tmpl: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``(h-b+1, w-b+1)`` Σ mask·(src_patch − tmpl)² for every top-left position."""
+        from scipy import fft as sfft
         flip = lambda a: a[::-1, ::-1]
         fm = sfft.rfft2(flip(mask), s=self.shape, workers=2)
         acc = self.f_sq * fm

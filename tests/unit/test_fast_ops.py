@@ -222,3 +222,64 @@ def test_label_fill_erode_and_means_equal_scipy_on_random_masks():
             np.testing.assert_allclose(morph.label_means(vals, lab, n), ndi.mean(vals, ref, index=np.arange(1, n + 1)),
                                        rtol=1e-12)
 
+
+
+def test_swatch_blur_and_resampling_equal_scipy():
+    """The swatch checks' Gaussian blur and bilinear resampling, through OpenCV and numpy so that a first render
+    does not import SciPy (~0.15 s) for a seamless tile: equal to scipy.ndimage's to rounding, in its dtype, also
+    where the kernel is wider than the image."""
+    from garmentstyle.swatches.analyse import bilinear_grid, gaussian
+
+    rng = np.random.default_rng(0)
+    for shape in [(3, 3), (5, 7), (40, 33), (300, 211)]:
+        for dt in (np.float32, np.float64):
+            x = rng.random(shape).astype(dt)
+            for sigma in (0.5, 1.0, 3.3, 8.0, 20.0):
+                ours, ref = gaussian(x, sigma), ndimage.gaussian_filter(x, sigma, mode="reflect")
+                assert ours.dtype == ref.dtype and np.allclose(ours, ref, rtol=0, atol=1e-6 if dt == np.float32 else 1e-12)
+            ys, xs = np.linspace(-2, shape[0] + 1, 17), np.linspace(-1.5, shape[1] + 2, 13)
+            ours = bilinear_grid(x, ys, xs)
+            ref = ndimage.map_coordinates(x, np.meshgrid(ys, xs, indexing="ij"), order=1, mode="nearest")
+            assert ours.dtype == ref.dtype and np.allclose(ours, ref, rtol=0, atol=1e-6)
+
+
+def _background_with_scipy(rgb):
+    """checks._background as it was written with scipy.ndimage (the reference)."""
+    h, w = rgb.shape[:2]
+    lum = rgb.mean(axis=-1)
+    s = max(2.0, min(h, w) / 100)
+    mean = ndimage.uniform_filter(lum, 2 * int(s) + 1)
+    var = ndimage.uniform_filter(lum ** 2, 2 * int(s) + 1) - mean ** 2
+    lab, _ = ndimage.label(var < 0.004 ** 2 * 4)
+    border = np.unique(np.r_[lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+    border = border[border > 0]
+    if len(border) == 0:
+        return 0.0, (0.0, 0.0, 0.0)
+    bg = lab == border[int(np.argmax(ndimage.sum(np.ones_like(lum), lab, border)))]
+    tex = ~bg
+    if not tex.any():
+        return float(bg.mean()), tuple(rgb[bg].mean(axis=0))
+    ys, xs = np.nonzero(tex)
+    if (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1) / (h * w) > 0.8:
+        return 0.0, (0.0, 0.0, 0.0)
+    return float(bg.mean()), tuple(float(v) for v in rgb[bg].mean(axis=0))
+
+
+def test_swatch_background_check_equals_its_scipy_form():
+    """checks._background (a flat area touching the border) with OpenCV's box mean and labels gives what its
+    scipy.ndimage form gave: on a swatch with a plain margin, one all plain, noise, and every bundled swatch."""
+    from pathlib import Path
+
+    from garmentstyle.swatches import checks
+
+    rng = np.random.default_rng(1)
+    margin = np.ones((120, 160, 3)) * 0.9
+    margin[30:90, 40:120] = rng.random((60, 80, 3))
+    cases = [margin, np.full((50, 70, 3), 0.4), rng.random((64, 64, 3))]
+    cases += [io.load_image(str(f))[0].permute(1, 2, 0).numpy().astype(np.float64)
+              for f in sorted(Path(samples.swatch_path("floral")).parent.glob("*.png"))]
+    for rgb in cases:
+        frac, colour = checks._background(rgb)
+        ref_frac, ref_colour = _background_with_scipy(rgb)
+        assert frac == pytest.approx(ref_frac, abs=1e-12) and np.allclose(colour, ref_colour, atol=1e-9)
+    assert checks._background(margin)[0] > 0.4
