@@ -309,11 +309,15 @@ def workspace_view(ui: UI, s: Optional[Session], *, write: bool = True) -> dict:
     return out
 
 
+def _files_missing(s: Optional[Session]) -> bool:
+    """True when the session has a render whose PNG or project ZIP is not written yet."""
+    rec = s.render if s is not None else None
+    return rec is not None and (rec.png is None or rec.zip is None)
+
+
 def downloads_pending(s: Optional[Session]) -> bool:
     """True when the render on screen may be downloaded but its files are not written yet."""
-    rec = s.render if s is not None else None
-    return (rec is not None and (rec.png is None or rec.zip is None)
-            and H.downloads_state(s, s.look if s is not None else None)[0])
+    return _files_missing(s) and H.downloads_state(s, s.look if s is not None else None)[0]
 
 
 def downloads_view(ui: UI, s: Optional[Session], *, write: bool = True) -> dict:
@@ -323,7 +327,7 @@ def downloads_view(ui: UI, s: Optional[Session], *, write: bool = True) -> dict:
     up to a few seconds at print size — follow in a second answer): the buttons wait, saying so."""
     ok, why = H.downloads_state(s, s.look if s is not None else None)
     rec = s.render if s is not None else None
-    missing = ok and rec is not None and (rec.png is None or rec.zip is None)
+    missing = ok and _files_missing(s)
     if missing and not write:
         ok, why = False, "Preparing the downloads…"
     elif missing:
